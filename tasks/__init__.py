@@ -1,0 +1,5 @@
+"""coverage-workflows: per-service coverage for multi-service Python repositories.
+
+The nox sessions in noxfile.py delegate here (`python -m tasks <command>`); each module
+does one job, with a pure core and a thin edge that touches files and processes.
+"""

@@ -1,0 +1,129 @@
+"""Command line of the kit: parse arguments, run one command, map errors to exit codes.
+
+The only place that prints errors; every other module raises a KitError whose message
+says what went wrong, where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tasks import manifest as manifest_module
+from tasks.errors import EXIT_CONFIG, EXIT_OK, ConfigError, KitError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; make the message say how to get help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = _Parser(prog="python -m tasks", description=__doc__, allow_abbrev=False)
+    top.add_argument(
+        "--manifest",
+        type=Path,
+        default=manifest_module.DEFAULT_MANIFEST,
+        help="the service manifest, relative to the project directory (default: %(default)s)",
+    )
+    commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser(
+        "run",
+        help="run one service's tests under coverage (nox -s coverage-SERVICE)",
+        description="Run SERVICE's tests in their own process under coverage. Any further "
+        "arguments go to pytest and make this a slice run, kept apart from combine.",
+        allow_abbrev=False,
+    )
+    run.add_argument("service")
+    commands.add_parser("combine", help="merge every service's data into one file (nox -s combine)")
+    report = commands.add_parser("report", help="print the per-service table and write reports (nox -s report)")
+    report.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        help="only these formats (repeatable): html, xml, json, lcov, markdown; default: all",
+    )
+    commands.add_parser("services", help="print the declared service names, one a line")
+    return top
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args, extra = parser().parse_known_args(argv)
+    if extra and args.command != "run":
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        manifest = manifest_module.load(args.manifest)
+        if args.command == "run":
+            return _run(manifest, args.service, extra, out)
+        if args.command == "combine":
+            return _combine(manifest, out)
+        if args.command == "report":
+            return _report(manifest, args.formats, out)
+        if args.command == "services":
+            print("\n".join(manifest.names), file=out)
+            return EXIT_OK
+    except KitError as exc:
+        print(f"error: {exc.message}", file=err)
+        return exc.exit_code
+    raise AssertionError(f"unhandled command {args.command!r}")  # argparse restricts choices
+
+
+def _run(manifest: manifest_module.Manifest, name: str, extra: list[str], out: TextIO) -> int:
+    from tasks import render, report, runner  # coverage is only needed by these commands
+
+    result = runner.run(manifest, name, extra, out)
+    print(runner.outcome_message(manifest, result), file=out)
+    cov, shared = report.open_coverage(manifest, result.data_file)
+    (service,) = report.service_figures(shared, manifest, only=name)
+    thresholds = manifest.service(name).thresholds
+    row = render.Row(label=name, isolated=service.isolated, whole=service.whole, thresholds=thresholds)
+    print(
+        f"{name} (own tests only): line {render.pct(service.isolated.line_pct)} "
+        f"({service.isolated.covered}/{service.isolated.statements} statements), "
+        f"branch {render.pct(service.isolated.branch_pct)} "
+        f"({service.isolated.covered_branches}/{service.isolated.branches} branches); "
+        f"thresholds: {render.verdict(row)}",
+        file=out,
+    )
+    if result.combined:
+        print(
+            "For the whole-suite figure and the masking gap, run every service, then: nox -s combine report",
+            file=out,
+        )
+    runner.raise_for(result)
+    return result.exit_code
+
+
+def _combine(manifest: manifest_module.Manifest, out: TextIO) -> int:
+    from tasks import datafiles
+
+    target, counts = datafiles.combine(manifest)
+    parts = ", ".join(f"{name} ({files} files)" for name, files in counts.items())
+    print(f"combined {parts} into {manifest.display(target)}", file=out)
+    return EXIT_OK
+
+
+def _report(manifest: manifest_module.Manifest, formats: list[str] | None, out: TextIO) -> int:
+    from tasks import render, report
+
+    chosen = tuple(formats or report.FORMATS)
+    unknown = [f for f in chosen if f not in report.FORMATS]
+    if unknown:
+        raise ConfigError(
+            f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}."
+        )
+    result = report.build(manifest, chosen)
+    print(render.terminal_table(result.rows), file=out)
+    print("", file=out)
+    for path in result.written:
+        print(f"wrote {manifest.display(path)}", file=out)
+    print("", file=out)
+    print(render.masking_summary(result.rows), file=out)
+    return EXIT_OK

@@ -1,0 +1,329 @@
+"""Load and validate the service manifest (configs/services.toml) into frozen dataclasses.
+
+Every later step reads the services from here; nothing else keeps a list of them. Errors
+name the file, the line and the key, and suggest the closest valid name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import ConfigError
+
+DEFAULT_MANIFEST = Path("configs/services.toml")
+
+# A service name becomes a nox session name, a coverage context and a file name, so it
+# is kept to characters that are safe in all three (no dots: they separate shard numbers).
+SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
+
+TOP_KEYS = {"settings", "services"}
+SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "thresholds"}
+SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "thresholds"}
+THRESHOLD_KEYS = {"line", "branch"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """Floors in percent; None means no floor."""
+
+    line: float | None = None
+    branch: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    """One service: where its code and tests are, and what it must reach."""
+
+    name: str
+    cwd: Path  # absolute: the service's tests run from here
+    source: tuple[Path, ...]  # absolute directories (or files) holding its code
+    tests: tuple[str, ...]  # as declared, relative to cwd: passed to pytest as is
+    pytest_args: tuple[str, ...]
+    install: tuple[str, ...]  # pip arguments for the session, run from the project directory
+    thresholds: Thresholds
+
+    def owns(self, path: Path) -> bool:
+        """Whether an absolute file path lies under one of this service's sources."""
+        return any(path == src or path.is_relative_to(src) for src in self.source)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """The whole manifest, with every path resolved and checked."""
+
+    path: Path
+    project_dir: Path  # absolute; data and report directories are relative to it
+    root: Path  # absolute; the repository being measured
+    data_dir: Path
+    reports_dir: Path
+    thresholds: Thresholds
+    services: tuple[Service, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(service.name for service in self.services)
+
+    def service(self, name: str) -> Service:
+        """The service called `name`, or a ConfigError suggesting the closest one."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        hint = _did_you_mean(name, self.names)
+        raise ConfigError(
+            f"unknown service {name!r} in {self.display(self.path)}.{hint} "
+            f"Declared services: {', '.join(self.names)}."
+        )
+
+    def owner(self, path: Path) -> Service | None:
+        """The service whose source holds the absolute file `path`, if any."""
+        for service in self.services:
+            if service.owns(path):
+                return service
+        return None
+
+    def display(self, path: Path) -> str:
+        """A path as the user wrote it: relative to the project when inside it."""
+        try:
+            return path.relative_to(self.project_dir).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def load(path: Path | str = DEFAULT_MANIFEST, project_dir: Path | None = None) -> Manifest:
+    """Read, parse and validate the manifest at `path` (relative to `project_dir`)."""
+    project = (project_dir or Path.cwd()).resolve()
+    manifest_path = project / path
+    shown = _shown(manifest_path, project)
+    try:
+        text = manifest_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{shown}: manifest not found. Create it (see docs/manifest.md) or pass "
+            "--manifest PATH."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read the manifest: {exc}.") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{shown}: not valid TOML: {exc}. Fix the syntax at that line "
+            "(strings need quotes, lists need brackets, a table is declared once)."
+        ) from None
+    return _Validator(shown, text, project).manifest(manifest_path, document)
+
+
+class _Validator:
+    """Turns a parsed TOML document into a Manifest, or a ConfigError naming the spot."""
+
+    def __init__(self, shown: str, text: str, project: Path) -> None:
+        self.shown = shown
+        self.lines = text.splitlines()
+        self.project = project
+
+    # -- errors -------------------------------------------------------------------------
+
+    def error(self, keys: tuple[str, ...], problem: str) -> ConfigError:
+        line = _locate(self.lines, keys)
+        where = f"{self.shown}:{line}" if line else self.shown
+        return ConfigError(f"{where}: {'.'.join(keys)}: {problem}")
+
+    def check_keys(self, table: Mapping[str, Any], keys: tuple[str, ...], allowed: set[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = _did_you_mean(key, sorted(allowed))
+                valid = ", ".join(sorted(allowed))
+                raise self.error(
+                    (*keys, key), f"unknown key.{hint} Valid keys here: {valid}."
+                )
+
+    def table(self, value: object, keys: tuple[str, ...]) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(keys, f"expected a table, got {_kind(value)}.")
+        return value
+
+    # -- values ---------------------------------------------------------------------------
+
+    def percent(self, value: object, keys: tuple[str, ...]) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(keys, f"expected a percentage (a number), got {_kind(value)}.")
+        if not 0 <= value <= 100:
+            raise self.error(keys, f"{value} is not a percentage; use a number from 0 to 100.")
+        return float(value)
+
+    def strings(self, value: object, keys: tuple[str, ...], *, allow_empty: bool) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.error(keys, f"expected a list of strings, got {_kind(value)}.")
+        if not value and not allow_empty:
+            raise self.error(keys, "must name at least one path.")
+        return tuple(value)
+
+    def inside(self, raw: object, keys: tuple[str, ...], base: Path, *, must_exist: bool) -> Path:
+        """Resolve a relative path under `base`, refusing anything that leaves it."""
+        if not isinstance(raw, str) or not raw.strip():
+            raise self.error(keys, f"expected a relative path, got {_kind(raw)}.")
+        if Path(raw).is_absolute():
+            raise self.error(keys, f"{raw!r} is absolute; give a path relative to {self.rel(base)}.")
+        resolved = (base / raw).resolve()
+        if not (resolved == self.project or resolved.is_relative_to(self.project)):
+            raise self.error(
+                keys,
+                f"{raw!r} resolves to {resolved}, outside the repository {self.project} "
+                "(through '..' or a symbolic link). Keep every path inside the repository.",
+            )
+        if must_exist and not resolved.exists():
+            raise self.error(
+                keys, f"{raw!r} does not exist (looked for {self.rel(resolved)}). Fix the path."
+            )
+        return resolved
+
+    def rel(self, path: Path) -> str:
+        return _shown(path, self.project)
+
+    def thresholds(self, value: object, keys: tuple[str, ...]) -> Thresholds:
+        table = self.table(value, keys)
+        self.check_keys(table, keys, THRESHOLD_KEYS)
+        return Thresholds(
+            **{key: self.percent(table[key], (*keys, key)) for key in THRESHOLD_KEYS if key in table}
+        )
+
+    # -- tables ---------------------------------------------------------------------------
+
+    def manifest(self, path: Path, document: Mapping[str, Any]) -> Manifest:
+        self.check_keys(document, (), TOP_KEYS)
+        settings = self.table(document.get("settings", {}), ("settings",))
+        self.check_keys(settings, ("settings",), SETTINGS_KEYS)
+        root = self.inside(settings.get("root", "."), ("settings", "root"), self.project, must_exist=True)
+        services_table = self.table(document.get("services"), ("services",)) if "services" in document else {}
+        if not services_table:
+            raise self.error(
+                ("services",),
+                "no services declared. Add a table per service, e.g. [services.api] with "
+                'source = ["src/api"] and tests = ["tests/api"].',
+            )
+        services = tuple(self.service(name, value, root) for name, value in services_table.items())
+        self.check_overlaps(services)
+        return Manifest(
+            path=path,
+            project_dir=self.project,
+            root=root,
+            data_dir=self.inside(
+                settings.get("data_dir", ".coverage-data"), ("settings", "data_dir"), self.project, must_exist=False
+            ),
+            reports_dir=self.inside(
+                settings.get("reports_dir", "reports"), ("settings", "reports_dir"), self.project, must_exist=False
+            ),
+            thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
+            services=services,
+        )
+
+    def service(self, name: str, value: object, root: Path) -> Service:
+        keys = ("services", name)
+        if not SERVICE_NAME.match(name):
+            raise self.error(
+                keys,
+                "not a usable service name: it becomes a nox session, a coverage context and "
+                "a file name, so use a letter then letters, digits, '-' or '_' (at most 40).",
+            )
+        table = self.table(value, keys)
+        self.check_keys(table, keys, SERVICE_KEYS)
+        for required in ("source", "tests"):
+            if required not in table:
+                raise self.error((*keys, required), "missing; every service declares its source and tests paths.")
+        cwd = self.inside(table.get("working_dir", "."), (*keys, "working_dir"), root, must_exist=True)
+        source = tuple(
+            self.inside(raw, (*keys, "source"), cwd, must_exist=True)
+            for raw in self.strings(table["source"], (*keys, "source"), allow_empty=False)
+        )
+        tests = self.strings(table["tests"], (*keys, "tests"), allow_empty=False)
+        for raw in tests:
+            self.inside(raw, (*keys, "tests"), cwd, must_exist=True)
+        return Service(
+            name=name,
+            cwd=cwd,
+            source=source,
+            tests=tests,
+            pytest_args=self.strings(table.get("pytest_args", []), (*keys, "pytest_args"), allow_empty=True),
+            install=self.strings(table.get("install", []), (*keys, "install"), allow_empty=True),
+            thresholds=self.thresholds(table.get("thresholds", {}), (*keys, "thresholds")),
+        )
+
+    def check_overlaps(self, services: tuple[Service, ...]) -> None:
+        """Each file must have one owner, or per-service figures would count it twice."""
+        claimed: list[tuple[Path, str]] = []
+        for service in services:
+            for src in service.source:
+                for other_src, other in claimed:
+                    if src == other_src or src.is_relative_to(other_src) or other_src.is_relative_to(src):
+                        raise self.error(
+                            ("services", service.name, "source"),
+                            f"{self.rel(src)} overlaps {self.rel(other_src)} of service {other!r}; "
+                            "each source file must belong to exactly one service.",
+                        )
+                claimed.append((src, service.name))
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _kind(value: object) -> str:
+    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _shown(path: Path, project: Path) -> str:
+    try:
+        return path.relative_to(project).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in dotted.split("."))
+
+
+def _locate(lines: list[str], keys: tuple[str, ...]) -> int | None:
+    """The 1-based line where `keys` is declared, found from the text (tomllib keeps no positions).
+
+    Looks for the deepest table header that prefixes `keys`, then for the rest of the
+    key (possibly dotted) assigned inside that table; falls back to the header's line.
+    """
+    table: tuple[str, ...] = ()
+    best: int | None = None
+    for depth in range(len(keys), -1, -1):
+        prefix = keys[:depth]
+        for index, line in enumerate(lines):
+            match = _HEADER.match(line)
+            if (match and _split_key(match.group(1)) == prefix) or (not prefix and index == 0):
+                table, best = prefix, (index + 1 if prefix else None)
+                break
+        else:
+            continue
+        break
+    rest = keys[len(table):]
+    if not rest:
+        return best
+    start = best or 0
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if index >= start and _HEADER.match(line) and index + 1 != best:
+            break
+        if "=" in line:
+            left = line.split("=", 1)[0]
+            declared = _split_key(left)
+            if declared and declared == rest[: len(declared)]:
+                return index + 1
+    return best

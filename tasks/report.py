@@ -1,0 +1,150 @@
+"""Write every report from one Coverage object whose per-file analyses are shared.
+
+Formats: terminal table, HTML (combined with per-line contexts, and one per service
+narrowed to its own tests), Cobertura XML, JSON, LCOV, a Markdown summary and a JSON
+file of the per-service figures. Reports are built in a staging folder and moved into
+place only when all of them were written, so a failure never leaves a half-new set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from coverage import Coverage
+from coverage.exceptions import CoverageException
+
+from tasks import datafiles, render
+from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
+from tasks.errors import DataError
+from tasks.manifest import Manifest
+
+FORMATS = ("html", "xml", "json", "lcov", "markdown")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    services: tuple[ServiceFigures, ...]
+    rows: list[render.Row]
+    parses: int  # how many files were parsed for the whole invocation
+    written: tuple[Path, ...]
+
+
+def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, SharedAnalysis]:
+    """A Coverage object over `data_file` (paths relative to the project) with shared analysis."""
+    datafiles.read(data_file, manifest.display(data_file))  # a clear error before coverage's own
+    cov = Coverage(data_file=str(data_file), config_file=False)
+    cov.set_option("run:relative_files", True)
+    cov.set_option("report:ignore_errors", False)
+    cov.load()
+    return cov, SharedAnalysis(cov)
+
+
+def figures(manifest: Manifest, shared: SharedAnalysis) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
+    services = service_figures(shared, manifest)
+    thresholds = {s.name: s.thresholds for s in manifest.services}
+    return services, render.rows(services, thresholds, manifest.thresholds)
+
+
+def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
+    """Compute the figures from the combined data and write the requested formats."""
+    data_file = datafiles.combined_file(manifest)
+    if not data_file.exists():
+        sessions = " ".join(f"coverage-{name}" for name in manifest.names)
+        raise DataError(
+            f"{manifest.display(data_file)}: no combined data. Run the services and combine "
+            f"first: nox -s {sessions} combine"
+        )
+    cov, shared = open_coverage(manifest, data_file)
+    services, rows = figures(manifest, shared)
+    reports_dir = manifest.reports_dir
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
+    try:
+        _write_formats(cov, manifest, services, rows, formats, staging)
+        written = _publish(staging, reports_dir)
+    except CoverageException as exc:
+        raise DataError(f"cannot write reports from {manifest.display(data_file)}: {exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Report(services=services, rows=rows, parses=shared.parses, written=written)
+
+
+def _write_formats(
+    cov: Coverage,
+    manifest: Manifest,
+    services: tuple[ServiceFigures, ...],
+    rows: list[render.Row],
+    formats: Sequence[str],
+    out: Path,
+) -> None:
+    if "markdown" in formats:
+        (out / "summary.md").write_text(
+            render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n", encoding="utf-8"
+        )
+    (out / "services.json").write_text(json.dumps(_services_json(services, rows), indent=2) + "\n", encoding="utf-8")
+    if "xml" in formats:
+        cov.xml_report(outfile=str(out / "coverage.xml"))
+    if "json" in formats:
+        cov.json_report(outfile=str(out / "coverage.json"))
+    if "lcov" in formats:
+        cov.lcov_report(outfile=str(out / "coverage.lcov"))
+    if "html" in formats:
+        cov.html_report(
+            directory=str(out / "html"), show_contexts=True, title="Coverage: all services (whole suite)"
+        )
+        for service in manifest.services:
+            cov.html_report(
+                directory=str(out / "html" / "services" / service.name),
+                # Data paths are relative to the project, and so must the patterns be.
+                include=[manifest.display(src) + ("/*" if src.is_dir() else "") for src in service.source],
+                contexts=[context_pattern(service.name)],
+                title=f"Coverage of {service.name} by its own tests",
+            )
+            # coverage.py keeps report options on its config between calls; reset them so
+            # the next report is not narrowed to this service.
+            cov.config.report_include = None
+            cov.config.report_contexts = None
+
+
+def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row]) -> dict[str, object]:
+    def numbers(figures: Figures) -> dict[str, object]:
+        return {**asdict(figures), "line_pct": figures.line_pct, "branch_pct": figures.branch_pct}
+
+    return {
+        "services": [
+            {
+                "name": s.name,
+                "isolated": numbers(s.isolated),
+                "whole_suite": numbers(s.whole),
+                "masking_gap": s.gap,
+                "files": [
+                    {"path": f.path, "isolated": numbers(f.isolated), "whole_suite": numbers(f.whole)}
+                    for f in s.files
+                ],
+            }
+            for s in services
+        ],
+        "total": {"isolated": numbers(rows[-1].isolated), "whole_suite": numbers(rows[-1].whole)},
+    }
+
+
+def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
+    """Move each staged report over its old copy: files by rename, folders by swap."""
+    written = []
+    for item in sorted(staging.iterdir()):
+        target = reports_dir / item.name
+        if item.is_dir() and target.exists():
+            old = Path(tempfile.mkdtemp(prefix=".old-", dir=reports_dir))
+            os.replace(target, old / item.name)
+            os.replace(item, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(item, target)
+        written.append(target)
+    return tuple(written)

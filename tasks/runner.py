@@ -1,0 +1,145 @@
+"""Run one service's tests under coverage, in their own process, and keep the data safely.
+
+The run measures the sources of every declared service (so the whole-suite figure and
+the masking gap come from the same runs, no test executed twice) and labels the data
+with a static context equal to the service's name: that label is what makes a service's
+isolated figure derivable from combined data.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from tasks import datafiles
+from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
+from tasks.manifest import Manifest, Service
+
+# pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
+PYTEST_OK = 0
+PYTEST_TESTS_FAILED = 1
+PYTEST_NO_TESTS = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    service: str
+    exit_code: int
+    data_file: Path  # where this run's data was kept
+    combined: bool  # whether combine will read it
+
+
+def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> configparser.ConfigParser:
+    """The coverage.py configuration of one service's run, derived from the manifest only.
+
+    The project's own [tool.coverage] settings are deliberately not read: a `source` that
+    spans several services there is exactly the masking setup this kit replaces.
+    """
+    rc = configparser.ConfigParser(interpolation=None)
+    rc["run"] = {
+        "branch": "true",
+        "source": "\n" + "\n".join(str(src) for other in manifest.services for src in other.source),
+        "context": service.name,
+        "data_file": str(data_file),
+        "parallel": "false",
+        # Services that import nothing of another service are normal here.
+        "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
+    }
+    # Files never imported still count (as 0%), in namespace packages too.
+    rc["report"] = {"include_namespace_packages": "true"}
+    return rc
+
+
+def pytest_command(service: Service, rcfile: Path, extra: list[str]) -> list[str]:
+    """argv for the measured pytest process; `extra` replaces the default test paths."""
+    selection = extra if extra else list(service.tests)
+    return [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        f"--rcfile={rcfile}",
+        "-m",
+        "pytest",
+        *service.pytest_args,
+        *selection,
+    ]
+
+
+def run(manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdout) -> RunResult:
+    """Run `name`'s tests under coverage; keep the data where combine (or the user) finds it."""
+    service = manifest.service(name)
+    manifest.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".run-{name}-", dir=manifest.data_dir) as scratch:
+        raw = Path(scratch) / "raw"
+        rcfile = Path(scratch) / "coveragerc"
+        with rcfile.open("w", encoding="utf-8") as handle:
+            coverage_settings(manifest, service, raw).write(handle)
+        argv = pytest_command(service, rcfile, extra)
+        print(f"{name}: running {' '.join(argv[3:4] + argv[6:])} in {manifest.display(service.cwd)}", file=out)
+        out.flush()
+        try:
+            status = subprocess.run(argv, cwd=service.cwd, check=False).returncode
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
+        if status == PYTEST_NO_TESTS:
+            raise ConfigError(
+                f"{name}: pytest collected no tests from {', '.join(extra or service.tests)} "
+                f"(in {manifest.display(service.cwd)}). Fix services.{name}.tests in "
+                f"{manifest.display(manifest.path)}, or the test selection after '--'."
+            )
+        if status not in (PYTEST_OK, PYTEST_TESTS_FAILED):
+            raise ConfigError(
+                f"{name}: pytest stopped with exit status {status} (interrupted, internal or "
+                "usage error, see its output above); no data was kept."
+            )
+        if not raw.exists():
+            raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
+        return _keep(manifest, service, raw, status, sliced=bool(extra))
+
+
+def _keep(manifest: Manifest, service: Service, raw: Path, status: int, *, sliced: bool) -> RunResult:
+    """Put the run's data where it belongs without losing the last good data."""
+    target = datafiles.service_file(manifest, service.name)
+    if sliced:
+        keep_at, combined = manifest.data_dir / datafiles.SLICES_DIR / service.name, False
+    elif status == PYTEST_OK:
+        keep_at, combined = target, True
+    else:
+        keep_at, combined = manifest.data_dir / datafiles.FAILED_DIR / service.name, False
+        if target.exists():
+            # Stale figures must not reach combine, but the last good data is not deleted.
+            stale = manifest.data_dir / datafiles.STALE_DIR / service.name
+            stale.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, stale)
+    datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
+    if combined:
+        shutil.rmtree(manifest.data_dir / datafiles.FAILED_DIR / service.name, ignore_errors=True)
+        (manifest.data_dir / datafiles.FAILED_DIR / service.name).unlink(missing_ok=True)
+    exit_code = EXIT_OK if status == PYTEST_OK else EXIT_FAILED
+    return RunResult(service=service.name, exit_code=exit_code, data_file=keep_at, combined=combined)
+
+
+def outcome_message(manifest: Manifest, result: RunResult) -> str:
+    shown = manifest.display(result.data_file)
+    if result.exit_code != EXIT_OK:
+        return (
+            f"{result.service}: tests FAILED; this run's data is kept at {shown} and will not be "
+            "combined. Fix the failing tests and run the session again."
+        )
+    if not result.combined:
+        return f"{result.service}: slice run; data kept at {shown}, not used by combine."
+    return f"{result.service}: data written to {shown}."
+
+
+def raise_for(result: RunResult) -> None:
+    if result.exit_code == EXIT_FAILED:
+        raise CheckFailed(f"{result.service}: the service's tests failed (see pytest's output above).")
+    assert result.exit_code in (EXIT_OK, EXIT_CONFIG)
