@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,20}$")
@@ -55,7 +55,7 @@ class TokenExpiredError(TokenError):
     """Raised when a token's expiry time has passed."""
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     MEMBER = "member"
     MODERATOR = "moderator"
     ADMIN = "admin"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from auth import passwords
 from auth.models import (
@@ -53,7 +53,7 @@ class AuthService:
         hasher: passwords.PasswordHasher | None = None,
     ) -> None:
         self._xp = xp_service
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._hasher = hasher or passwords.PasswordHasher()
         self._signer = TokenSigner(secret, self._clock)
         self._users: dict[str, User] = {}

@@ -14,14 +14,14 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from auth.models import TokenExpiredError, TokenInvalidError
 
 MIN_SECRET_BYTES = 16
 
 
-class TokenPurpose(str, Enum):
+class TokenPurpose(StrEnum):
     SESSION = "session"
     LINK = "link"  # one-shot token that links a chat account to a user
 

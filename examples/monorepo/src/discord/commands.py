@@ -89,9 +89,8 @@ def format_leaderboard(entries: list[dict[str, Any]]) -> str:
         return "Nobody is on the leaderboard yet."
     lines = ["Top players:"]
     for entry in entries:
-        lines.append(
-            f"{entry['rank']:>2}. {entry['display_name']} - level {entry['level']}, {entry['xp']} XP"
-        )
+        name, level, xp = entry["display_name"], entry["level"], entry["xp"]
+        lines.append(f"{entry['rank']:>2}. {name} - level {level}, {xp} XP")
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
@@ -34,7 +34,7 @@ class UpstreamError(BotError):
         self.status = status
 
 
-class CommandName(str, Enum):
+class CommandName(StrEnum):
     XP = "xp"
     RANK = "rank"
     STREAK = "streak"

@@ -7,7 +7,7 @@ way it would over HTTP, and to the auth service to redeem link tokens.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auth import AuthService, TokenError
@@ -40,7 +40,7 @@ class BotService:
     ) -> None:
         self._xp = xp_service
         self._auth = auth_service
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._prefix = prefix
         self._cooldown = message_cooldown
         self._links: dict[str, Link] = {}

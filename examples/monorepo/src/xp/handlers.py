@@ -126,7 +126,12 @@ def handle_history(service: XPService, request: Request) -> Response:
     return _ok(
         {
             "events": [
-                {"kind": e.kind.value, "amount": e.amount, "at": e.at.isoformat(), "reason": e.reason}
+                {
+                    "kind": e.kind.value,
+                    "amount": e.amount,
+                    "at": e.at.isoformat(),
+                    "reason": e.reason,
+                }
                 for e in events
             ]
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from xp.streaks import StreakState, StreakUpdate
@@ -38,7 +38,7 @@ class DailyCapReachedError(XPError):
     """Raised when a player has already earned the daily maximum for an event kind."""
 
 
-class XPEventKind(str, Enum):
+class XPEventKind(StrEnum):
     """Why XP was granted (or taken away)."""
 
     REGISTRATION = "registration"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from xp import levels
 from xp.models import (
@@ -35,7 +35,7 @@ MAX_DISPLAY_NAME = 32
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class XPService:
@@ -98,7 +98,9 @@ class XPService:
         if update.outcome is StreakOutcome.ALREADY_COUNTED:
             return AwardResult(player, 0, player.level, player.level, update)
         amount = round(self._rewards[XPEventKind.LOGIN] * update.bonus_multiplier)
-        result = self._apply(player, XPEventKind.LOGIN, amount, f"daily login, day {update.current}")
+        result = self._apply(
+            player, XPEventKind.LOGIN, amount, f"daily login, day {update.current}"
+        )
         return AwardResult(player, result.awarded, result.old_level, result.new_level, update)
 
     def revoke(self, player_id: str, amount: int, reason: str) -> AwardResult:
@@ -148,7 +150,9 @@ class XPService:
             if player.xp != previous_xp:
                 rank, previous_xp = position, player.xp
             entries.append(
-                LeaderboardEntry(rank, player.player_id, player.display_name, player.xp, player.level)
+                LeaderboardEntry(
+                    rank, player.player_id, player.display_name, player.xp, player.level
+                )
             )
         return entries
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
 
 # Streak length -> multiplier on the login reward, checked longest first.
 MILESTONES: tuple[tuple[int, float], ...] = (
@@ -22,7 +22,7 @@ class StreakError(ValueError):
     """Raised when activity is recorded out of order."""
 
 
-class StreakOutcome(str, Enum):
+class StreakOutcome(StrEnum):
     STARTED = "started"
     CONTINUED = "continued"
     ALREADY_COUNTED = "already_counted"

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ PASSWORD = "opensesame42"
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = datetime(2024, 5, 10, 20, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 5, 10, 20, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -103,7 +103,9 @@ def test_me_logout_and_link_token(service):
     assert handle_me(service, bearer(token))["status"] == 401
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}]
+)
 def test_missing_or_malformed_bearer_is_401(service, headers):
     response = handle_me(service, {"headers": headers})
     assert response == {"status": 401, "body": {"error": "missing bearer token"}}

@@ -1,6 +1,6 @@
 """AuthService flows, including the XP they award through the XP service."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,7 +24,7 @@ PASSWORD = "opensesame42"
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ SECRET = b"0123456789abcdef-test-secret"
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -64,7 +64,9 @@ def test_wrong_purpose_is_rejected(signer):
         signer.verify(signer.issue("u1"), TokenPurpose.LINK)
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t + "0", lambda t: "x" + t, lambda t: t.split(".")[0]])
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t + "0", lambda t: "x" + t, lambda t: t.split(".")[0]]
+)
 def test_tampered_tokens_are_rejected(signer, mangle):
     with pytest.raises(TokenInvalidError, match="bad token signature"):
         signer.verify(mangle(signer.issue("u1")))

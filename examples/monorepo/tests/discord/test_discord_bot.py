@@ -1,6 +1,6 @@
 """Bot flows against real auth and XP services."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -16,7 +16,7 @@ _ids = count(1)
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = datetime(2024, 6, 3, 18, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 6, 3, 18, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -75,7 +75,9 @@ def test_link_connects_chat_account_to_user(bot, auth):
 
 
 def test_bad_or_reused_link_token(bot, auth):
-    assert say(bot, "!link nonsense") == ["Sorry, that link token did not work (bad token signature)"]
+    assert say(bot, "!link nonsense") == [
+        "Sorry, that link token did not work (bad token signature)"
+    ]
     auth.register("ada", "ada@example.com", PASSWORD)
     token = auth.issue_link_token(auth.login("ada", PASSWORD).token)
     say(bot, f"!link {token}")
@@ -86,7 +88,9 @@ def test_bad_or_reused_link_token(bot, auth):
 def test_xp_shows_level_title_and_progress(bot, auth):
     link(bot, auth)
     # 50 welcome bonus + 10 for the first login of the day
-    assert say(bot, "!xp") == ["ada: level 1 Newcomer, 60 XP [######----] 60% (60/100 to next level)"]
+    assert say(bot, "!xp") == [
+        "ada: level 1 Newcomer, 60 XP [######----] 60% (60/100 to next level)"
+    ]
     assert say(bot, "!lvl") == say(bot, "!xp")
 
 
@@ -118,7 +122,9 @@ def test_level_up_is_announced(bot, auth, xp, clock):
     replies = chat(bot, clock, 8)  # 60 + 8 * 5 = 100 XP
     assert replies == ["ada reached level 2 (Newcomer)!"]
     assert xp.get_player(user_id).level == 2
-    assert say(bot, "!xp") == ["ada: level 2 Newcomer, 100 XP [----------] 0% (0/200 to next level)"]
+    assert say(bot, "!xp") == [
+        "ada: level 2 Newcomer, 100 XP [----------] 0% (0/200 to next level)"
+    ]
 
 
 def test_daily_message_cap_then_next_day(bot, auth, xp, clock):
@@ -147,7 +153,9 @@ def test_rank_and_top(bot, auth, clock):
     chat(bot, clock, 3, author="chat-bob", name="bob")
     assert say(bot, "!rank", "chat-bob", "bob") == ["bob is #1 with 75 XP"]
     assert say(bot, "!rank", "chat-cyd", "cyd") == ["cyd is #2 with 60 XP"]
-    assert say(bot, "!top 2") == ["Top players:\n 1. bob - level 1, 75 XP\n 2. ada - level 1, 60 XP"]
+    assert say(bot, "!top 2") == [
+        "Top players:\n 1. bob - level 1, 75 XP\n 2. ada - level 1, 60 XP"
+    ]
     assert say(bot, "!lb")[0].count("\n") == 3
 
 
@@ -170,5 +178,7 @@ def test_streak_follows_daily_logins(bot, auth, clock):
 def test_command_errors_are_explained(bot):
     assert say(bot, "!dance") == ["Sorry, unknown command 'dance', try !help"]
     assert say(bot, "!top 99") == ["Sorry, pick a number between 1 and 25"]
-    assert say(bot, "!link") == ["Sorry, usage: !link <token> - link this chat account to your login"]
+    assert say(bot, "!link") == [
+        "Sorry, usage: !link <token> - link this chat account to your login"
+    ]
     assert say(bot, "!help")[0].startswith("Commands:\n!xp")

@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,19 +14,23 @@ PASSWORD = "opensesame42"
 
 
 def fixed_clock() -> datetime:
-    return datetime(2024, 7, 1, 12, 0, tzinfo=timezone.utc)
+    return datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def services():
     xp = XPService(clock=fixed_clock)
-    auth = AuthService(xp, b"webhook-auth-secret-key", clock=fixed_clock, hasher=PasswordHasher(1_000))
+    auth = AuthService(
+        xp, b"webhook-auth-secret-key", clock=fixed_clock, hasher=PasswordHasher(1_000)
+    )
     return xp, auth, BotService(xp, auth, clock=fixed_clock)
 
 
 def deliver(bot, event, secret=SECRET):
     raw = json.dumps(event)
-    return handle_webhook(bot, {"headers": {SIGNATURE_HEADER: sign(secret, raw)}, "raw_body": raw}, SECRET)
+    return handle_webhook(
+        bot, {"headers": {SIGNATURE_HEADER: sign(secret, raw)}, "raw_body": raw}, SECRET
+    )
 
 
 def message_event(content, author_id="42", username="ada"):

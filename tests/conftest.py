@@ -1,0 +1,91 @@
+"""Fixtures: copies of the kit and of repositories to measure, built in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parent.parent
+KIT_FILES = ("noxfile.py", "pyproject.toml", "tasks", "configs", "examples")
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run(argv: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: int = 300) -> Result:
+    """Run a real process with this interpreter's tools first on PATH."""
+    environment = dict(os.environ)
+    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
+    environment.pop("GITHUB_ACTIONS", None)
+    environment.pop("GITHUB_STEP_SUMMARY", None)
+    environment.update(env or {})
+    proc = subprocess.run(
+        list(argv), cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def nox(project: Path, *args: str) -> Result:
+    """Run real nox sessions in `project`, in this environment (no venv creation, no installs).
+
+    The sessions' own code runs unchanged; only `session.install` is skipped, because this
+    environment already has the dependency groups installed.
+    """
+    return run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *args], project)
+
+
+def tasks(project: Path, *args: str) -> Result:
+    return run([sys.executable, "-m", "tasks", *args], project)
+
+
+@pytest.fixture
+def kit_copy(tmp_path: Path) -> Path:
+    """The kit with its default manifest and bundled example, copied into tmp_path."""
+    project = tmp_path / "kit"
+    project.mkdir()
+    for name in KIT_FILES:
+        source = KIT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*"))
+        else:
+            shutil.copy2(source, project / name)
+    return project
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """A kit copy (tasks/ and noxfile.py) measuring a repository made of `files`."""
+
+    def make(files: dict[str, str]) -> Path:
+        project = tmp_path / "project"
+        project.mkdir()
+        for name in ("noxfile.py", "pyproject.toml"):
+            shutil.copy2(KIT / name, project / name)
+        shutil.copytree(KIT / "tasks", project / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+        write_files(project, files)
+        return project
+
+    return make

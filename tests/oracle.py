@@ -1,0 +1,59 @@
+"""Independent figures: a strict coverage.py run whose source is limited to one service.
+
+The kit derives a service's isolated figure from contexts in combined data; these helpers
+measure the same thing the classic way, with coverage.py's public API only, so the two
+can be compared line for line.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from coverage import Coverage
+
+from tests.conftest import run
+
+
+@dataclass(frozen=True)
+class FileTruth:
+    statements: frozenset[int]
+    missing: frozenset[int]
+    branches: int
+    taken_branches: int
+
+
+def strict_run(cwd: Path, sources: list[Path], tests: list[str], data_file: Path) -> dict[Path, FileTruth]:
+    """Run `tests` in `cwd` measuring only `sources`; per-file truth keyed by absolute path."""
+    argv = [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        "--branch",
+        f"--data-file={data_file}",
+        f"--source={','.join(str(s) for s in sources)}",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *tests,
+    ]
+    result = run(argv, cwd)
+    assert result.returncode == 0, result.output
+    cov = Coverage(data_file=str(data_file), config_file=False)
+    cov.set_option("report:include_namespace_packages", True)
+    cov.load()
+    truth = {}
+    for filename in cov.get_data().measured_files():
+        _, statements, _, missing, _ = cov.analysis2(filename)
+        stats = cov.branch_stats(filename)
+        truth[Path(filename).resolve()] = FileTruth(
+            statements=frozenset(statements),
+            missing=frozenset(missing),
+            branches=sum(total for total, _ in stats.values()),
+            taken_branches=sum(taken for _, taken in stats.values()),
+        )
+    return truth

@@ -1,0 +1,147 @@
+"""The manifest loader: valid manifests load, every mistake names file, line and key."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tasks import manifest
+from tasks.errors import EXIT_CONFIG, ConfigError
+
+GOOD = """
+[settings]
+root = "repo"
+
+[settings.thresholds]
+line = 70
+
+[services.api]
+source = ["src/api"]
+tests = ["tests/api"]
+
+[services.api.thresholds]
+line = 50
+branch = 40
+
+[services.worker]
+working_dir = "services/worker"
+source = ["src/worker"]
+tests = ["tests"]
+pytest_args = ["-q"]
+"""
+
+
+def make_repo(tmp_path: Path) -> Path:
+    for folder in ("repo/src/api", "repo/tests/api", "repo/services/worker/src/worker", "repo/services/worker/tests"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "configs").mkdir()
+    return tmp_path
+
+
+def load_text(tmp_path: Path, text: str) -> manifest.Manifest:
+    make_repo(tmp_path)
+    (tmp_path / "configs" / "services.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return manifest.load(project_dir=tmp_path)
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, text)
+    assert caught.value.exit_code == EXIT_CONFIG
+    return caught.value.message
+
+
+def test_load__valid_manifest_resolves_paths(tmp_path: Path) -> None:
+    loaded = load_text(tmp_path, GOOD)
+    assert loaded.names == ("api", "worker")
+    api, worker = loaded.services
+    assert api.cwd == tmp_path / "repo"
+    assert api.source == (tmp_path / "repo/src/api",)
+    assert api.thresholds == manifest.Thresholds(line=50.0, branch=40.0)
+    assert worker.cwd == tmp_path / "repo/services/worker"
+    assert worker.source == (tmp_path / "repo/services/worker/src/worker",)
+    assert worker.tests == ("tests",)
+    assert worker.pytest_args == ("-q",)
+    assert worker.thresholds == manifest.Thresholds()
+    assert loaded.thresholds.line == 70.0
+    assert loaded.data_dir == tmp_path / ".coverage-data"
+    assert loaded.owner(tmp_path / "repo/src/api/x.py") is api
+    assert loaded.owner(tmp_path / "repo/src/other.py") is None
+
+
+@pytest.mark.parametrize(
+    ("case", "replace", "by", "expected"),
+    [
+        ("misspelled_key", "tests = [\"tests/api\"]", 'tets = ["tests/api"]', ["services.toml:10:", "services.api.tets", "Did you mean 'tests'?"]),
+        ("misspelled_threshold", "branch = 40", "brnch = 40", ["services.toml:14:", "services.api.thresholds.brnch", "'branch'"]),
+        ("misspelled_table", "[settings]", "[setings]", ["services.toml:2:", "setings", "Did you mean 'settings'?"]),
+        ("threshold_out_of_range", "line = 50", "line = 150", ["services.toml:13:", "services.api.thresholds.line", "0 to 100"]),
+        ("threshold_wrong_type", "line = 50", 'line = "high"', ["services.api.thresholds.line", "got a string"]),
+        ("absolute_path", '["src/api"]', '["/etc"]', ["services.api.source", "absolute"]),
+        ("escaping_path", '["src/api"]', '["../../outside"]', ["services.api.source", "outside the repository"]),
+        ("missing_path", '["tests/api"]', '["tests/nope"]', ["services.toml:10:", "services.api.tests", "does not exist"]),
+        ("bad_name", "[services.worker]", "[services.\"work er\"]", ["services.work er", "usable service name"]),
+        ("overlap", 'source = ["src/worker"]', 'source = ["../../src"]', ["services.worker.source", "overlaps", "'api'"]),
+        ("missing_tests", 'tests = ["tests"]', "", ["services.worker.tests", "missing"]),
+        ("wrong_list", 'pytest_args = ["-q"]', "pytest_args = 3", ["services.worker.pytest_args", "list of strings"]),
+    ],
+)
+def test_load__mistake_names_line_and_key(
+    tmp_path: Path, case: str, replace: str, by: str, expected: list[str]
+) -> None:
+    text = GOOD.replace(replace, by, 1)
+    assert text != GOOD, case
+    message = error_of(tmp_path, text)
+    for fragment in expected:
+        assert fragment in message, (case, message)
+
+
+def test_load__syntax_error_names_line(tmp_path: Path) -> None:
+    message = error_of(tmp_path, GOOD.replace('root = "repo"', "root = repo"))
+    assert "services.toml" in message
+    assert "line 3" in message
+    assert "not valid TOML" in message
+
+
+def test_load__duplicate_service_is_a_syntax_error_with_line(tmp_path: Path) -> None:
+    message = error_of(tmp_path, GOOD + '\n[services.api]\nsource = ["src/api"]\ntests = ["tests/api"]\n')
+    assert "Cannot declare ('services', 'api') twice (at line 22" in message
+
+
+def test_load__no_services(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[settings]\nroot = "repo"\n')
+    assert "no services declared" in message
+
+
+def test_load__missing_manifest(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="manifest not found"):
+        manifest.load(project_dir=tmp_path)
+
+
+def test_load__symlink_out_of_repository_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    make_repo(tmp_path)
+    os.symlink(outside, tmp_path / "repo" / "linked")
+    text = GOOD.replace('["src/api"]', '["linked"]')
+    (tmp_path / "configs" / "services.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    with pytest.raises(ConfigError, match="symbolic link"):
+        manifest.load(project_dir=tmp_path)
+
+
+def test_service__unknown_name_suggests_closest(tmp_path: Path) -> None:
+    loaded = load_text(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as caught:
+        loaded.service("apj")
+    assert "unknown service 'apj'" in caught.value.message
+    assert "Did you mean 'api'?" in caught.value.message
+
+
+def test_default_manifest__loads_and_declares_the_example(tmp_path: Path) -> None:
+    kit = Path(__file__).resolve().parent.parent
+    loaded = manifest.load(project_dir=kit)
+    assert loaded.names == ("xp", "auth", "discord")
+    assert loaded.root == kit / "examples" / "monorepo"
