@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import nox
+import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
@@ -30,12 +31,31 @@ except KitError as exc:
     raise SystemExit(exc.exit_code) from None
 
 
+# Exit codes of `python -m tasks` that mean nothing downstream can work (docs/exit-codes.md).
+STOP_CODES = {2: "usage or configuration error", 3: "missing or corrupt coverage data"}
+
+
+def _tasks(session: nox.Session, *args: str) -> None:
+    """Run `python -m tasks ARGS`, keeping its exit code 2 or 3 as nox's own.
+
+    nox reports every failed session as exit 1; CI needs to tell a failed gate (1) from
+    a broken setup (2) or missing data (3), so those stop nox with the same code.
+    """
+    try:
+        session.run("python", "-m", "tasks", *args)
+    except nox.command.CommandFailed as exc:
+        if exc.return_code in STOP_CODES:
+            session.log(f"stopping with exit {exc.return_code}: {STOP_CODES[exc.return_code]}")
+            raise SystemExit(exc.return_code) from None
+        raise
+
+
 def _register_service(service: manifest_module.Service) -> None:
     def session_func(session: nox.Session) -> None:
         session.install(*COVERAGE_DEPS)
         if service.install:
             session.install(*service.install)
-        session.run("python", "-m", "tasks", "run", service.name, *session.posargs)
+        _tasks(session, "run", service.name, *session.posargs)
 
     session_func.__doc__ = (
         f"Measure {service.name} with its own tests in their own process (args after -- go to pytest)."
@@ -51,14 +71,14 @@ for _service in MANIFEST.services:
 def combine(session: nox.Session) -> None:
     """Merge every service's coverage data into one file, failing on any missing service."""
     session.install(*COVERAGE_DEPS)
-    session.run("python", "-m", "tasks", "combine", *session.posargs)
+    _tasks(session, "combine", *session.posargs)
 
 
 @nox.session(default=True, tags=["pipeline"])
 def report(session: nox.Session) -> None:
     """Print isolated vs whole-suite coverage per service; write HTML, XML, JSON, LCOV, Markdown."""
     session.install(*COVERAGE_DEPS)
-    session.run("python", "-m", "tasks", "report", *session.posargs)
+    _tasks(session, "report", *session.posargs)
 
 
 @nox.session(default=False)

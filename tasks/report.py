@@ -21,7 +21,7 @@ from coverage.exceptions import CoverageException
 
 from tasks import datafiles, render
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
-from tasks.errors import DataError
+from tasks.errors import ConfigError, DataError
 from tasks.manifest import Manifest
 
 FORMATS = ("html", "xml", "json", "lcov", "markdown")
@@ -37,6 +37,11 @@ class Report:
 
 def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, SharedAnalysis]:
     """A Coverage object over `data_file` (paths relative to the project) with shared analysis."""
+    if Path.cwd().resolve() != manifest.project_dir:
+        # coverage.py resolves the data's relative paths against the current directory.
+        raise ConfigError(
+            f"run this from the project directory {manifest.project_dir} (now in {Path.cwd()})."
+        )
     datafiles.read(data_file, manifest.display(data_file))  # a clear error before coverage's own
     cov = Coverage(data_file=str(data_file), config_file=False)
     cov.set_option("run:relative_files", True)

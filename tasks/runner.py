@@ -83,7 +83,7 @@ def run(manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdou
         with rcfile.open("w", encoding="utf-8") as handle:
             coverage_settings(manifest, service, raw).write(handle)
         argv = pytest_command(service, rcfile, extra)
-        print(f"{name}: running {' '.join(argv[3:4] + argv[6:])} in {manifest.display(service.cwd)}", file=out)
+        print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
         out.flush()
         try:
             status = subprocess.run(argv, cwd=service.cwd, check=False).returncode

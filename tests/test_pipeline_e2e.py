@@ -1,0 +1,238 @@
+"""End to end on the bundled example: real nox sessions, pytest and coverage processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tasks import manifest as manifest_module
+from tasks import report
+from tasks.analysis import ServiceFigures
+from tests.conftest import nox, tasks
+from tests.oracle import strict_run
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("xp", "auth", "discord")
+PIPELINE = ("-s", *(f"coverage-{name}" for name in SERVICES), "combine", "report")
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The example measured once through the real sessions; shared by the checks below."""
+    from tests.conftest import KIT, KIT_FILES
+
+    project = tmp_path_factory.mktemp("example") / "kit"
+    project.mkdir()
+    import shutil
+
+    for name in KIT_FILES:
+        source = KIT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*"))
+        else:
+            shutil.copy2(source, project / name)
+    result = nox(project, *PIPELINE)
+    assert result.returncode == 0, result.output
+    return project, result.output
+
+
+def figures_of(project: Path) -> tuple[manifest_module.Manifest, tuple[ServiceFigures, ...]]:
+    os.chdir(project)  # callers restore the directory through monkeypatch.chdir
+    loaded = manifest_module.load(project_dir=project)
+    _, shared = report.open_coverage(loaded, project / ".coverage-data" / "combined")
+    return loaded, report.service_figures(shared, loaded)
+
+
+def test_nox_list__every_session_with_a_description(kit_copy: Path) -> None:
+    result = nox(kit_copy, "-l")
+    assert result.returncode == 0, result.output
+    # "* name [tags] -> description" for default sessions, "- name -> description" otherwise
+    sessions = {}
+    for line in result.stdout.splitlines():
+        if line[:2] in ("* ", "- ") and " -> " in line:
+            head, description = line[2:].split(" -> ", 1)
+            sessions[head.split(" [")[0]] = description
+    expected = {"coverage-xp", "coverage-auth", "coverage-discord", "combine", "report", "tests", "lint"}
+    assert expected <= set(sessions), result.stdout
+    for name in expected:
+        assert len(sessions[name]) > 20, name
+    listed = json.loads(nox(kit_copy, "--json", "-l", "-t", "coverage").stdout)
+    assert [entry["session"] for entry in listed] == ["coverage-xp", "coverage-auth", "coverage-discord"]
+
+
+def test_pipeline__prints_table_and_masking_gap(measured: tuple[Path, str]) -> None:
+    project, output = measured
+    assert "Whole-suite" in output and "Gap" in output
+    for name in SERVICES:
+        assert f"\n{name} " in output
+    assert "Masking gap for xp" in output
+    for written in ("html/index.html", "coverage.xml", "coverage.json", "coverage.lcov", "summary.md"):
+        assert (project / "reports" / written).is_file(), written
+    for name in SERVICES:
+        assert (project / "reports" / "html" / "services" / name / "index.html").is_file()
+    summary = json.loads((project / "reports" / "services.json").read_text())
+    xp = next(s for s in summary["services"] if s["name"] == "xp")
+    assert xp["masking_gap"] >= 20, xp
+    assert "| Service |" in (project / "reports" / "summary.md").read_text()
+
+
+def test_pipeline__isolated_figures_equal_a_strict_run_line_for_line(
+    measured: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DESIGN: the context-derived figure must agree exactly with source limited to the service."""
+    project, _ = measured
+    monkeypatch.chdir(project)
+    loaded, services = figures_of(project)
+    for service, figures in zip(loaded.services, services, strict=True):
+        truth = strict_run(service.cwd, list(service.source), list(service.tests), tmp_path / f"strict-{service.name}")
+        assert {(project / f.path).resolve() for f in figures.files} == set(truth), service.name
+        for file in figures.files:
+            expected = truth[(project / file.path).resolve()]
+            assert file.isolated.statements == len(expected.statements), file.path
+            assert set(file.isolated_missing) == expected.missing, file.path
+            assert file.isolated.branches == expected.branches, file.path
+            assert file.isolated.covered_branches == expected.taken_branches, file.path
+
+
+def test_pipeline__whole_suite_figures_equal_one_classic_run(
+    measured: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-suite figure is what `coverage run --source=src -m pytest tests` reports."""
+    project, _ = measured
+    monkeypatch.chdir(project)
+    loaded, services = figures_of(project)
+    truth = strict_run(loaded.root, [loaded.root / "src"], ["tests"], tmp_path / "classic")
+    for figures in services:
+        for file in figures.files:
+            expected = truth[(project / file.path).resolve()]
+            assert file.whole.covered == len(expected.statements - expected.missing), file.path
+            assert file.whole.covered_branches == expected.taken_branches, file.path
+
+
+def test_report__analyses_each_file_once(measured: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every format plus per-service figures from one parse per source file."""
+    from coverage import python
+
+    project, _ = measured
+    parsed: list[str] = []
+    original = python.PythonParser.parse_source
+
+    def counting(self: python.PythonParser) -> None:
+        parsed.append(self.filename)
+        original(self)
+
+    monkeypatch.setattr(python.PythonParser, "parse_source", counting)
+    monkeypatch.chdir(project)
+    loaded = manifest_module.load(project_dir=project)
+    built = report.build(loaded)
+    measured_files = sum(len(s.files) for s in built.services)
+    assert measured_files == 17
+    assert len(parsed) == measured_files, sorted(parsed)
+    assert len(set(parsed)) == measured_files
+
+
+def test_combine__missing_service_names_it(kit_copy: Path) -> None:
+    result = nox(kit_copy, "-s", "coverage-xp", "coverage-auth", "combine")
+    assert result.returncode == 3, result.output
+    assert "discord: no data" in result.output
+    assert "nox -s coverage-discord" in result.output
+    assert not (kit_copy / ".coverage-data" / "combined").exists()
+
+
+def test_combine__corrupt_and_mixed_data_are_refused(kit_copy: Path) -> None:
+    from coverage import CoverageData
+
+    assert nox(kit_copy, "-s", "coverage-xp", "coverage-auth", "coverage-discord", "combine").returncode == 0
+    data_dir = kit_copy / ".coverage-data"
+    before = (data_dir / "combined").read_bytes()
+
+    line_only = CoverageData(basename=str(data_dir / "auth"))
+    (data_dir / "auth").unlink()
+    line_only.add_lines({"examples/monorepo/src/auth/models.py": [1, 2]})
+    line_only.write()
+    mixed = tasks(kit_copy, "combine")
+    assert mixed.returncode == 3, mixed.output
+    assert ".coverage-data/auth" in mixed.stderr and "measured branches" in mixed.stderr
+
+    (data_dir / "xp").write_bytes(b"this is not a database" * 100)
+    corrupt = tasks(kit_copy, "combine")
+    assert corrupt.returncode == 3, corrupt.output
+    assert ".coverage-data/xp: not usable coverage data" in corrupt.stderr
+    assert "Traceback" not in corrupt.output
+    assert (data_dir / "combined").read_bytes() == before  # the last good combine survives
+
+
+def test_run__failing_tests_exit_1_and_keep_data_out_of_combine(kit_copy: Path) -> None:
+    assert nox(kit_copy, "-s", "coverage-xp").returncode == 0
+    good = (kit_copy / ".coverage-data" / "xp").read_bytes()
+    test_file = kit_copy / "examples/monorepo/tests/xp/test_xp_levels.py"
+    test_file.write_text(test_file.read_text() + "\n\ndef test_broken():\n    assert 1 == 2\n")
+    result = nox(kit_copy, "-s", "coverage-xp")
+    assert result.returncode != 0
+    assert "xp: tests FAILED" in result.output
+    assert not (kit_copy / ".coverage-data" / "xp").exists()
+    assert (kit_copy / ".coverage-data" / "stale" / "xp").read_bytes() == good
+    assert (kit_copy / ".coverage-data" / "failed" / "xp").is_file()
+    direct = tasks(kit_copy, "run", "xp")
+    assert direct.returncode == 1
+    combined = tasks(kit_copy, "combine")
+    assert combined.returncode == 3
+    assert "xp: its last run failed" in combined.stderr
+
+
+def test_run__posargs_measure_a_slice_kept_apart(kit_copy: Path) -> None:
+    result = nox(kit_copy, "-s", "coverage-xp", "--", "tests/xp/test_xp_levels.py", "-k", "level")
+    assert result.returncode == 0, result.output
+    assert "slice run" in result.output
+    assert (kit_copy / ".coverage-data" / "slices" / "xp").is_file()
+    assert not (kit_copy / ".coverage-data" / "xp").exists()
+
+
+def test_cli__unknown_service_exits_2_with_suggestion(kit_copy: Path) -> None:
+    result = tasks(kit_copy, "run", "xq")
+    assert result.returncode == 2
+    assert "unknown service 'xq'" in result.stderr
+    assert "Did you mean 'xp'?" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        ('tests = ["tests/xp"]', 'tets = ["tests/xp"]', ["services.xp.tets", "Did you mean 'tests'?", "services.toml:{line}:"]),
+        ('root = "examples/monorepo"', "root = examples/monorepo", ["not valid TOML", "at line {line},"]),
+    ],
+)
+def test_nox__broken_manifest_exits_2_naming_line_and_key(
+    kit_copy: Path, replace: str, by: str, expected: list[str]
+) -> None:
+    path = kit_copy / "configs" / "services.toml"
+    text = path.read_text()
+    line = text[: text.index(replace)].count("\n") + 1
+    path.write_text(text.replace(replace, by, 1))
+    for result in (nox(kit_copy, "-l"), tasks(kit_copy, "services")):
+        assert result.returncode == 2, result.output
+        for fragment in expected:
+            assert fragment.format(line=line) in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_report__without_combined_data_names_the_sessions(kit_copy: Path) -> None:
+    result = tasks(kit_copy, "report")
+    assert result.returncode == 3
+    assert "nox -s coverage-xp coverage-auth coverage-discord combine" in result.stderr
+
+
+def test_run__environment_is_not_leaked_into_data(kit_copy: Path) -> None:
+    """Data paths are relative to the project, so the data combines on another machine."""
+    from coverage import CoverageData
+
+    assert nox(kit_copy, "-s", "coverage-auth").returncode == 0
+    data = CoverageData(basename=str(kit_copy / ".coverage-data" / "auth"))
+    data.read()
+    files = data.measured_files()
+    assert files and all(not os.path.isabs(f) and f.startswith("examples/monorepo/src/") for f in files)
+    assert data.measured_contexts() == {"auth"}
