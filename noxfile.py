@@ -13,8 +13,8 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
-from tasks import manifest as manifest_module  # noqa: E402
-from tasks.errors import KitError  # noqa: E402
+from tasks import manifest as manifest_module
+from tasks.errors import KitError
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"

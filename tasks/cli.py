@@ -43,7 +43,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("service")
     commands.add_parser("combine", help="merge every service's data into one file (nox -s combine)")
-    report = commands.add_parser("report", help="print the per-service table and write reports (nox -s report)")
+    report = commands.add_parser(
+        "report", help="print the per-service table and write reports (nox -s report)"
+    )
     report.add_argument(
         "--format",
         dest="formats",
@@ -76,12 +78,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
 
 
 def _run(manifest: manifest_module.Manifest, name: str, extra: list[str], out: TextIO) -> int:
-    from tasks import render, report, runner  # coverage is only needed by these commands
+    from tasks import analysis, render, report, runner  # coverage is only needed by these commands
 
     result = runner.run(manifest, name, extra, out)
     print(runner.outcome_message(manifest, result), file=out)
-    cov, shared = report.open_coverage(manifest, result.data_file)
-    (service,) = report.service_figures(shared, manifest, only=name)
+    _, shared = report.open_coverage(manifest, result.data_file)
+    (service,) = analysis.service_figures(shared, manifest, only=name)
     thresholds = manifest.service(name).thresholds
     row = render.Row(label=name, isolated=service.isolated, whole=service.whole, thresholds=thresholds)
     print(
@@ -116,9 +118,7 @@ def _report(manifest: manifest_module.Manifest, formats: list[str] | None, out: 
     chosen = tuple(formats or report.FORMATS)
     unknown = [f for f in chosen if f not in report.FORMATS]
     if unknown:
-        raise ConfigError(
-            f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}."
-        )
+        raise ConfigError(f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}.")
     result = report.build(manifest, chosen)
     print(render.terminal_table(result.rows), file=out)
     print("", file=out)

@@ -44,7 +44,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temporary.unlink()  # CoverageData wants to create the file itself
     try:
         yield temporary
-        os.replace(temporary, target)
+        temporary.replace(target)
     finally:
         temporary.unlink(missing_ok=True)
 

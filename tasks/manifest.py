@@ -104,8 +104,7 @@ def load(path: Path | str = DEFAULT_MANIFEST, project_dir: Path | None = None) -
         text = manifest_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{shown}: manifest not found. Create it (see docs/manifest.md) or pass "
-            "--manifest PATH."
+            f"{shown}: manifest not found. Create it (see docs/manifest.md) or pass --manifest PATH."
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read the manifest: {exc}.") from None
@@ -139,9 +138,7 @@ class _Validator:
             if key not in allowed:
                 hint = _did_you_mean(key, sorted(allowed))
                 valid = ", ".join(sorted(allowed))
-                raise self.error(
-                    (*keys, key), f"unknown key.{hint} Valid keys here: {valid}."
-                )
+                raise self.error((*keys, key), f"unknown key.{hint} Valid keys here: {valid}.")
 
     def table(self, value: object, keys: tuple[str, ...]) -> Mapping[str, Any]:
         if not isinstance(value, dict):
@@ -180,9 +177,7 @@ class _Validator:
                 "(through '..' or a symbolic link). Keep every path inside the repository.",
             )
         if must_exist and not resolved.exists():
-            raise self.error(
-                keys, f"{raw!r} does not exist (looked for {self.rel(resolved)}). Fix the path."
-            )
+            raise self.error(keys, f"{raw!r} does not exist (looked for {self.rel(resolved)}). Fix the path.")
         return resolved
 
     def rel(self, path: Path) -> str:
@@ -216,10 +211,16 @@ class _Validator:
             project_dir=self.project,
             root=root,
             data_dir=self.inside(
-                settings.get("data_dir", ".coverage-data"), ("settings", "data_dir"), self.project, must_exist=False
+                settings.get("data_dir", ".coverage-data"),
+                ("settings", "data_dir"),
+                self.project,
+                must_exist=False,
             ),
             reports_dir=self.inside(
-                settings.get("reports_dir", "reports"), ("settings", "reports_dir"), self.project, must_exist=False
+                settings.get("reports_dir", "reports"),
+                ("settings", "reports_dir"),
+                self.project,
+                must_exist=False,
             ),
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
             services=services,
@@ -237,7 +238,9 @@ class _Validator:
         self.check_keys(table, keys, SERVICE_KEYS)
         for required in ("source", "tests"):
             if required not in table:
-                raise self.error((*keys, required), "missing; every service declares its source and tests paths.")
+                raise self.error(
+                    (*keys, required), "missing; every service declares its source and tests paths."
+                )
         cwd = self.inside(table.get("working_dir", "."), (*keys, "working_dir"), root, must_exist=True)
         source = tuple(
             self.inside(raw, (*keys, "source"), cwd, must_exist=True)
@@ -277,7 +280,14 @@ def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def _kind(value: object) -> str:
-    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a table"}
+    names = {
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -313,7 +323,7 @@ def _locate(lines: list[str], keys: tuple[str, ...]) -> int | None:
         else:
             continue
         break
-    rest = keys[len(table):]
+    rest = keys[len(table) :]
     if not rest:
         return best
     start = best or 0

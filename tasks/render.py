@@ -30,7 +30,9 @@ class Row:
         return self.whole.line_pct - self.isolated.line_pct
 
 
-def rows(services: Sequence[ServiceFigures], thresholds: dict[str, Thresholds], total: Thresholds) -> list[Row]:
+def rows(
+    services: Sequence[ServiceFigures], thresholds: dict[str, Thresholds], total: Thresholds
+) -> list[Row]:
     """Service rows in manifest order, then the total row (thresholds on the total apply
     to the whole-suite figure, which is what a single classic run would report)."""
     table = [
@@ -106,7 +108,8 @@ def masking_summary(table: Sequence[Row]) -> str:
             continue
         if row.gap > 0.05:
             lines.append(
-                f"Masking gap for {row.label}: its own tests cover {pct(row.isolated.line_pct)} of its lines, "
+                f"Masking gap for {row.label}: its own tests cover {pct(row.isolated.line_pct)} "
+                "of its lines, "
                 f"the whole suite {pct(row.whole.line_pct)}: {row.gap:.1f} points come from other "
                 "services' tests."
             )
@@ -124,7 +127,10 @@ def md_escape(text: str) -> str:
 
 
 def markdown_table(table: Sequence[Row], *, title: str = "Coverage by service") -> str:
-    head = "| Service | Statements | Missed | Line (own tests) | Branch (own tests) | Whole-suite line | Masking gap | Thresholds |"
+    head = (
+        "| Service | Statements | Missed | Line (own tests) | Branch (own tests) "
+        "| Whole-suite line | Masking gap | Thresholds |"
+    )
     align = "|---|---:|---:|---:|---:|---:|---:|---|"
     body = []
     for row in table:

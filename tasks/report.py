@@ -9,7 +9,6 @@ place only when all of them were written, so a failure never leaves a half-new s
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -50,7 +49,9 @@ def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, Shared
     return cov, SharedAnalysis(cov)
 
 
-def figures(manifest: Manifest, shared: SharedAnalysis) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
+def figures(
+    manifest: Manifest, shared: SharedAnalysis
+) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
     services = service_figures(shared, manifest)
     thresholds = {s.name: s.thresholds for s in manifest.services}
     return services, render.rows(services, thresholds, manifest.thresholds)
@@ -92,7 +93,9 @@ def _write_formats(
         (out / "summary.md").write_text(
             render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n", encoding="utf-8"
         )
-    (out / "services.json").write_text(json.dumps(_services_json(services, rows), indent=2) + "\n", encoding="utf-8")
+    (out / "services.json").write_text(
+        json.dumps(_services_json(services, rows), indent=2) + "\n", encoding="utf-8"
+    )
     if "xml" in formats:
         cov.xml_report(outfile=str(out / "coverage.xml"))
     if "json" in formats:
@@ -146,10 +149,10 @@ def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
         target = reports_dir / item.name
         if item.is_dir() and target.exists():
             old = Path(tempfile.mkdtemp(prefix=".old-", dir=reports_dir))
-            os.replace(target, old / item.name)
-            os.replace(item, target)
+            target.replace(old / item.name)
+            item.replace(target)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(item, target)
+            item.replace(target)
         written.append(target)
     return tuple(written)

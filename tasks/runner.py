@@ -9,8 +9,6 @@ isolated figure derivable from combined data.
 from __future__ import annotations
 
 import configparser
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tasks import datafiles
-from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
+from tasks.errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
 from tasks.manifest import Manifest, Service
 
 # pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
@@ -118,10 +116,10 @@ def _keep(manifest: Manifest, service: Service, raw: Path, status: int, *, slice
             # Stale figures must not reach combine, but the last good data is not deleted.
             stale = manifest.data_dir / datafiles.STALE_DIR / service.name
             stale.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(target, stale)
+            target.replace(stale)
     datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
     if combined:
-        shutil.rmtree(manifest.data_dir / datafiles.FAILED_DIR / service.name, ignore_errors=True)
+        # A passing run supersedes the record of an earlier failure.
         (manifest.data_dir / datafiles.FAILED_DIR / service.name).unlink(missing_ok=True)
     exit_code = EXIT_OK if status == PYTEST_OK else EXIT_FAILED
     return RunResult(service=service.name, exit_code=exit_code, data_file=keep_at, combined=combined)
@@ -142,4 +140,3 @@ def outcome_message(manifest: Manifest, result: RunResult) -> str:
 def raise_for(result: RunResult) -> None:
     if result.exit_code == EXIT_FAILED:
         raise CheckFailed(f"{result.service}: the service's tests failed (see pytest's output above).")
-    assert result.exit_code in (EXIT_OK, EXIT_CONFIG)

@@ -62,7 +62,9 @@ def kit_copy(tmp_path: Path) -> Path:
     for name in KIT_FILES:
         source = KIT / name
         if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*"))
+            shutil.copytree(
+                source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*")
+            )
         else:
             shutil.copy2(source, project / name)
     return project

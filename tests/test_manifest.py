@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -35,7 +34,12 @@ pytest_args = ["-q"]
 
 
 def make_repo(tmp_path: Path) -> Path:
-    for folder in ("repo/src/api", "repo/tests/api", "repo/services/worker/src/worker", "repo/services/worker/tests"):
+    for folder in (
+        "repo/src/api",
+        "repo/tests/api",
+        "repo/services/worker/src/worker",
+        "repo/services/worker/tests",
+    ):
         (tmp_path / folder).mkdir(parents=True)
     (tmp_path / "configs").mkdir()
     return tmp_path
@@ -75,18 +79,68 @@ def test_load__valid_manifest_resolves_paths(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("case", "replace", "by", "expected"),
     [
-        ("misspelled_key", "tests = [\"tests/api\"]", 'tets = ["tests/api"]', ["services.toml:10:", "services.api.tets", "Did you mean 'tests'?"]),
-        ("misspelled_threshold", "branch = 40", "brnch = 40", ["services.toml:14:", "services.api.thresholds.brnch", "'branch'"]),
-        ("misspelled_table", "[settings]", "[setings]", ["services.toml:2:", "setings", "Did you mean 'settings'?"]),
-        ("threshold_out_of_range", "line = 50", "line = 150", ["services.toml:13:", "services.api.thresholds.line", "0 to 100"]),
-        ("threshold_wrong_type", "line = 50", 'line = "high"', ["services.api.thresholds.line", "got a string"]),
+        (
+            "misspelled_key",
+            'tests = ["tests/api"]',
+            'tets = ["tests/api"]',
+            ["services.toml:10:", "services.api.tets", "Did you mean 'tests'?"],
+        ),
+        (
+            "misspelled_threshold",
+            "branch = 40",
+            "brnch = 40",
+            ["services.toml:14:", "services.api.thresholds.brnch", "'branch'"],
+        ),
+        (
+            "misspelled_table",
+            "[settings]",
+            "[setings]",
+            ["services.toml:2:", "setings", "Did you mean 'settings'?"],
+        ),
+        (
+            "threshold_out_of_range",
+            "line = 50",
+            "line = 150",
+            ["services.toml:13:", "services.api.thresholds.line", "0 to 100"],
+        ),
+        (
+            "threshold_wrong_type",
+            "line = 50",
+            'line = "high"',
+            ["services.api.thresholds.line", "got a string"],
+        ),
         ("absolute_path", '["src/api"]', '["/etc"]', ["services.api.source", "absolute"]),
-        ("escaping_path", '["src/api"]', '["../../outside"]', ["services.api.source", "outside the repository"]),
-        ("missing_path", '["tests/api"]', '["tests/nope"]', ["services.toml:10:", "services.api.tests", "does not exist"]),
-        ("bad_name", "[services.worker]", "[services.\"work er\"]", ["services.work er", "usable service name"]),
-        ("overlap", 'source = ["src/worker"]', 'source = ["../../src"]', ["services.worker.source", "overlaps", "'api'"]),
+        (
+            "escaping_path",
+            '["src/api"]',
+            '["../../outside"]',
+            ["services.api.source", "outside the repository"],
+        ),
+        (
+            "missing_path",
+            '["tests/api"]',
+            '["tests/nope"]',
+            ["services.toml:10:", "services.api.tests", "does not exist"],
+        ),
+        (
+            "bad_name",
+            "[services.worker]",
+            '[services."work er"]',
+            ["services.work er", "usable service name"],
+        ),
+        (
+            "overlap",
+            'source = ["src/worker"]',
+            'source = ["../../src"]',
+            ["services.worker.source", "overlaps", "'api'"],
+        ),
         ("missing_tests", 'tests = ["tests"]', "", ["services.worker.tests", "missing"]),
-        ("wrong_list", 'pytest_args = ["-q"]', "pytest_args = 3", ["services.worker.pytest_args", "list of strings"]),
+        (
+            "wrong_list",
+            'pytest_args = ["-q"]',
+            "pytest_args = 3",
+            ["services.worker.pytest_args", "list of strings"],
+        ),
     ],
 )
 def test_load__mistake_names_line_and_key(
@@ -125,7 +179,7 @@ def test_load__symlink_out_of_repository_is_refused(tmp_path: Path) -> None:
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()
     make_repo(tmp_path)
-    os.symlink(outside, tmp_path / "repo" / "linked")
+    (tmp_path / "repo" / "linked").symlink_to(outside)
     text = GOOD.replace('["src/api"]', '["linked"]')
     (tmp_path / "configs" / "services.toml").write_text(textwrap.dedent(text), encoding="utf-8")
     with pytest.raises(ConfigError, match="symbolic link"):

@@ -122,7 +122,9 @@ def test_own_folder_services__measured_like_strict_runs(
     project = make_project(REPO)
     result = nox(project, "-s", "coverage-billing", "coverage-ledger", "combine", "report")
     assert result.returncode == 0, result.output
-    summary = {s["name"]: s for s in json.loads((project / "reports" / "services.json").read_text())["services"]}
+    summary = {
+        s["name"]: s for s in json.loads((project / "reports" / "services.json").read_text())["services"]
+    }
 
     billing_files = {f["path"]: f for f in summary["billing"]["files"]}
     never_imported = "repo/services/billing/src/billing/refunds.py"

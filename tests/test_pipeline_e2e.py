@@ -32,7 +32,9 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     for name in KIT_FILES:
         source = KIT / name
         if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*"))
+            shutil.copytree(
+                source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*")
+            )
         else:
             shutil.copy2(source, project / name)
     result = nox(project, *PIPELINE)
@@ -88,7 +90,9 @@ def test_pipeline__isolated_figures_equal_a_strict_run_line_for_line(
     monkeypatch.chdir(project)
     loaded, services = figures_of(project)
     for service, figures in zip(loaded.services, services, strict=True):
-        truth = strict_run(service.cwd, list(service.source), list(service.tests), tmp_path / f"strict-{service.name}")
+        truth = strict_run(
+            service.cwd, list(service.source), list(service.tests), tmp_path / f"strict-{service.name}"
+        )
         assert {(project / f.path).resolve() for f in figures.files} == set(truth), service.name
         for file in figures.files:
             expected = truth[(project / file.path).resolve()]
@@ -202,7 +206,11 @@ def test_cli__unknown_service_exits_2_with_suggestion(kit_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("replace", "by", "expected"),
     [
-        ('tests = ["tests/xp"]', 'tets = ["tests/xp"]', ["services.xp.tets", "Did you mean 'tests'?", "services.toml:{line}:"]),
+        (
+            'tests = ["tests/xp"]',
+            'tets = ["tests/xp"]',
+            ["services.xp.tets", "Did you mean 'tests'?", "services.toml:{line}:"],
+        ),
         ('root = "examples/monorepo"', "root = examples/monorepo", ["not valid TOML", "at line {line},"]),
     ],
 )
@@ -234,5 +242,5 @@ def test_run__environment_is_not_leaked_into_data(kit_copy: Path) -> None:
     data = CoverageData(basename=str(kit_copy / ".coverage-data" / "auth"))
     data.read()
     files = data.measured_files()
-    assert files and all(not os.path.isabs(f) and f.startswith("examples/monorepo/src/") for f in files)
+    assert files and all(not Path(f).is_absolute() and f.startswith("examples/monorepo/src/") for f in files)
     assert data.measured_contexts() == {"auth"}
