@@ -9,7 +9,9 @@ from tasks.analysis import Figures, ServiceFigures
 from tasks.manifest import Thresholds
 
 
-def service(name: str, isolated: tuple[int, int, int, int], whole: tuple[int, int, int, int]) -> ServiceFigures:
+def service(
+    name: str, isolated: tuple[int, int, int, int], whole: tuple[int, int, int, int]
+) -> ServiceFigures:
     def figures(counts: tuple[int, int, int, int]) -> Figures:
         return Figures(
             statements=counts[0], covered=counts[1], branches=counts[2], covered_branches=counts[3]
@@ -48,7 +50,10 @@ def test_verdict__service_floors_apply_to_isolated_figures(
 
 
 def test_rows__total_sums_services_and_uses_whole_suite_for_its_floor() -> None:
-    services = [service("xp", (100, 30, 10, 2), (100, 90, 10, 9)), service("auth", (50, 45, 4, 4), (50, 45, 4, 4))]
+    services = [
+        service("xp", (100, 30, 10, 2), (100, 90, 10, 9)),
+        service("auth", (50, 45, 4, 4), (50, 45, 4, 4)),
+    ]
     table = render.rows(services, {"xp": Thresholds(), "auth": Thresholds()}, Thresholds(line=85))
     total = table[-1]
     assert total.label == "Total"
@@ -60,12 +65,36 @@ def test_rows__total_sums_services_and_uses_whole_suite_for_its_floor() -> None:
 
 
 def test_terminal_table__columns_and_masking_summary() -> None:
-    services = [service("xp", (100, 30, 10, 2), (100, 90, 10, 9)), service("auth", (50, 45, 4, 4), (50, 45, 4, 4))]
+    services = [
+        service("xp", (100, 30, 10, 2), (100, 90, 10, 9)),
+        service("auth", (50, 45, 4, 4), (50, 45, 4, 4)),
+    ]
     table = render.rows(services, {"xp": Thresholds(line=40), "auth": Thresholds()}, Thresholds())
     text = render.terminal_table(table)
     lines = text.splitlines()
-    assert lines[0].split() == ["Service", "Stmts", "Miss", "Line", "Branch", "Whole-suite", "Gap", "Thresholds"]
-    assert lines[2].split() == ["xp", "100", "70", "30.0%", "20.0%", "90.0%", "+60.0", "below:", "line", "<", "40%"]
+    assert lines[0].split() == [
+        "Service",
+        "Stmts",
+        "Miss",
+        "Line",
+        "Branch",
+        "Whole-suite",
+        "Gap",
+        "Thresholds",
+    ]
+    assert lines[2].split() == [
+        "xp",
+        "100",
+        "70",
+        "30.0%",
+        "20.0%",
+        "90.0%",
+        "+60.0",
+        "below:",
+        "line",
+        "<",
+        "40%",
+    ]
     assert lines[-1].split()[:7] == ["Total", "150", "75", "50.0%", "42.9%", "90.0%", "+40.0"]
     summary = render.masking_summary(table)
     assert "Masking gap for xp: its own tests cover 30.0% of its lines, the whole suite 90.0%" in summary
