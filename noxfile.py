@@ -81,6 +81,13 @@ def report(session: nox.Session) -> None:
     _tasks(session, "report", *session.posargs)
 
 
+@nox.session(default=False, tags=["ci"])
+def gate(session: nox.Session) -> None:
+    """Fail when coverage breaks a policy in configs/ (pass -- --base REF to compare another branch)."""
+    session.install(*COVERAGE_DEPS)
+    _tasks(session, "gate", *session.posargs)
+
+
 @nox.session(default=False)
 def tests(session: nox.Session) -> None:
     """Run the kit's own tests (real nox, pytest and coverage processes on copied repos)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tasks import manifest as manifest_module
-from tasks.errors import EXIT_CONFIG, EXIT_OK, ConfigError, KitError
+from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, ConfigError, KitError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,6 +52,21 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         help="only these formats (repeatable): html, xml, json, lcov, markdown; default: all",
     )
+    gate = commands.add_parser(
+        "gate",
+        help="fail when coverage breaks a policy (nox -s gate)",
+        description="Evaluate the total, service, file and changed-line policies of the manifest.",
+        allow_abbrev=False,
+    )
+    gate.add_argument("--base", help="git ref whose merge-base the change is measured from (default: gate.base)")
+    gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
+    gate.add_argument(
+        "--policy",
+        dest="policies",
+        action="append",
+        choices=("total", "service", "file", "changed"),
+        help="evaluate only these policies (repeatable); default: all that are not off",
+    )
     commands.add_parser("services", help="print the declared service names, one a line")
     return top
 
@@ -68,6 +83,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
             return _combine(manifest, out)
         if args.command == "report":
             return _report(manifest, args.formats, out)
+        if args.command == "gate":
+            return _gate(manifest, args, out)
         if args.command == "services":
             print("\n".join(manifest.names), file=out)
             return EXIT_OK
@@ -127,3 +144,12 @@ def _report(manifest: manifest_module.Manifest, formats: list[str] | None, out: 
     print("", file=out)
     print(render.masking_summary(result.rows), file=out)
     return EXIT_OK
+
+
+def _gate(manifest: manifest_module.Manifest, args: argparse.Namespace, out: TextIO) -> int:
+    from tasks import gate, policies
+
+    result = gate.run(manifest, base=args.base, staged=args.staged, only=args.policies)
+    written = gate.write_outputs(result, manifest, out)
+    print(f"verdict written to {manifest.display(written)}", file=out)
+    return EXIT_FAILED if result.verdict.status == policies.FAIL else EXIT_OK

@@ -22,10 +22,15 @@ DEFAULT_MANIFEST = Path("configs/services.toml")
 # is kept to characters that are safe in all three (no dots: they separate shard numbers).
 SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
 
-TOP_KEYS = {"settings", "services"}
+TOP_KEYS = {"settings", "services", "gate"}
 SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "thresholds"}
 SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "thresholds"}
-THRESHOLD_KEYS = {"line", "branch"}
+THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
+GATE_KEYS = {"base", "total", "service", "file", "changed", "file_floors", "ignore"}
+POLICIES = ("total", "service", "file", "changed")
+MODES = ("fail", "warn", "off")
+DEFAULT_CHANGED_FLOOR = 90.0  # new code is usually held to a stricter bar than old code
+DEFAULT_BASE = "origin/main"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +39,28 @@ class Thresholds:
 
     line: float | None = None
     branch: float | None = None
+    file: float | None = None  # line floor for each file
+    changed: float | None = None  # line floor for the lines a change touches
+    changed_branch: float | None = None  # branch floor for the lines a change touches
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateSettings:
+    """How `gate` applies the thresholds: the base ref and each policy's mode."""
+
+    base: str = DEFAULT_BASE
+    total: str = "fail"
+    service: str = "fail"
+    file: str = "fail"
+    changed: str = "fail"
+    # (absolute path prefix, line floor), longest first: a file takes the first that holds it
+    file_floors: tuple[tuple[Path, float], ...] = ()
+    # absolute paths of Python files or folders that belong to no service by design
+    # (tooling, scripts): changes to them are not reported as unowned
+    ignore: tuple[Path, ...] = ()
+
+    def mode(self, policy: str) -> str:
+        return str(getattr(self, policy))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +90,7 @@ class Manifest:
     data_dir: Path
     reports_dir: Path
     thresholds: Thresholds
+    gate: GateSettings
     services: tuple[Service, ...]
 
     @property
@@ -223,8 +251,37 @@ class _Validator:
                 must_exist=False,
             ),
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
+            gate=self.gate(document.get("gate", {}), root),
             services=services,
         )
+
+    def gate(self, value: object, root: Path) -> GateSettings:
+        keys = ("gate",)
+        table = self.table(value, keys)
+        self.check_keys(table, keys, GATE_KEYS)
+        modes = {}
+        for policy in POLICIES:
+            mode = table.get(policy, "fail")
+            if mode not in MODES:
+                raise self.error((*keys, policy), f"{mode!r} is not a mode; use one of {', '.join(MODES)}.")
+            modes[policy] = mode
+        base = table.get("base", DEFAULT_BASE)
+        if not isinstance(base, str) or not base or base.startswith("-"):
+            raise self.error((*keys, "base"), 'expected a git ref such as "origin/main".')
+        floors_table = self.table(table.get("file_floors", {}), (*keys, "file_floors"))
+        floors = [
+            (
+                self.inside(prefix, (*keys, "file_floors", prefix), root, must_exist=True),
+                self.percent(floor, (*keys, "file_floors", prefix)),
+            )
+            for prefix, floor in floors_table.items()
+        ]
+        floors.sort(key=lambda item: len(item[0].parts), reverse=True)
+        ignore = tuple(
+            self.inside(raw, (*keys, "ignore"), root, must_exist=False)
+            for raw in self.strings(table.get("ignore", []), (*keys, "ignore"), allow_empty=True)
+        )
+        return GateSettings(base=base, file_floors=tuple(floors), ignore=ignore, **modes)
 
     def service(self, name: str, value: object, root: Path) -> Service:
         keys = ("services", name)

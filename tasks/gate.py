@@ -1,0 +1,284 @@
+"""`gate`: evaluate every policy in one pass over the combined data and say why it fails.
+
+The edge of the policy engine: reads the combined data (each file analysed once), takes
+the diff from git, and writes the verdict as a terminal table, a JSON file, a Markdown
+step summary (when GITHUB_STEP_SUMMARY is set) and GitHub annotations (in Actions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+from coverage.exceptions import CoverageException
+
+from tasks import datafiles, gitdiff, policies, render
+from tasks.analysis import ServiceFigures, SharedAnalysis, context_pattern, service_figures
+from tasks.errors import DataError
+from tasks.manifest import Manifest
+from tasks.policies import FAIL, PASS, WARN, ChangedFile, Verdict
+from tasks.report import open_coverage
+
+ANNOTATION_CAP = 10  # GitHub shows only so many per step; the rest are counted
+WORST_FILES = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateRun:
+    verdict: Verdict
+    diff: gitdiff.Diff | None
+    services: tuple[ServiceFigures, ...]
+
+
+def changed_files(
+    manifest: Manifest, shared: SharedAnalysis, diff: gitdiff.Diff
+) -> tuple[list[ChangedFile], list[str]]:
+    """The diff seen through coverage: per owned source file, its changed statements and
+    which of them the owner's own tests cover; plus changed Python files nobody owns."""
+    changed: list[ChangedFile] = []
+    unowned: list[str] = []
+    for change in diff.files:
+        absolute = (diff.toplevel / change.path).resolve()
+        if change.binary or absolute.suffix != ".py":
+            continue
+        owner = manifest.owner(absolute)
+        try:
+            relative = absolute.relative_to(manifest.project_dir).as_posix()
+        except ValueError:
+            relative = change.path
+        if owner is None:
+            if _outside_services_by_design(manifest, absolute):
+                continue
+            unowned.append(relative)
+            continue
+        if not change.added:
+            continue
+        try:
+            analysis = shared.analysis(relative, (context_pattern(owner.name),))
+        except CoverageException as exc:
+            raise DataError(f"{relative}: cannot analyse this changed file: {exc}") from None
+        lines = sorted(change.added & analysis.statements)
+        stats = {line: counts for line, counts in analysis.branch_stats().items() if line in change.added}
+        changed.append(
+            ChangedFile(
+                path=relative,
+                service=owner.name,
+                lines=tuple(lines),
+                uncovered=tuple(line for line in lines if line in analysis.missing),
+                branches=sum(total for total, _ in stats.values()),
+                covered_branches=sum(taken for _, taken in stats.values()),
+            )
+        )
+    return changed, unowned
+
+
+def _outside_services_by_design(manifest: Manifest, path: Path) -> bool:
+    """Test code, files outside the measured root, and `gate.ignore` paths are nobody's
+    source on purpose; any other Python file a change touches should belong to a service."""
+    if not path.is_relative_to(manifest.root):
+        return True
+    folders = [*manifest.gate.ignore, *((s.cwd / t).resolve() for s in manifest.services for t in s.tests)]
+    return any(path == folder or path.is_relative_to(folder) for folder in folders)
+
+
+def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
+    data_file = datafiles.combined_file(manifest)
+    if not data_file.exists():
+        sessions = " ".join(f"coverage-{name}" for name in manifest.names)
+        raise DataError(
+            f"{manifest.display(data_file)}: no combined data to gate. Run first: nox -s {sessions} combine"
+        )
+    _, shared = open_coverage(manifest, data_file)
+    services = service_figures(shared, manifest)
+    selected = set(only) if only is not None else None
+    wants_diff = manifest.gate.changed != "off" and (selected is None or "changed" in selected)
+    diff = None
+    changed: list[ChangedFile] | None = None
+    unowned: list[str] = []
+    if wants_diff:
+        diff = gitdiff.changed_lines(manifest.project_dir, base or manifest.gate.base, staged=staged)
+        changed, unowned = changed_files(manifest, shared, diff)
+    verdict = policies.evaluate(manifest, services, changed, unowned, only)
+    return GateRun(verdict=verdict, diff=diff, services=services)
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
+    """Table rows: every check, except passing per-file checks, which fold into one row."""
+    rows = []
+    passing_files = [c for c in verdict.checks if c.policy == "file" and c.status == PASS]
+    for check in verdict.checks:
+        if check.policy == "file" and check.status == PASS:
+            continue
+        rows.append(
+            (check.policy, check.scope, check.metric, f"{check.target:g}%", _pct(check.actual), check.status)
+        )
+    if passing_files:
+        rows.append(("file", f"{len(passing_files)} other files", "line", "floors", "at or above", PASS))
+    return rows
+
+
+def terminal(run_result: GateRun, manifest: Manifest) -> str:
+    verdict = run_result.verdict
+    header = ("Policy", "Scope", "Metric", "Target", "Actual", "Status")
+    rows = [header, *_rows(verdict)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    lines += ["", *details(run_result, manifest, markdown=False)]
+    lines.append(f"gate: {verdict.status.upper()}")
+    return "\n".join(lines)
+
+
+def details(run_result: GateRun, manifest: Manifest, *, markdown: bool) -> list[str]:
+    """What a reviewer acts on: worst files of failing services, uncovered changed ranges."""
+    verdict = run_result.verdict
+
+    def name(text: str) -> str:
+        return render.md_escape(text) if markdown else text
+
+    bullet = "- " if markdown else "  "
+    out: list[str] = []
+    failing_services = {c.scope for c in verdict.failing("service")}
+    for service in run_result.services:
+        if service.name not in failing_services:
+            continue
+        out.append(f"Worst files of {name(service.name)} (most statements its own tests miss):")
+        worst = sorted(service.files, key=lambda f: (-f.isolated.missed, f.path))[:WORST_FILES]
+        for worst_file in worst:
+            figures = worst_file.isolated
+            out.append(f"{bullet}{name(worst_file.path)}: {figures.missed} missed, {_pct(figures.line_pct)}")
+    failing_files = verdict.failing("file")
+    if failing_files:
+        out.append("Files below their floor:")
+        for check in sorted(failing_files, key=lambda c: c.actual or 0.0)[: WORST_FILES * 2]:
+            out.append(f"{bullet}{name(check.scope)}: {_pct(check.actual)} < {check.target:g}%")
+    uncovered = [f for f in verdict.changed if f.uncovered]
+    if uncovered:
+        out.append("Changed lines not covered by their service's own tests:")
+        for file in uncovered:
+            runs = policies.format_ranges(policies.ranges(file.uncovered, file.lines))
+            out.append(f"{bullet}{name(file.service)}: {name(file.path)}: lines {runs}")
+    if verdict.unowned:
+        out.append(
+            "Changed Python files that no service owns (not measured; add them to a service's source):"
+        )
+        out += [f"{bullet}{name(path)}" for path in verdict.unowned]
+    if out:
+        out.append("")
+    return out
+
+
+def markdown(run_result: GateRun, manifest: Manifest) -> str:
+    verdict = run_result.verdict
+    icon = {PASS: "pass", WARN: "warn", FAIL: "**fail**"}
+    lines = [
+        f"## Coverage gate: {verdict.status}",
+        "",
+        "| Policy | Scope | Metric | Target | Actual | Status |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for policy, scope, metric, target, actual, status in _rows(verdict):
+        lines.append(
+            f"| {policy} | {render.md_escape(scope)} | {metric} | {target} | {actual} "
+            f"| {icon.get(status, status)} |"
+        )
+    lines.append("")
+    lines += details(run_result, manifest, markdown=True)
+    return "\n".join(lines) + "\n"
+
+
+def github_annotations(verdict: Verdict, diff: gitdiff.Diff | None, manifest: Manifest) -> list[str]:
+    """GitHub workflow commands for uncovered changed ranges, capped, with a count of the rest."""
+    out = []
+    for file in verdict.changed:
+        relevant = [
+            c for c in verdict.failing("changed") if c.scope in (f"changed:{file.service}", "changed:all")
+        ]
+        if not relevant:
+            continue
+        level = "error" if any(c.status == FAIL for c in relevant) else "warning"
+        path = _repo_path(manifest, diff, file.path)
+        for start, end in policies.ranges(file.uncovered, file.lines):
+            message = (
+                f"{file.service}: changed lines {start}-{end} are not covered by {file.service}'s own tests"
+            )
+            out.append(
+                f"::{level} file={_escape_property(path)},line={start},endLine={end},"
+                f"title={_escape_property('Uncovered changed lines')}::{_escape_data(message)}"
+            )
+    if len(out) > ANNOTATION_CAP:
+        rest = len(out) - ANNOTATION_CAP
+        more = f"::notice::{rest} more uncovered changed ranges; see the gate's summary."
+        out = [*out[:ANNOTATION_CAP], more]
+    return out
+
+
+def _repo_path(manifest: Manifest, diff: gitdiff.Diff | None, path: str) -> str:
+    absolute = (manifest.project_dir / path).resolve()
+    if diff is not None:
+        try:
+            return absolute.relative_to(diff.toplevel).as_posix()
+        except ValueError:
+            pass
+    return path
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def verdict_json(verdict: Verdict, diff: gitdiff.Diff | None) -> dict[str, object]:
+    return {
+        "status": verdict.status,
+        "base": diff.base if diff else None,
+        "merge_base": diff.merge_base if diff else None,
+        "checks": [asdict(check) for check in verdict.checks],
+        "changed_files": [
+            {
+                **asdict(file),
+                "uncovered_ranges": [list(r) for r in policies.ranges(file.uncovered, file.lines)],
+            }
+            for file in verdict.changed
+        ],
+        "unowned_files": list(verdict.unowned),
+    }
+
+
+def write_outputs(
+    run_result: GateRun, manifest: Manifest, out: TextIO, environ: dict[str, str] | None = None
+) -> Path:
+    environ = dict(os.environ) if environ is None else environ
+    verdict = run_result.verdict
+    print(terminal(run_result, manifest), file=out)
+    target = manifest.reports_dir / "gate.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(
+        json.dumps(verdict_json(verdict, run_result.diff), indent=2) + "\n", encoding="utf-8"
+    )
+    temporary.replace(target)
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(markdown(run_result, manifest))
+    if environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(verdict, run_result.diff, manifest):
+            print(line, file=out)
+    return target

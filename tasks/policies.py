@@ -1,0 +1,209 @@
+"""The gate's policy engine: figures and changed lines in, a verdict out. Pure.
+
+Policies (docs/gate.md): `total` (whole-suite line and branch floors), `service` (each
+service's isolated figures), `file` (each file's isolated line coverage against its
+floor), `changed` (the lines a change touches, covered by their owner's own tests). Each
+runs in mode fail, warn or off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.analysis import Figures, ServiceFigures
+from tasks.manifest import DEFAULT_CHANGED_FLOOR, Manifest
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangedFile:
+    """A source file the change touches, seen through its owner's own tests."""
+
+    path: str  # relative to the project
+    service: str
+    lines: tuple[int, ...]  # changed lines that are statements
+    uncovered: tuple[int, ...]
+    branches: int  # branch exits leaving changed lines
+    covered_branches: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    policy: str
+    scope: str  # "total", a service name, a file path, or "changed:<service>"
+    metric: str  # "line" or "branch"
+    target: float
+    actual: float | None  # None: nothing to measure (counts as a pass)
+    status: str
+    covered: int
+    total: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    checks: tuple[Check, ...]
+    changed: tuple[ChangedFile, ...]
+    unowned: tuple[str, ...]  # changed Python files outside every service's source and tests
+
+    @property
+    def status(self) -> str:
+        statuses = {check.status for check in self.checks}
+        return FAIL if FAIL in statuses else WARN if WARN in statuses else PASS
+
+    def failing(self, policy: str | None = None) -> list[Check]:
+        return [c for c in self.checks if c.status in (FAIL, WARN) and policy in (None, c.policy)]
+
+
+def _check(
+    policy: str, scope: str, metric: str, target: float | None, covered: int, total: int, mode: str
+) -> Check | None:
+    if target is None:
+        return None
+    actual = 100.0 * covered / total if total else None
+    below = actual is not None and actual < target
+    status = (FAIL if mode == "fail" else WARN) if below else PASS
+    return Check(
+        policy=policy,
+        scope=scope,
+        metric=metric,
+        target=target,
+        actual=actual,
+        status=status,
+        covered=covered,
+        total=total,
+    )
+
+
+def _figure_checks(
+    policy: str, scope: str, figures: Figures, line: float | None, branch: float | None, mode: str
+) -> list[Check]:
+    checks = [
+        _check(policy, scope, "line", line, figures.covered, figures.statements, mode),
+        _check(policy, scope, "branch", branch, figures.covered_branches, figures.branches, mode),
+    ]
+    return [c for c in checks if c is not None]
+
+
+def file_floor(manifest: Manifest, path: Path, service: str) -> float | None:
+    """A file's line floor: the longest matching `gate.file_floors` prefix, else the
+    service's `thresholds.file`, else `settings.thresholds.file`."""
+    for prefix, floor in manifest.gate.file_floors:
+        if path == prefix or path.is_relative_to(prefix):
+            return floor
+    own = manifest.service(service).thresholds.file
+    return own if own is not None else manifest.thresholds.file
+
+
+def changed_floor(manifest: Manifest, service: str | None) -> float:
+    if service is not None:
+        own = manifest.service(service).thresholds.changed
+        if own is not None:
+            return own
+    return manifest.thresholds.changed if manifest.thresholds.changed is not None else DEFAULT_CHANGED_FLOOR
+
+
+def changed_branch_floor(manifest: Manifest, service: str | None) -> float | None:
+    if service is not None and manifest.service(service).thresholds.changed_branch is not None:
+        return manifest.service(service).thresholds.changed_branch
+    return manifest.thresholds.changed_branch
+
+
+def evaluate(
+    manifest: Manifest,
+    services: Sequence[ServiceFigures],
+    changed: Sequence[ChangedFile] | None,
+    unowned: Iterable[str] = (),
+    only: Iterable[str] | None = None,
+) -> Verdict:
+    """Every check the manifest asks for. `changed` is None when no diff was taken;
+    `only` limits the policies evaluated (as `gate --policy` does)."""
+    selected = set(only) if only is not None else None
+
+    def active(policy: str) -> str | None:
+        mode = manifest.gate.mode(policy)
+        if mode == "off" or (selected is not None and policy not in selected):
+            return None
+        return mode
+
+    checks: list[Check] = []
+    if mode := active("total"):
+        whole = Figures()
+        for service in services:
+            whole += service.whole
+        checks += _figure_checks(
+            "total", "total", whole, manifest.thresholds.line, manifest.thresholds.branch, mode
+        )
+    if mode := active("service"):
+        for service in services:
+            floors = manifest.service(service.name).thresholds
+            checks += _figure_checks(
+                "service", service.name, service.isolated, floors.line, floors.branch, mode
+            )
+    if mode := active("file"):
+        for service in services:
+            for file in service.files:
+                floor = file_floor(manifest, (manifest.project_dir / file.path).resolve(), service.name)
+                check = _check(
+                    "file", file.path, "line", floor, file.isolated.covered, file.isolated.statements, mode
+                )
+                if check is not None:
+                    checks.append(check)
+    if (mode := active("changed")) and changed is not None:
+        checks += _changed_checks(manifest, changed, mode)
+    return Verdict(checks=tuple(checks), changed=tuple(changed or ()), unowned=tuple(sorted(unowned)))
+
+
+def _changed_checks(manifest: Manifest, changed: Sequence[ChangedFile], mode: str) -> list[Check]:
+    checks: list[Check] = []
+    by_service: dict[str, list[ChangedFile]] = {}
+    for file in changed:
+        by_service.setdefault(file.service, []).append(file)
+    for name in manifest.names:
+        files = by_service.get(name)
+        if not files:
+            continue
+        checks += _changed_figures(manifest, f"changed:{name}", name, files, mode)
+    checks += _changed_figures(manifest, "changed:all", None, list(changed), mode)
+    return checks
+
+
+def _changed_figures(
+    manifest: Manifest, scope: str, service: str | None, files: list[ChangedFile], mode: str
+) -> list[Check]:
+    lines = sum(len(f.lines) for f in files)
+    covered = lines - sum(len(f.uncovered) for f in files)
+    branches = sum(f.branches for f in files)
+    covered_branches = sum(f.covered_branches for f in files)
+    checks = [
+        _check("changed", scope, "line", changed_floor(manifest, service), covered, lines, mode),
+        _check(
+            "changed",
+            scope,
+            "branch",
+            changed_branch_floor(manifest, service),
+            covered_branches,
+            branches,
+            mode,
+        ),
+    ]
+    return [c for c in checks if c is not None]
+
+
+def ranges(lines: Sequence[int], among: Sequence[int]) -> list[tuple[int, int]]:
+    """Group `lines` into runs that are consecutive within `among` (the changed statements),
+    so a comment or blank line between two uncovered statements does not split a range."""
+    order = {line: index for index, line in enumerate(sorted(among))}
+    runs: list[tuple[int, int]] = []
+    for line in sorted(lines):
+        if runs and order.get(line, -2) == order.get(runs[-1][1], -5) + 1:
+            runs[-1] = (runs[-1][0], line)
+        else:
+            runs.append((line, line))
+    return runs
+
+
+def format_ranges(runs: Sequence[tuple[int, int]]) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
