@@ -58,7 +58,9 @@ def parser() -> argparse.ArgumentParser:
         description="Evaluate the total, service, file and changed-line policies of the manifest.",
         allow_abbrev=False,
     )
-    gate.add_argument("--base", help="git ref whose merge-base the change is measured from (default: gate.base)")
+    gate.add_argument(
+        "--base", help="git ref whose merge-base the change is measured from (default: gate.base)"
+    )
     gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
     gate.add_argument(
         "--policy",

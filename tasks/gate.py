@@ -62,13 +62,15 @@ def changed_files(
         except CoverageException as exc:
             raise DataError(f"{relative}: cannot analyse this changed file: {exc}") from None
         lines = sorted(change.added & analysis.statements)
+        uncovered = tuple(line for line in lines if line in analysis.missing)
         stats = {line: counts for line, counts in analysis.branch_stats().items() if line in change.added}
         changed.append(
             ChangedFile(
                 path=relative,
                 service=owner.name,
                 lines=tuple(lines),
-                uncovered=tuple(line for line in lines if line in analysis.missing),
+                uncovered=uncovered,
+                uncovered_ranges=policies.ranges(uncovered, analysis.statements, change.added),
                 branches=sum(total for total, _ in stats.values()),
                 covered_branches=sum(taken for _, taken in stats.values()),
             )
@@ -169,7 +171,7 @@ def details(run_result: GateRun, manifest: Manifest, *, markdown: bool) -> list[
     if uncovered:
         out.append("Changed lines not covered by their service's own tests:")
         for file in uncovered:
-            runs = policies.format_ranges(policies.ranges(file.uncovered, file.lines))
+            runs = policies.format_ranges(file.uncovered_ranges)
             out.append(f"{bullet}{name(file.service)}: {name(file.path)}: lines {runs}")
     if verdict.unowned:
         out.append(
@@ -211,7 +213,7 @@ def github_annotations(verdict: Verdict, diff: gitdiff.Diff | None, manifest: Ma
             continue
         level = "error" if any(c.status == FAIL for c in relevant) else "warning"
         path = _repo_path(manifest, diff, file.path)
-        for start, end in policies.ranges(file.uncovered, file.lines):
+        for start, end in file.uncovered_ranges:
             message = (
                 f"{file.service}: changed lines {start}-{end} are not covered by {file.service}'s own tests"
             )
@@ -250,13 +252,7 @@ def verdict_json(verdict: Verdict, diff: gitdiff.Diff | None) -> dict[str, objec
         "base": diff.base if diff else None,
         "merge_base": diff.merge_base if diff else None,
         "checks": [asdict(check) for check in verdict.checks],
-        "changed_files": [
-            {
-                **asdict(file),
-                "uncovered_ranges": [list(r) for r in policies.ranges(file.uncovered, file.lines)],
-            }
-            for file in verdict.changed
-        ],
+        "changed_files": [asdict(file) for file in verdict.changed],
         "unowned_files": list(verdict.unowned),
     }
 

@@ -28,6 +28,7 @@ class ChangedFile:
     uncovered: tuple[int, ...]
     branches: int  # branch exits leaving changed lines
     covered_branches: int
+    uncovered_ranges: tuple[tuple[int, int], ...] = ()  # `uncovered` grouped for people
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,17 +193,23 @@ def _changed_figures(
     return [c for c in checks if c is not None]
 
 
-def ranges(lines: Sequence[int], among: Sequence[int]) -> list[tuple[int, int]]:
-    """Group `lines` into runs that are consecutive within `among` (the changed statements),
-    so a comment or blank line between two uncovered statements does not split a range."""
-    order = {line: index for index, line in enumerate(sorted(among))}
+def ranges(
+    uncovered: Iterable[int], statements: Iterable[int], added: Iterable[int]
+) -> tuple[tuple[int, int], ...]:
+    """Group uncovered changed statements into ranges of the change.
+
+    Two uncovered lines share a range when every line between them is part of the change
+    and is not a statement (a changed comment or blank line); a covered statement or an
+    unchanged line between them splits the range.
+    """
+    statement_set, added_set = set(statements), set(added)
     runs: list[tuple[int, int]] = []
-    for line in sorted(lines):
-        if runs and order.get(line, -2) == order.get(runs[-1][1], -5) + 1:
+    for line in sorted(uncovered):
+        if runs and all(k in added_set and k not in statement_set for k in range(runs[-1][1] + 1, line)):
             runs[-1] = (runs[-1][0], line)
         else:
             runs.append((line, line))
-    return runs
+    return tuple(runs)
 
 
 def format_ranges(runs: Sequence[tuple[int, int]]) -> str:

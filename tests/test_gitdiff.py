@@ -1,0 +1,143 @@
+"""The diff parser, on literal diffs and on real git repositories built in tmp_path."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tasks import gitdiff
+from tasks.errors import ConfigError
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    return path
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n"
+            "@@ -3,0 +4,2 @@\n+a\n+b\n@@ -10 +12 @@\n-c\n+d\n",
+            {"x.py": {4, 5, 12}},
+        ),
+        ("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -3,2 +2,0 @@\n-a\n-b\n", {"x.py": set()}),
+        (
+            "diff --git a/gone.py b/gone.py\ndeleted file mode 100644\n"
+            "--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n",
+            {},
+        ),
+        (
+            'diff --git "a/caf\\303\\251.py" "b/caf\\303\\251.py"\n--- "a/caf\\303\\251.py"\n'
+            '+++ "b/caf\\303\\251.py"\n@@ -0,0 +1 @@\n+x\n',
+            {"café.py": {1}},
+        ),
+        (
+            "diff --git a/old.py b/new.py\nsimilarity index 100%\nrename from old.py\nrename to new.py\n",
+            {"new.py": set()},
+        ),
+        (
+            "diff --git a/i.png b/i.png\nnew file mode 100644\nBinary files /dev/null and b/i.png differ\n",
+            {"i.png": set()},
+        ),
+    ],
+    ids=["added_and_modified", "pure_deletion", "deleted_file", "quoted_unicode", "pure_rename", "binary"],
+)
+def test_parse__literal_diffs(text: str, expected: dict[str, set[int]]) -> None:
+    assert {c.path: set(c.added) for c in gitdiff.parse(text)} == expected
+
+
+def test_changed_lines__real_git_handles_every_kind_of_change(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "keep.py").write_text("".join(f"x{i} = {i}\n" for i in range(1, 21)))
+    (repo / "rename_me.py").write_text("".join(f"r{i} = {i}\n" for i in range(1, 31)))
+    (repo / "delete_me.py").write_text("d = 1\n")
+    (repo / "img.bin").write_bytes(b"\x00\x01\x02")
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+
+    lines = (repo / "keep.py").read_text().splitlines(keepends=True)
+    lines[4] = "x5 = 'changed'\n"  # line 5 modified
+    lines.insert(10, "inserted = True\n")  # new line 11
+    (repo / "keep.py").write_text("".join(lines))
+    git(repo, "mv", "rename_me.py", "renamed.py")
+    renamed = (repo / "renamed.py").read_text().splitlines(keepends=True)
+    renamed[29] = "r30 = 'changed'\n"
+    (repo / "renamed.py").write_text("".join(renamed))
+    (repo / "delete_me.py").unlink()
+    (repo / "with space.py").write_text("a = 1\nb = 2\n")
+    (repo / "naïve <b>.py").write_text("c = 3\n")
+    (repo / "img.bin").write_bytes(b"\x00\x09\x08\x07")
+    (repo / "big.py").write_text("".join(f"v{i} = {i}\n" for i in range(20000)))
+    commit_all(repo, "feature")
+    (repo / "keep.py").write_text((repo / "keep.py").read_text() + "tail = 1\n")  # unstaged
+
+    diff = gitdiff.changed_lines(repo, "main")
+    found = {c.path: c for c in diff.files}
+    assert set(found) == {"keep.py", "renamed.py", "with space.py", "naïve <b>.py", "img.bin", "big.py"}
+    assert found["keep.py"].added == {5, 11, 22}
+    assert found["renamed.py"].added == {30}
+    assert found["with space.py"].added == {1, 2}
+    assert found["naïve <b>.py"].added == {1}
+    assert found["img.bin"].binary and not found["img.bin"].added
+    assert found["big.py"].added == set(range(1, 20001))
+    assert diff.merge_base == git(repo, "rev-parse", "main").strip()
+
+    git(repo, "add", "keep.py")
+    staged = gitdiff.changed_lines(repo, "main", staged=True)
+    assert {c.path: set(c.added) for c in staged.files} == {"keep.py": {22}}
+
+
+def test_changed_lines__missing_base_in_shallow_clone_says_how_to_fetch(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    for index in range(3):
+        (origin / "a.py").write_text(f"a = {index}\n")
+        commit_all(origin, f"c{index}")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(clone)], check=True)
+    with pytest.raises(ConfigError) as caught:
+        gitdiff.changed_lines(clone, "origin/develop")
+    message = caught.value.message
+    assert "'origin/develop' is not in this repository (this is a shallow clone)" in message
+    assert "git fetch origin develop" in message and "fetch-depth: 0" in message
+
+
+def test_changed_lines__not_a_repository(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not inside a git repository"):
+        gitdiff.changed_lines(tmp_path, "main")
+
+
+def test_changed_lines__git_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="git is not installed"):
+        gitdiff.changed_lines(tmp_path, "main")
+
+
+def test_changed_lines__detached_head(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "a.py").write_text("a = 1\n")
+    commit_all(repo, "base")
+    (repo / "a.py").write_text("a = 1\nb = 2\n")
+    commit_all(repo, "next")
+    git(repo, "checkout", "-q", "--detach", "HEAD")
+    diff = gitdiff.changed_lines(repo, "HEAD~1")
+    assert {c.path: set(c.added) for c in diff.files} == {"a.py": {2}}

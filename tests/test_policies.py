@@ -1,0 +1,209 @@
+"""The policy engine, table-driven: figures and changed lines in, checks and statuses out."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tasks import manifest as manifest_module
+from tasks import policies
+from tasks.analysis import Figures, FileFigures, ServiceFigures
+from tasks.policies import FAIL, PASS, WARN, ChangedFile
+
+
+def load(tmp_path: Path, extra: str = "") -> manifest_module.Manifest:
+    for folder in ("repo/src/api/legacy", "repo/src/web", "repo/tests"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "configs").mkdir(exist_ok=True)
+    text = textwrap.dedent(
+        """
+        [settings]
+        root = "repo"
+        [settings.thresholds]
+        line = 80
+        branch = 50
+        file = 40
+
+        [services.api]
+        source = ["src/api"]
+        tests = ["tests"]
+        [services.api.thresholds]
+        line = 60
+        changed = 75
+
+        [services.web]
+        source = ["src/web"]
+        tests = ["tests"]
+        """
+    )
+    (tmp_path / "configs" / "services.toml").write_text(text + textwrap.dedent(extra))
+    return manifest_module.load(project_dir=tmp_path)
+
+
+def figures(statements: int, covered: int, branches: int = 0, taken: int = 0) -> Figures:
+    return Figures(statements=statements, covered=covered, branches=branches, covered_branches=taken)
+
+
+def services() -> list[ServiceFigures]:
+    api_files = (
+        FileFigures(
+            path="repo/src/api/core.py",
+            service="api",
+            isolated=figures(50, 30),
+            whole=figures(50, 50),
+            isolated_missing=(),
+        ),
+        FileFigures(
+            path="repo/src/api/legacy/old.py",
+            service="api",
+            isolated=figures(50, 10),
+            whole=figures(50, 40),
+            isolated_missing=(),
+        ),
+    )
+    web_files = (
+        FileFigures(
+            path="repo/src/web/app.py",
+            service="web",
+            isolated=figures(100, 95, 10, 9),
+            whole=figures(100, 95, 10, 9),
+            isolated_missing=(),
+        ),
+    )
+    return [
+        ServiceFigures(
+            name="api", isolated=figures(100, 40, 10, 4), whole=figures(100, 90, 10, 8), files=api_files
+        ),
+        ServiceFigures(
+            name="web", isolated=figures(100, 95, 10, 9), whole=figures(100, 95, 10, 9), files=web_files
+        ),
+    ]
+
+
+def statuses(verdict: policies.Verdict) -> dict[tuple[str, str, str], str]:
+    return {(c.policy, c.scope, c.metric): c.status for c in verdict.checks}
+
+
+def test_evaluate__every_policy_with_target_and_actual(tmp_path: Path) -> None:
+    manifest = load(tmp_path)
+    changed = [
+        ChangedFile(
+            path="repo/src/api/core.py",
+            service="api",
+            lines=(1, 2, 3, 4),
+            uncovered=(3, 4),
+            branches=2,
+            covered_branches=1,
+        ),
+        ChangedFile(
+            path="repo/src/web/app.py",
+            service="web",
+            lines=(7, 8),
+            uncovered=(),
+            branches=0,
+            covered_branches=0,
+        ),
+    ]
+    verdict = policies.evaluate(manifest, services(), changed)
+    assert statuses(verdict) == {
+        ("total", "total", "line"): PASS,  # whole-suite 185/200 = 92.5% >= 80
+        ("total", "total", "branch"): PASS,  # 17/20 = 85% >= 50
+        ("service", "api", "line"): FAIL,  # isolated 40% < 60 (its whole-suite 90% does not count)
+        ("file", "repo/src/api/core.py", "line"): PASS,  # 60% >= 40
+        ("file", "repo/src/api/legacy/old.py", "line"): FAIL,  # 20% < 40
+        ("file", "repo/src/web/app.py", "line"): PASS,
+        ("changed", "changed:api", "line"): FAIL,  # 2/4 = 50% < 75 (the service's own floor)
+        ("changed", "changed:web", "line"): PASS,  # 2/2 >= 90 (the default)
+        ("changed", "changed:all", "line"): FAIL,  # 4/6 < 90
+    }
+    checks = {(c.policy, c.scope, c.metric): c for c in verdict.checks}
+    assert ("service", "web", "line") not in checks  # web declares no floors
+    assert checks[("service", "api", "line")].status == FAIL
+    assert checks[("service", "api", "line")].actual == pytest.approx(40.0)
+    assert checks[("total", "total", "line")].actual == pytest.approx(92.5)
+    assert checks[("total", "total", "branch")].status == PASS
+    assert checks[("file", "repo/src/api/legacy/old.py", "line")].status == FAIL
+    assert checks[("file", "repo/src/api/core.py", "line")].status == PASS
+    assert checks[("changed", "changed:api", "line")].target == 75.0
+    assert checks[("changed", "changed:api", "line")].status == FAIL
+    assert checks[("changed", "changed:web", "line")].target == 90.0
+    assert checks[("changed", "changed:web", "line")].status == PASS
+    assert checks[("changed", "changed:all", "line")].actual == pytest.approx(400 / 6)
+    assert verdict.status == FAIL
+
+
+@pytest.mark.parametrize(
+    ("gate", "expected_status", "policies_present"),
+    [
+        ('[gate]\nservice = "warn"\nfile = "warn"\nchanged = "off"\n', WARN, {"total", "service", "file"}),
+        ('[gate]\nservice = "off"\nfile = "off"\nchanged = "off"\n', PASS, {"total"}),
+        ('[gate]\ntotal = "off"\nservice = "off"\nfile = "fail"\nchanged = "off"\n', FAIL, {"file"}),
+    ],
+)
+def test_evaluate__modes_warn_and_off(
+    tmp_path: Path, gate: str, expected_status: str, policies_present: set[str]
+) -> None:
+    manifest = load(tmp_path, gate)
+    verdict = policies.evaluate(manifest, services(), [])
+    assert verdict.status == expected_status
+    assert {c.policy for c in verdict.checks} == policies_present
+
+
+def test_evaluate__file_floor_overrides_by_longest_prefix(tmp_path: Path) -> None:
+    manifest = load(tmp_path, '[gate.file_floors]\n"src/api" = 55\n"src/api/legacy" = 10\n')
+    checks = {c.scope: c for c in policies.evaluate(manifest, services(), None).checks if c.policy == "file"}
+    assert checks["repo/src/api/core.py"].target == 55 and checks["repo/src/api/core.py"].status == PASS
+    assert (
+        checks["repo/src/api/legacy/old.py"].target == 10
+        and checks["repo/src/api/legacy/old.py"].status == PASS
+    )
+    assert checks["repo/src/web/app.py"].target == 40  # settings.thresholds.file
+
+
+def test_evaluate__only_selected_policies_and_no_changed_lines(tmp_path: Path) -> None:
+    manifest = load(tmp_path)
+    verdict = policies.evaluate(manifest, services(), [], only=["changed"])
+    assert [(c.scope, c.actual, c.status) for c in verdict.checks] == [("changed:all", None, PASS)]
+
+
+def test_evaluate__changed_branch_floor(tmp_path: Path) -> None:
+    load(tmp_path, '[gate]\ntotal = "off"\nservice = "off"\nfile = "off"\n')
+    changed = [
+        ChangedFile(
+            path="repo/src/web/app.py",
+            service="web",
+            lines=(1,),
+            uncovered=(),
+            branches=4,
+            covered_branches=1,
+        )
+    ]
+    text = (
+        (tmp_path / "configs" / "services.toml")
+        .read_text()
+        .replace("file = 40", "file = 40\nchanged_branch = 50")
+    )
+    (tmp_path / "configs" / "services.toml").write_text(text)
+    manifest = manifest_module.load(project_dir=tmp_path)
+    checks = {(c.scope, c.metric): c for c in policies.evaluate(manifest, services(), changed).checks}
+    assert checks[("changed:web", "branch")].status == FAIL
+    assert checks[("changed:web", "branch")].actual == pytest.approx(25.0)
+    assert checks[("changed:web", "line")].status == PASS
+
+
+@pytest.mark.parametrize(
+    ("uncovered", "statements", "added", "expected"),
+    [
+        ([3, 4, 5, 9], range(1, 20), [3, 4, 5, 9], "3-5, 9"),  # 6-8 unchanged: split
+        ([10, 12], [10, 12], [10, 11, 12], "10-12"),  # 11 a changed comment: one range
+        ([10, 12], [10, 11, 12], [10, 11, 12], "10, 12"),  # 11 a covered statement: split
+        ([10, 12], [10, 12], [10, 12], "10, 12"),  # 11 unchanged: split
+        ([], [1, 2], [1, 2], ""),
+    ],
+)
+def test_ranges__grouped_over_the_change(
+    uncovered: list[int], statements: list[int], added: list[int], expected: str
+) -> None:
+    assert policies.format_ranges(policies.ranges(uncovered, statements, added)) == expected
