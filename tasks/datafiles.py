@@ -34,6 +34,15 @@ def combined_file(manifest: Manifest) -> Path:
     return manifest.data_dir / COMBINED_NAME
 
 
+def retire_combined(manifest: Manifest) -> None:
+    """Move the combined file to the stale folder once its inputs have changed."""
+    combined = combined_file(manifest)
+    if combined.exists():
+        stale = manifest.data_dir / STALE_DIR / COMBINED_NAME
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        combined.replace(stale)
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary path beside `target` that replaces it only if the block succeeds."""

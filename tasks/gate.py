@@ -95,7 +95,13 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
             f"{manifest.display(data_file)}: no combined data to gate. Run first: nox -s {sessions} combine"
         )
     _, shared = open_coverage(manifest, data_file)
-    services = service_figures(shared, manifest)
+    try:
+        services = service_figures(shared, manifest)
+    except CoverageException as exc:
+        raise DataError(
+            f"cannot analyse {manifest.display(data_file)}: {exc}. If sources changed or moved since "
+            "the data was measured, run the services' sessions and combine again."
+        ) from None
     selected = set(only) if only is not None else None
     wants_diff = manifest.gate.changed != "off" and (selected is None or "changed" in selected)
     diff = None

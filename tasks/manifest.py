@@ -21,6 +21,8 @@ DEFAULT_MANIFEST = Path("configs/services.toml")
 # A service name becomes a nox session name, a coverage context and a file name, so it
 # is kept to characters that are safe in all three (no dots: they separate shard numbers).
 SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
+# Names the kit uses itself inside the data directory.
+RESERVED_NAMES = {"combined", "failed", "stale", "slices"}
 
 TOP_KEYS = {"settings", "services", "gate"}
 SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "thresholds"}
@@ -197,14 +199,18 @@ class _Validator:
             raise self.error(keys, f"expected a relative path, got {_kind(raw)}.")
         if Path(raw).is_absolute():
             raise self.error(keys, f"{raw!r} is absolute; give a path relative to {self.rel(base)}.")
-        resolved = (base / raw).resolve()
+        try:
+            resolved = (base / raw).resolve()
+            exists = resolved.exists()
+        except (OSError, ValueError) as exc:
+            raise self.error(keys, f"{raw!r} is not a usable path: {exc}.") from None
         if not (resolved == self.project or resolved.is_relative_to(self.project)):
             raise self.error(
                 keys,
                 f"{raw!r} resolves to {resolved}, outside the repository {self.project} "
                 "(through '..' or a symbolic link). Keep every path inside the repository.",
             )
-        if must_exist and not resolved.exists():
+        if must_exist and not exists:
             raise self.error(keys, f"{raw!r} does not exist (looked for {self.rel(resolved)}). Fix the path.")
         return resolved
 
@@ -234,22 +240,22 @@ class _Validator:
             )
         services = tuple(self.service(name, value, root) for name, value in services_table.items())
         self.check_overlaps(services)
+        folders = {}
+        for key, default in (("data_dir", ".coverage-data"), ("reports_dir", "reports")):
+            folder = self.inside(
+                settings.get(key, default), ("settings", key), self.project, must_exist=False
+            )
+            if folder.exists() and not folder.is_dir():
+                raise self.error(
+                    ("settings", key), f"{self.rel(folder)} is a file, not a folder; choose another path."
+                )
+            folders[key] = folder
         return Manifest(
             path=path,
             project_dir=self.project,
             root=root,
-            data_dir=self.inside(
-                settings.get("data_dir", ".coverage-data"),
-                ("settings", "data_dir"),
-                self.project,
-                must_exist=False,
-            ),
-            reports_dir=self.inside(
-                settings.get("reports_dir", "reports"),
-                ("settings", "reports_dir"),
-                self.project,
-                must_exist=False,
-            ),
+            data_dir=folders["data_dir"],
+            reports_dir=folders["reports_dir"],
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
             gate=self.gate(document.get("gate", {}), root),
             services=services,
@@ -285,6 +291,12 @@ class _Validator:
 
     def service(self, name: str, value: object, root: Path) -> Service:
         keys = ("services", name)
+        if name.lower() in RESERVED_NAMES:
+            raise self.error(
+                keys,
+                f"{name!r} is reserved for the kit's own files in the data directory "
+                f"({', '.join(sorted(RESERVED_NAMES))}); rename the service.",
+            )
         if not SERVICE_NAME.match(name):
             raise self.error(
                 keys,
@@ -299,17 +311,21 @@ class _Validator:
                     (*keys, required), "missing; every service declares its source and tests paths."
                 )
         cwd = self.inside(table.get("working_dir", "."), (*keys, "working_dir"), root, must_exist=True)
-        source = tuple(
-            self.inside(raw, (*keys, "source"), cwd, must_exist=True)
-            for raw in self.strings(table["source"], (*keys, "source"), allow_empty=False)
-        )
+        source = []
+        for raw in self.strings(table["source"], (*keys, "source"), allow_empty=False):
+            folder = self.inside(raw, (*keys, "source"), cwd, must_exist=True)
+            if not folder.is_dir():
+                raise self.error(
+                    (*keys, "source"), f"{raw!r} is a file; give the folder that holds the service's code."
+                )
+            source.append(folder)
         tests = self.strings(table["tests"], (*keys, "tests"), allow_empty=False)
         for raw in tests:
             self.inside(raw, (*keys, "tests"), cwd, must_exist=True)
         return Service(
             name=name,
             cwd=cwd,
-            source=source,
+            source=tuple(source),
             tests=tests,
             pytest_args=self.strings(table.get("pytest_args", []), (*keys, "pytest_args"), allow_empty=True),
             install=self.strings(table.get("install", []), (*keys, "install"), allow_empty=True),

@@ -59,12 +59,22 @@ class Verdict:
 
 
 def _check(
-    policy: str, scope: str, metric: str, target: float | None, covered: int, total: int, mode: str
+    policy: str,
+    scope: str,
+    metric: str,
+    target: float | None,
+    covered: int,
+    total: int,
+    mode: str,
+    *,
+    empty_fails: bool = False,
 ) -> Check | None:
+    """One check; nothing to measure passes, unless `empty_fails` (a service or total
+    with no statements at all is a broken setup, not a perfect score)."""
     if target is None:
         return None
     actual = 100.0 * covered / total if total else None
-    below = actual is not None and actual < target
+    below = (actual is None and empty_fails) or (actual is not None and actual < target)
     status = (FAIL if mode == "fail" else WARN) if below else PASS
     return Check(
         policy=policy,
@@ -82,7 +92,7 @@ def _figure_checks(
     policy: str, scope: str, figures: Figures, line: float | None, branch: float | None, mode: str
 ) -> list[Check]:
     checks = [
-        _check(policy, scope, "line", line, figures.covered, figures.statements, mode),
+        _check(policy, scope, "line", line, figures.covered, figures.statements, mode, empty_fails=True),
         _check(policy, scope, "branch", branch, figures.covered_branches, figures.branches, mode),
     ]
     return [c for c in checks if c is not None]

@@ -22,6 +22,7 @@ class Row:
     isolated: Figures
     whole: Figures
     thresholds: Thresholds
+    is_total: bool = False
 
     @property
     def gap(self) -> float | None:
@@ -43,7 +44,9 @@ def rows(
     for service in services:
         isolated_total += service.isolated
         whole_total += service.whole
-    table.append(Row(label="Total", isolated=isolated_total, whole=whole_total, thresholds=total))
+    table.append(
+        Row(label="Total", isolated=isolated_total, whole=whole_total, thresholds=total, is_total=True)
+    )
     return table
 
 
@@ -57,11 +60,13 @@ def points(value: float | None) -> str:
 
 def verdict(row: Row) -> str:
     """'ok', or which floors the row misses. Service floors apply to the isolated figure."""
-    figures = row.whole if row.label == "Total" else row.isolated
+    figures = row.whole if row.is_total else row.isolated
     misses = []
+    if row.thresholds.line is not None and figures.line_pct is None:
+        misses.append("no statements measured")  # a floor over nothing is a broken setup
     for kind, floor, actual in (
         ("line", row.thresholds.line, figures.line_pct),
-        ("branch", row.thresholds.branch, figures.branch_pct),
+        ("branch", row.thresholds.branch, figures.branch_pct),  # no branches: nothing to miss
     ):
         if floor is not None and actual is not None and actual < floor:
             misses.append(f"{kind} < {floor:g}%")

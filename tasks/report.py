@@ -67,15 +67,18 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
             f"first: nox -s {sessions} combine"
         )
     cov, shared = open_coverage(manifest, data_file)
-    services, rows = figures(manifest, shared)
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
     try:
+        services, rows = figures(manifest, shared)
         _write_formats(cov, manifest, services, rows, formats, staging)
         written = _publish(staging, reports_dir)
     except CoverageException as exc:
-        raise DataError(f"cannot write reports from {manifest.display(data_file)}: {exc}") from None
+        raise DataError(
+            f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
+            "since the data was measured, run the services' sessions and combine again."
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Report(services=services, rows=rows, parses=shared.parses, written=written)

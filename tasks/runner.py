@@ -43,9 +43,9 @@ def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> 
     rc = configparser.ConfigParser(interpolation=None)
     rc["run"] = {
         "branch": "true",
-        "source": "\n" + "\n".join(str(src) for other in manifest.services for src in other.source),
+        "source": "\n" + "\n".join(_literal(src) for other in manifest.services for src in other.source),
         "context": service.name,
-        "data_file": str(data_file),
+        "data_file": _literal(data_file),
         "parallel": "false",
         # Services that import nothing of another service are normal here.
         "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
@@ -55,9 +55,20 @@ def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> 
     return rc
 
 
+def names_tests(service: Service, extra: list[str]) -> bool:
+    """Whether the extra pytest arguments name tests (a path or node id) of their own."""
+    return any(not arg.startswith("-") and ("::" in arg or (service.cwd / arg).exists()) for arg in extra)
+
+
+def _literal(path: Path) -> str:
+    """coverage.py expands $VARIABLES in its settings; a path is meant literally."""
+    return str(path).replace("$", "$$")
+
+
 def pytest_command(service: Service, rcfile: Path, extra: list[str]) -> list[str]:
-    """argv for the measured pytest process; `extra` replaces the default test paths."""
-    selection = extra if extra else list(service.tests)
+    """argv for the measured pytest process. Extra arguments that name tests replace the
+    default test paths; options alone (`-k streak`, `-x`) narrow the default paths."""
+    selection = extra if names_tests(service, extra) else [*service.tests, *extra]
     return [
         sys.executable,
         "-m",
@@ -118,6 +129,10 @@ def _keep(manifest: Manifest, service: Service, raw: Path, status: int, *, slice
             stale.parent.mkdir(parents=True, exist_ok=True)
             target.replace(stale)
     datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
+    if not sliced:
+        # The combined file no longer matches the services' data: keep it aside, so that
+        # report and gate cannot show figures from before this run.
+        datafiles.retire_combined(manifest)
     if combined:
         # A passing run supersedes the record of an earlier failure.
         (manifest.data_dir / datafiles.FAILED_DIR / service.name).unlink(missing_ok=True)

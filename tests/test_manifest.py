@@ -34,14 +34,16 @@ pytest_args = ["-q"]
 
 
 def make_repo(tmp_path: Path) -> Path:
+    (tmp_path / "repo" / "services" / "worker").mkdir(parents=True, exist_ok=True)
     for folder in (
         "repo/src/api",
         "repo/tests/api",
         "repo/services/worker/src/worker",
         "repo/services/worker/tests",
     ):
-        (tmp_path / folder).mkdir(parents=True)
-    (tmp_path / "configs").mkdir()
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "repo/services/worker/pyproject.toml").write_text("")
+    (tmp_path / "configs").mkdir(exist_ok=True)
     return tmp_path
 
 
@@ -141,6 +143,27 @@ def test_load__valid_manifest_resolves_paths(tmp_path: Path) -> None:
             "pytest_args = 3",
             ["services.worker.pytest_args", "list of strings"],
         ),
+        ("reserved_name", "[services.worker]", "[services.Combined]", ["services.Combined", "reserved"]),
+        ("nul_in_path", '["src/api"]', '["src/api\\u0000"]', ["services.api.source", "not a usable path"]),
+        ("file_as_source", 'source = ["src/worker"]', 'source = ["pyproject.toml"]', ["is a file"]),
+        (
+            "settings_not_table",
+            '[settings]\nroot = "repo"\n\n[settings.thresholds]\nline = 70',
+            "settings = 5",
+            ["settings", "expected a table"],
+        ),
+        (
+            "thresholds_not_table",
+            "[services.api.thresholds]\nline = 50\nbranch = 40",
+            'thresholds = "x"',
+            ["expected a table"],
+        ),
+        (
+            "gate_bad_mode",
+            "[services.api]\n",
+            '[gate]\nfile = "maybe"\n\n[services.api]\n',
+            ["gate.file", "'maybe' is not a mode"],
+        ),
     ],
 )
 def test_load__mistake_names_line_and_key(
@@ -199,3 +222,10 @@ def test_default_manifest__loads_and_declares_the_example(tmp_path: Path) -> Non
     loaded = manifest.load(project_dir=kit)
     assert loaded.names == ("xp", "auth", "discord")
     assert loaded.root == kit / "examples" / "monorepo"
+
+
+def test_load__data_dir_that_is_a_file(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    (tmp_path / "README.md").write_text("hello")
+    message = error_of(tmp_path, GOOD.replace('root = "repo"', 'root = "repo"\ndata_dir = "README.md"'))
+    assert "settings.data_dir" in message and "is a file" in message

@@ -75,7 +75,10 @@ def test_pipeline__prints_table_and_masking_gap(measured: tuple[Path, str]) -> N
     for written in ("html/index.html", "coverage.xml", "coverage.json", "coverage.lcov", "summary.md"):
         assert (project / "reports" / written).is_file(), written
     for name in SERVICES:
-        assert (project / "reports" / "html" / "services" / name / "index.html").is_file()
+        html = (project / "reports" / "html" / "services" / name / "index.html").read_text()
+        index = html.replace('<span class="sep">/</span>', "/")
+        assert f"src/{name}/" in index
+        assert all(f"src/{other}/" not in index for other in SERVICES if other != name), name
     summary = json.loads((project / "reports" / "services.json").read_text())
     xp = next(s for s in summary["services"] if s["name"] == "xp")
     assert xp["masking_gap"] >= 20, xp
@@ -110,11 +113,14 @@ def test_pipeline__whole_suite_figures_equal_one_classic_run(
     monkeypatch.chdir(project)
     loaded, services = figures_of(project)
     truth = strict_run(loaded.root, [loaded.root / "src"], ["tests"], tmp_path / "classic")
-    for figures in services:
-        for file in figures.files:
-            expected = truth[(project / file.path).resolve()]
-            assert file.whole.covered == len(expected.statements - expected.missing), file.path
-            assert file.whole.covered_branches == expected.taken_branches, file.path
+    ours = {(project / file.path).resolve(): file for figures in services for file in figures.files}
+    assert set(ours) == set(truth)
+    for path, file in ours.items():
+        expected = truth[path]
+        assert file.whole.statements == len(expected.statements), path
+        assert file.whole.covered == len(expected.statements - expected.missing), path
+        assert file.whole.branches == expected.branches, path
+        assert file.whole.covered_branches == expected.taken_branches, path
 
 
 def test_report__analyses_each_file_once(measured: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,7 +182,7 @@ def test_run__failing_tests_exit_1_and_keep_data_out_of_combine(kit_copy: Path) 
     test_file = kit_copy / "examples/monorepo/tests/xp/test_xp_levels.py"
     test_file.write_text(test_file.read_text() + "\n\ndef test_broken():\n    assert 1 == 2\n")
     result = nox(kit_copy, "-s", "coverage-xp")
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "xp: tests FAILED" in result.output
     assert not (kit_copy / ".coverage-data" / "xp").exists()
     assert (kit_copy / ".coverage-data" / "stale" / "xp").read_bytes() == good
@@ -194,6 +200,24 @@ def test_run__posargs_measure_a_slice_kept_apart(kit_copy: Path) -> None:
     assert "slice run" in result.output
     assert (kit_copy / ".coverage-data" / "slices" / "xp").is_file()
     assert not (kit_copy / ".coverage-data" / "xp").exists()
+
+
+def test_run__options_alone_narrow_the_service_tests(kit_copy: Path) -> None:
+    """`-- -x` must not make pytest collect the whole repository under xp's name."""
+    result = tasks(kit_copy, "run", "xp", "-x", "-q")
+    assert result.returncode == 0, result.output
+    assert "6 passed" in result.stdout  # xp's own tests only
+    assert "slice run" in result.stdout
+
+
+def test_run__new_run_retires_the_old_combined_file(kit_copy: Path) -> None:
+    assert nox(kit_copy, "-s", *PIPELINE[1:]).returncode == 0
+    data = kit_copy / ".coverage-data"
+    assert (data / "combined").exists()
+    assert tasks(kit_copy, "run", "xp").returncode == 0
+    assert not (data / "combined").exists()
+    assert (data / "stale" / "combined").is_file()  # kept, never reported
+    assert tasks(kit_copy, "report").returncode == 3
 
 
 def test_cli__unknown_service_exits_2_with_suggestion(kit_copy: Path) -> None:

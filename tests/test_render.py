@@ -40,6 +40,7 @@ def test_figures__percentages_and_sum() -> None:
         (Thresholds(line=40, branch=60), (10, 5, 2, 1), "below: branch < 60%"),
         (Thresholds(line=60, branch=60), (10, 5, 2, 1), "below: line < 60%, branch < 60%"),
         (Thresholds(branch=60), (10, 5, 0, 0), "ok"),  # no branches: nothing to miss
+        (Thresholds(line=60), (0, 0, 0, 0), "below: no statements measured"),
     ],
 )
 def test_verdict__service_floors_apply_to_isolated_figures(
@@ -56,7 +57,7 @@ def test_rows__total_sums_services_and_uses_whole_suite_for_its_floor() -> None:
     ]
     table = render.rows(services, {"xp": Thresholds(), "auth": Thresholds()}, Thresholds(line=85))
     total = table[-1]
-    assert total.label == "Total"
+    assert total.label == "Total" and total.is_total
     assert total.isolated == Figures(statements=150, covered=75, branches=14, covered_branches=6)
     assert total.whole.covered == 135
     assert render.verdict(total) == "ok"  # 90% whole-suite, although 50% isolated
