@@ -1,0 +1,58 @@
+"""The gate's renderings: annotations capped and escaped, Markdown escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tasks import gate, policies
+from tasks.manifest import Manifest
+from tasks.policies import ChangedFile
+from tests.test_policies import load, services
+
+
+def run_with(tmp_path: Path, changed: list[ChangedFile]) -> tuple[gate.GateRun, Manifest]:
+    manifest = load(tmp_path)
+    verdict = policies.evaluate(manifest, services(), changed)
+    return gate.GateRun(verdict=verdict, diff=None, services=tuple(services())), manifest
+
+
+def test_annotations__capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
+    uncovered = tuple(range(1, 60, 2))  # 30 separate one-line ranges
+    changed = [
+        ChangedFile(
+            path="repo/src/api/a,b:c.py",
+            service="api",
+            lines=uncovered,
+            uncovered=uncovered,
+            branches=0,
+            covered_branches=0,
+            uncovered_ranges=tuple((line, line) for line in uncovered),
+        )
+    ]
+    result, manifest = run_with(tmp_path, changed)
+    lines = gate.github_annotations(result.verdict, None, manifest)
+    assert len(lines) == gate.ANNOTATION_CAP + 1
+    assert lines[0] == (
+        "::error file=repo/src/api/a%2Cb%3Ac.py,line=1,endLine=1,title=Uncovered changed lines::"
+        "api: changed lines 1-1 are not covered by api's own tests"
+    )
+    assert lines[-1] == "::notice::20 more uncovered changed ranges; see the gate's summary."
+
+
+def test_markdown__escapes_file_names(tmp_path: Path) -> None:
+    changed = [
+        ChangedFile(
+            path="repo/src/api/<img src=x>|*.py",
+            service="api",
+            lines=(1,),
+            uncovered=(1,),
+            branches=0,
+            covered_branches=0,
+            uncovered_ranges=((1, 1),),
+        )
+    ]
+    result, manifest = run_with(tmp_path, changed)
+    text = gate.markdown(result, manifest)
+    assert "<img" not in text
+    assert "&lt;img src=x&gt;\\|\\*\\.py" in text
+    assert "| changed | changed:api | line | 75% | 0.0% | **fail** |" in text
