@@ -34,6 +34,18 @@ def combined_file(manifest: Manifest) -> Path:
     return manifest.data_dir / COMBINED_NAME
 
 
+def require_combined(manifest: Manifest) -> Path:
+    """The combined file, or a DataError naming the sessions that produce it."""
+    path = combined_file(manifest)
+    if not path.exists():
+        sessions = " ".join(f"coverage-{name}" for name in manifest.names)
+        raise DataError(
+            f"{manifest.display(path)}: no combined data. Run the services and combine first: "
+            f"nox -s {sessions} combine"
+        )
+    return path
+
+
 def retire_combined(manifest: Manifest) -> None:
     """Move the combined file to the stale folder once its inputs have changed."""
     combined = combined_file(manifest)

@@ -88,12 +88,7 @@ def _outside_services_by_design(manifest: Manifest, path: Path) -> bool:
 
 
 def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
-    data_file = datafiles.combined_file(manifest)
-    if not data_file.exists():
-        sessions = " ".join(f"coverage-{name}" for name in manifest.names)
-        raise DataError(
-            f"{manifest.display(data_file)}: no combined data to gate. Run first: nox -s {sessions} combine"
-        )
+    data_file = datafiles.require_combined(manifest)
     _, shared = open_coverage(manifest, data_file)
     try:
         services = service_figures(shared, manifest)

@@ -59,13 +59,7 @@ def figures(
 
 def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
     """Compute the figures from the combined data and write the requested formats."""
-    data_file = datafiles.combined_file(manifest)
-    if not data_file.exists():
-        sessions = " ".join(f"coverage-{name}" for name in manifest.names)
-        raise DataError(
-            f"{manifest.display(data_file)}: no combined data. Run the services and combine "
-            f"first: nox -s {sessions} combine"
-        )
+    data_file = datafiles.require_combined(manifest)
     cov, shared = open_coverage(manifest, data_file)
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)

@@ -54,20 +54,23 @@ def tasks(project: Path, *args: str) -> Result:
     return run([sys.executable, "-m", "tasks", *args], project)
 
 
-@pytest.fixture
-def kit_copy(tmp_path: Path) -> Path:
-    """The kit with its default manifest and bundled example, copied into tmp_path."""
-    project = tmp_path / "kit"
-    project.mkdir()
-    for name in KIT_FILES:
+def copy_kit(project: Path, *extra: str) -> Path:
+    """Copy the kit, its default manifest and the bundled example into `project`."""
+    project.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".coverage*")
+    for name in (*KIT_FILES, *extra):
         source = KIT / name
         if source.is_dir():
-            shutil.copytree(
-                source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*")
-            )
+            shutil.copytree(source, project / name, ignore=ignore)
         else:
             shutil.copy2(source, project / name)
     return project
+
+
+@pytest.fixture
+def kit_copy(tmp_path: Path) -> Path:
+    """The kit with its default manifest and bundled example, copied into tmp_path."""
+    return copy_kit(tmp_path / "kit")
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

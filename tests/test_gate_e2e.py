@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, KIT_FILES, nox, run, tasks
+from tests.conftest import copy_kit, nox, run, tasks
+from tests.oracle import strict_run
 from tests.test_gitdiff import commit_all, git
 
 pytestmark = pytest.mark.e2e
@@ -41,16 +42,7 @@ def test_describe_lockout():
 def feature_branch(tmp_path: Path) -> Path:
     """The kit and example under git: main as the base, a feature branch adding an
     untested function to auth."""
-    project = tmp_path / "kit"
-    project.mkdir()
-    for name in (*KIT_FILES, ".gitignore"):
-        source = KIT / name
-        if source.is_dir():
-            shutil.copytree(
-                source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*")
-            )
-        else:
-            shutil.copy2(source, project / name)
+    project = copy_kit(tmp_path / "kit", ".gitignore")
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "base")
     git(project, "checkout", "-q", "-b", "feature")
@@ -110,21 +102,7 @@ def test_gate__changed_lines_equal_diff_cover(feature_branch: Path, tmp_path: Pa
     reports = []
     for service in ("xp", "auth", "discord"):
         data = tmp_path / f"strict-{service}"
-        argv = [
-            sys.executable,
-            "-m",
-            "coverage",
-            "run",
-            "--branch",
-            f"--data-file={data}",
-            f"--source=src/{service}",
-        ]
-        assert (
-            run(
-                [*argv, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/{service}"], example
-            ).returncode
-            == 0
-        )
+        strict_run(example, [example / "src" / service], [f"tests/{service}"], data)
         xml = tmp_path / f"{service}.xml"
         assert (
             run(
@@ -199,12 +177,6 @@ def test_gate__shallow_clone_without_base_exits_2_with_the_fix(feature_branch: P
     assert "'origin/main' is not in this repository (this is a shallow clone)" in result.output
     assert "fetch-depth: 0" in result.output
     assert "Traceback" not in result.output
-
-
-def test_gate__no_combined_data_names_sessions(kit_copy: Path) -> None:
-    result = tasks(kit_copy, "gate")
-    assert result.returncode == 3
-    assert "nox -s coverage-xp coverage-auth coverage-discord combine" in result.stderr
 
 
 def test_gate__unowned_changed_file_is_reported(feature_branch: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from tasks import manifest as manifest_module
 from tasks import report
 from tasks.analysis import ServiceFigures
-from tests.conftest import nox, tasks
+from tests.conftest import copy_kit, nox, tasks
 from tests.oracle import strict_run
 
 pytestmark = pytest.mark.e2e
@@ -23,20 +23,7 @@ PIPELINE = ("-s", *(f"coverage-{name}" for name in SERVICES), "combine", "report
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The example measured once through the real sessions; shared by the checks below."""
-    from tests.conftest import KIT, KIT_FILES
-
-    project = tmp_path_factory.mktemp("example") / "kit"
-    project.mkdir()
-    import shutil
-
-    for name in KIT_FILES:
-        source = KIT / name
-        if source.is_dir():
-            shutil.copytree(
-                source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".coverage*")
-            )
-        else:
-            shutil.copy2(source, project / name)
+    project = copy_kit(tmp_path_factory.mktemp("example") / "kit")
     result = nox(project, *PIPELINE)
     assert result.returncode == 0, result.output
     return project, result.output
@@ -252,8 +239,9 @@ def test_nox__broken_manifest_exits_2_naming_line_and_key(
         assert "Traceback" not in result.output
 
 
-def test_report__without_combined_data_names_the_sessions(kit_copy: Path) -> None:
-    result = tasks(kit_copy, "report")
+@pytest.mark.parametrize("command", ["report", "gate"])
+def test_without_combined_data__names_the_sessions(kit_copy: Path, command: str) -> None:
+    result = tasks(kit_copy, command)
     assert result.returncode == 3
     assert "nox -s coverage-xp coverage-auth coverage-discord combine" in result.stderr
 
