@@ -172,15 +172,15 @@ def service_figures(
     return tuple(
         ServiceFigures(
             name=name,
-            isolated=_sum(f.isolated for f in files),
-            whole=_sum(f.whole for f in files),
+            isolated=sum_figures(f.isolated for f in files),
+            whole=sum_figures(f.whole for f in files),
             files=tuple(files),
         )
         for name, files in by_service.items()
     )
 
 
-def _sum(figures: Iterable[Figures]) -> Figures:
+def sum_figures(figures: Iterable[Figures]) -> Figures:
     total = Figures()
     for figure in figures:
         total = total + figure

@@ -66,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
         "--policy",
         dest="policies",
         action="append",
-        choices=("total", "service", "file", "changed"),
+        choices=manifest_module.POLICIES,
         help="evaluate only these policies (repeatable); default: all that are not off",
     )
     commands.add_parser("services", help="print the declared service names, one a line")

@@ -17,11 +17,11 @@ from typing import TextIO
 from coverage.exceptions import CoverageException
 
 from tasks import datafiles, gitdiff, policies, render
-from tasks.analysis import ServiceFigures, SharedAnalysis, context_pattern, service_figures
+from tasks.analysis import ServiceFigures, SharedAnalysis, context_pattern
 from tasks.errors import DataError
 from tasks.manifest import Manifest
 from tasks.policies import FAIL, PASS, WARN, ChangedFile, Verdict
-from tasks.report import open_coverage
+from tasks.report import measured_figures, open_coverage
 
 ANNOTATION_CAP = 10  # GitHub shows only so many per step; the rest are counted
 WORST_FILES = 5
@@ -41,6 +41,7 @@ def changed_files(
     which of them the owner's own tests cover; plus changed Python files nobody owns."""
     changed: list[ChangedFile] = []
     unowned: list[str] = []
+    nobodys = _nobodys_folders(manifest)
     for change in diff.files:
         absolute = (diff.toplevel / change.path).resolve()
         if change.binary or absolute.suffix != ".py":
@@ -51,7 +52,7 @@ def changed_files(
         except ValueError:
             relative = change.path
         if owner is None:
-            if _outside_services_by_design(manifest, absolute):
+            if not absolute.is_relative_to(manifest.root) or any(absolute.is_relative_to(f) for f in nobodys):
                 continue
             unowned.append(relative)
             continue
@@ -78,25 +79,18 @@ def changed_files(
     return changed, unowned
 
 
-def _outside_services_by_design(manifest: Manifest, path: Path) -> bool:
-    """Test code, files outside the measured root, and `gate.ignore` paths are nobody's
-    source on purpose; any other Python file a change touches should belong to a service."""
-    if not path.is_relative_to(manifest.root):
-        return True
-    folders = [*manifest.gate.ignore, *((s.cwd / t).resolve() for s in manifest.services for t in s.tests)]
-    return any(path == folder or path.is_relative_to(folder) for folder in folders)
+def _nobodys_folders(manifest: Manifest) -> list[Path]:
+    """Test paths and `gate.ignore` paths hold nobody's source on purpose (and so does
+    everything outside the measured root); any other changed Python file should belong
+    to a service."""
+    tests = [(s.cwd / t).resolve() for s in manifest.services for t in s.tests]
+    return [*manifest.gate.ignore, *tests]
 
 
 def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
     data_file = datafiles.require_combined(manifest)
     _, shared = open_coverage(manifest, data_file)
-    try:
-        services = service_figures(shared, manifest)
-    except CoverageException as exc:
-        raise DataError(
-            f"cannot analyse {manifest.display(data_file)}: {exc}. If sources changed or moved since "
-            "the data was measured, run the services' sessions and combine again."
-        ) from None
+    services = measured_figures(manifest, shared, data_file)
     selected = set(only) if only is not None else None
     wants_diff = manifest.gate.changed != "off" and (selected is None or "changed" in selected)
     diff = None
@@ -112,10 +106,6 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
 # -- output -----------------------------------------------------------------------------
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
-
-
 def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
     """Table rows: every check, except passing per-file checks, which fold into one row."""
     rows = []
@@ -124,7 +114,14 @@ def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
         if check.policy == "file" and check.status == PASS:
             continue
         rows.append(
-            (check.policy, check.scope, check.metric, f"{check.target:g}%", _pct(check.actual), check.status)
+            (
+                check.policy,
+                check.scope,
+                check.metric,
+                f"{check.target:g}%",
+                render.pct(check.actual),
+                check.status,
+            )
         )
     if passing_files:
         rows.append(("file", f"{len(passing_files)} other files", "line", "floors", "at or above", PASS))
@@ -162,12 +159,14 @@ def details(run_result: GateRun, manifest: Manifest, *, markdown: bool) -> list[
         worst = sorted(service.files, key=lambda f: (-f.isolated.missed, f.path))[:WORST_FILES]
         for worst_file in worst:
             figures = worst_file.isolated
-            out.append(f"{bullet}{name(worst_file.path)}: {figures.missed} missed, {_pct(figures.line_pct)}")
+            out.append(
+                f"{bullet}{name(worst_file.path)}: {figures.missed} missed, {render.pct(figures.line_pct)}"
+            )
     failing_files = verdict.failing("file")
     if failing_files:
         out.append("Files below their floor:")
         for check in sorted(failing_files, key=lambda c: c.actual or 0.0)[: WORST_FILES * 2]:
-            out.append(f"{bullet}{name(check.scope)}: {_pct(check.actual)} < {check.target:g}%")
+            out.append(f"{bullet}{name(check.scope)}: {render.pct(check.actual)} < {check.target:g}%")
     uncovered = [f for f in verdict.changed if f.uncovered]
     if uncovered:
         out.append("Changed lines not covered by their service's own tests:")
@@ -265,12 +264,10 @@ def write_outputs(
     verdict = run_result.verdict
     print(terminal(run_result, manifest), file=out)
     target = manifest.reports_dir / "gate.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(
-        json.dumps(verdict_json(verdict, run_result.diff), indent=2) + "\n", encoding="utf-8"
-    )
-    temporary.replace(target)
+    with datafiles.atomic_path(target) as temporary:
+        temporary.write_text(
+            json.dumps(verdict_json(verdict, run_result.diff), indent=2) + "\n", encoding="utf-8"
+        )
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:

@@ -79,7 +79,7 @@ class Service:
 
     def owns(self, path: Path) -> bool:
         """Whether an absolute file path lies under one of this service's sources."""
-        return any(path == src or path.is_relative_to(src) for src in self.source)
+        return any(path.is_relative_to(src) for src in self.source)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,7 +204,7 @@ class _Validator:
             exists = resolved.exists()
         except (OSError, ValueError) as exc:
             raise self.error(keys, f"{raw!r} is not a usable path: {exc}.") from None
-        if not (resolved == self.project or resolved.is_relative_to(self.project)):
+        if not resolved.is_relative_to(self.project):
             raise self.error(
                 keys,
                 f"{raw!r} resolves to {resolved}, outside the repository {self.project} "
@@ -338,7 +338,7 @@ class _Validator:
         for service in services:
             for src in service.source:
                 for other_src, other in claimed:
-                    if src == other_src or src.is_relative_to(other_src) or other_src.is_relative_to(src):
+                    if src.is_relative_to(other_src) or other_src.is_relative_to(src):
                         raise self.error(
                             ("services", service.name, "source"),
                             f"{self.rel(src)} overlaps {self.rel(other_src)} of service {other!r}; "

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.analysis import Figures, ServiceFigures
+from tasks.analysis import Figures, ServiceFigures, sum_figures
 from tasks.manifest import DEFAULT_CHANGED_FLOOR, Manifest
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -102,7 +102,7 @@ def file_floor(manifest: Manifest, path: Path, service: str) -> float | None:
     """A file's line floor: the longest matching `gate.file_floors` prefix, else the
     service's `thresholds.file`, else `settings.thresholds.file`."""
     for prefix, floor in manifest.gate.file_floors:
-        if path == prefix or path.is_relative_to(prefix):
+        if path.is_relative_to(prefix):
             return floor
     own = manifest.service(service).thresholds.file
     return own if own is not None else manifest.thresholds.file
@@ -141,9 +141,7 @@ def evaluate(
 
     checks: list[Check] = []
     if mode := active("total"):
-        whole = Figures()
-        for service in services:
-            whole += service.whole
+        whole = sum_figures(s.whole for s in services)
         checks += _figure_checks(
             "total", "total", whole, manifest.thresholds.line, manifest.thresholds.branch, mode
         )

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tasks.analysis import Figures, ServiceFigures
+from tasks.analysis import Figures, ServiceFigures, sum_figures
 from tasks.manifest import Thresholds
 
 
@@ -39,11 +39,8 @@ def rows(
     table = [
         Row(label=s.name, isolated=s.isolated, whole=s.whole, thresholds=thresholds[s.name]) for s in services
     ]
-    isolated_total = Figures()
-    whole_total = Figures()
-    for service in services:
-        isolated_total += service.isolated
-        whole_total += service.whole
+    isolated_total = sum_figures(s.isolated for s in services)
+    whole_total = sum_figures(s.whole for s in services)
     table.append(
         Row(label="Total", isolated=isolated_total, whole=whole_total, thresholds=total, is_total=True)
     )

@@ -49,10 +49,27 @@ def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, Shared
     return cov, SharedAnalysis(cov)
 
 
+def measured_figures(
+    manifest: Manifest, shared: SharedAnalysis, data_file: Path
+) -> tuple[ServiceFigures, ...]:
+    """Per-service figures, or a DataError when the sources no longer match the data."""
+    try:
+        return service_figures(shared, manifest)
+    except CoverageException as exc:
+        raise _unusable(manifest, data_file, exc) from None
+
+
+def _unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
+    return DataError(
+        f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
+        "since the data was measured, run the services' sessions and combine again."
+    )
+
+
 def figures(
-    manifest: Manifest, shared: SharedAnalysis
+    manifest: Manifest, shared: SharedAnalysis, data_file: Path
 ) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
-    services = service_figures(shared, manifest)
+    services = measured_figures(manifest, shared, data_file)
     thresholds = {s.name: s.thresholds for s in manifest.services}
     return services, render.rows(services, thresholds, manifest.thresholds)
 
@@ -65,14 +82,11 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
     try:
-        services, rows = figures(manifest, shared)
+        services, rows = figures(manifest, shared, data_file)
         _write_formats(cov, manifest, services, rows, formats, staging)
         written = _publish(staging, reports_dir)
     except CoverageException as exc:
-        raise DataError(
-            f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
-            "since the data was measured, run the services' sessions and combine again."
-        ) from None
+        raise _unusable(manifest, data_file, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Report(services=services, rows=rows, parses=shared.parses, written=written)
