@@ -88,6 +88,20 @@ def gate(session: nox.Session) -> None:
     _tasks(session, "gate", *session.posargs)
 
 
+@nox.session(default=False, tags=["history"])
+def baseline(session: nox.Session) -> None:
+    """Record the combined figures in the history (-- --set, --status, --compare A B, --export F, ...)."""
+    session.install(*COVERAGE_DEPS)
+    _tasks(session, "baseline", *session.posargs)
+
+
+@nox.session(default=False, tags=["history"])
+def ratchet(session: nox.Session) -> None:
+    """Raise floors in the manifest and pyproject.toml to the figures minus a margin (-- --check)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "ratchet"))
+    _tasks(session, "ratchet", *session.posargs)
+
+
 @nox.session(default=False)
 def tests(session: nox.Session) -> None:
     """Run the kit's own tests (real nox, pytest and coverage processes on copied repos)."""

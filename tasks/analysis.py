@@ -13,9 +13,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from coverage.results import Analysis, analysis_from_file_reporter
+
+from tasks.manifest import TOTAL
 
 if TYPE_CHECKING:
     from coverage import Coverage
@@ -185,3 +187,23 @@ def sum_figures(figures: Iterable[Figures]) -> Figures:
     for figure in figures:
         total = total + figure
     return total
+
+
+class HasFigures(Protocol):
+    """A service's figures, measured now (ServiceFigures) or recorded (history)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def isolated(self) -> Figures: ...
+    @property
+    def whole(self) -> Figures: ...
+
+
+def headline_figures(services: Iterable[HasFigures]) -> dict[str, Figures]:
+    """The figure each scope is judged by everywhere in the kit (floors, goals, regression,
+    ratchet): the whole-suite figure for the total, each service's isolated figure."""
+    listed = list(services)
+    figures = {TOTAL: sum_figures(s.whole for s in listed)}
+    figures.update({s.name: s.isolated for s in listed})
+    return figures

@@ -55,9 +55,17 @@ def retire_combined(manifest: Manifest) -> None:
         combined.replace(stale)
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read the process umask once; new files get the mode a plain open() gives
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target` that replaces it only if the block succeeds."""
+    """A temporary path beside `target` that replaces it only if the block succeeds.
+
+    The new file keeps the mode of the file it replaces (a manifest stays as readable as it
+    was), or gets the usual mode for a new file, not mkstemp's owner-only one.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -65,6 +73,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temporary.unlink()  # CoverageData wants to create the file itself
     try:
         yield temporary
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
+        temporary.chmod(mode)
         temporary.replace(target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -17,8 +17,9 @@ from typing import TextIO
 from coverage.exceptions import CoverageException
 
 from tasks import datafiles, gitdiff, policies, render
-from tasks.analysis import ServiceFigures, SharedAnalysis, context_pattern
+from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
 from tasks.errors import DataError
+from tasks.history import History
 from tasks.manifest import Manifest
 from tasks.policies import FAIL, PASS, WARN, ChangedFile, Verdict
 from tasks.report import measured_figures, open_coverage
@@ -92,15 +93,40 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
     _, shared = open_coverage(manifest, data_file)
     services = measured_figures(manifest, shared, data_file)
     selected = set(only) if only is not None else None
-    wants_diff = manifest.gate.changed != "off" and (selected is None or "changed" in selected)
+    base_ref = base or manifest.gate.base
     diff = None
     changed: list[ChangedFile] | None = None
     unowned: list[str] = []
-    if wants_diff:
-        diff = gitdiff.changed_lines(manifest.project_dir, base or manifest.gate.base, staged=staged)
+    if policies.active_mode(manifest, "changed", selected):
+        diff = gitdiff.changed_lines(manifest.project_dir, base_ref, staged=staged)
         changed, unowned = changed_files(manifest, shared, diff)
-    verdict = policies.evaluate(manifest, services, changed, unowned, only)
+    baseline: dict[str, Figures] | None = None
+    notes: list[str] = []
+    if policies.active_mode(manifest, "regression", selected):
+        baseline, note = _baseline(manifest, base_ref)
+        notes.append(note)
+    verdict = policies.evaluate(
+        manifest, services, changed, unowned, selected, baseline=baseline, notes=notes
+    )
     return GateRun(verdict=verdict, diff=diff, services=services)
+
+
+def _baseline(manifest: Manifest, ref: str) -> tuple[dict[str, Figures] | None, str]:
+    """The base branch's baseline figures, and a note saying what they are (or why none)."""
+    shown = manifest.display(manifest.history)
+    branch = ref.split("/", 1)[1] if "/" in ref else ref
+    record = f"record one on {branch}: nox -s baseline -- --set"
+    if not manifest.history.exists():
+        return None, f"Regression not checked: no history at {shown}; {record}."
+    with History.open(manifest.history, shown, create=False) as history:
+        found = history.baseline_for(ref)
+    if found is None:
+        return None, f"Regression not checked: no baseline for {ref!r} in {shown}; {record}."
+    tolerance, noise = manifest.gate.tolerance, manifest.gate.noise
+    return found.snapshot.headline(), (
+        f"Regression measured against the baseline of {found.branch!r}: snapshot {found.snapshot.label}; "
+        f"a drop of more than {tolerance:g} points fails, more than {noise:g} warns."
+    )
 
 
 # -- output -----------------------------------------------------------------------------
@@ -113,16 +139,12 @@ def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
     for check in verdict.checks:
         if check.policy == "file" and check.status == PASS:
             continue
-        rows.append(
-            (
-                check.policy,
-                check.scope,
-                check.metric,
-                f"{check.target:g}%",
-                render.pct(check.actual),
-                check.status,
-            )
-        )
+        if check.baseline is not None:  # regression: the delta matters more than the floor
+            target = f"baseline {render.pct(check.baseline)}"
+            actual = f"{render.pct(check.actual)} ({render.points(check.delta)})"
+        else:
+            target, actual = f"{check.target:g}%", render.pct(check.actual)
+        rows.append((check.policy, check.scope, check.metric, target, actual, check.status))
     if passing_files:
         rows.append(("file", f"{len(passing_files)} other files", "line", "floors", "at or above", PASS))
     return rows
@@ -131,12 +153,7 @@ def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
 def terminal(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
     header = ("Policy", "Scope", "Metric", "Target", "Actual", "Status")
-    rows = [header, *_rows(verdict)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
+    lines = render.columns([header, *_rows(verdict)])
     lines += ["", *details(run_result, manifest, markdown=False)]
     lines.append(f"gate: {verdict.status.upper()}")
     return "\n".join(lines)
@@ -178,6 +195,8 @@ def details(run_result: GateRun, manifest: Manifest, *, markdown: bool) -> list[
             "Changed Python files that no service owns (not measured; add them to a service's source):"
         )
         out += [f"{bullet}{name(path)}" for path in verdict.unowned]
+    if verdict.notes:
+        out += ["", *(name(note) for note in verdict.notes)]  # a paragraph of its own, not a list item
     if out:
         out.append("")
     return out
@@ -254,6 +273,7 @@ def verdict_json(verdict: Verdict, diff: gitdiff.Diff | None) -> dict[str, objec
         "checks": [asdict(check) for check in verdict.checks],
         "changed_files": [asdict(file) for file in verdict.changed],
         "unowned_files": list(verdict.unowned),
+        "notes": list(verdict.notes),
     }
 
 

@@ -105,7 +105,10 @@ def parse(text: str) -> tuple[FileChange, ...]:
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     if shutil.which("git") is None:
-        raise ConfigError("git is not installed or not on PATH; the changed-line policy needs it.")
+        raise ConfigError(
+            "git is not installed or not on PATH; the changed-line policy and the history need it. "
+            "Install git, or pass --commit and --branch to nox -s baseline."
+        )
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
@@ -145,3 +148,23 @@ def changed_lines(project_dir: Path, base: str, *, staged: bool = False) -> Diff
     if diff.returncode != 0:
         raise ConfigError(f"git diff failed: {diff.stderr.strip()}")
     return Diff(base=base, merge_base=merge_base, toplevel=toplevel, files=parse(diff.stdout))
+
+
+def head(cwd: Path) -> tuple[str, str | None]:
+    """The checked-out commit and branch (None when HEAD is detached)."""
+    commit = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd)
+    if commit.returncode != 0:
+        raise ConfigError(
+            f"{cwd} is not a git checkout with a commit, so the snapshot has no commit to be "
+            "filed under. Pass --commit SHA --branch NAME."
+        )
+    branch = _git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd)
+    return commit.stdout.strip(), (branch.stdout.strip() or None) if branch.returncode == 0 else None
+
+
+def resolve(cwd: Path, ref: str) -> str | None:
+    """The commit a ref names (a branch, tag, HEAD~2, a short sha), or None."""
+    if ref.startswith("-"):
+        return None  # never let a ref read as an option
+    found = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
+    return found.stdout.strip() if found.returncode == 0 else None

@@ -6,6 +6,7 @@ name the file, the line and the key, and suggest the closest valid name.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 import tomllib
@@ -21,18 +22,37 @@ DEFAULT_MANIFEST = Path("configs/services.toml")
 # A service name becomes a nox session name, a coverage context and a file name, so it
 # is kept to characters that are safe in all three (no dots: they separate shard numbers).
 SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
-# Names the kit uses itself inside the data directory.
-RESERVED_NAMES = {"combined", "failed", "stale", "slices"}
+# Names the kit uses itself inside the data directory, and "total", the scope of the
+# whole-suite figure in verdicts, goals and the history.
+TOTAL = "total"
+RESERVED_NAMES = {"combined", "failed", "stale", "slices", TOTAL}
 
-TOP_KEYS = {"settings", "services", "gate"}
-SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "thresholds"}
+TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet"}
+SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "thresholds"}
 SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "thresholds"}
 THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
-GATE_KEYS = {"base", "total", "service", "file", "changed", "file_floors", "ignore"}
-POLICIES = ("total", "service", "file", "changed")
+GATE_KEYS = {
+    "base",
+    "total",
+    "service",
+    "file",
+    "changed",
+    "regression",
+    "tolerance",
+    "noise",
+    "file_floors",
+    "ignore",
+}
+GOAL_KEYS = {"line", "branch", "by", "milestones"}
+RATCHET_KEYS = {"margin", "pyproject"}
+POLICIES = ("total", "service", "file", "changed", "regression")
 MODES = ("fail", "warn", "off")
 DEFAULT_CHANGED_FLOOR = 90.0  # new code is usually held to a stricter bar than old code
 DEFAULT_BASE = "origin/main"
+DEFAULT_HISTORY = ".coverage-history/history.db"
+DEFAULT_TOLERANCE = 2.0  # points a figure may drop below the baseline before the gate fails
+DEFAULT_NOISE = 0.1  # points of change shown as "no change": rounding and timing jitter
+DEFAULT_MARGIN = 1.0  # points the ratchet leaves between a figure and its new floor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +75,9 @@ class GateSettings:
     service: str = "fail"
     file: str = "fail"
     changed: str = "fail"
+    regression: str = "fail"
+    tolerance: float = DEFAULT_TOLERANCE
+    noise: float = DEFAULT_NOISE
     # (absolute path prefix, line floor), longest first: a file takes the first that holds it
     file_floors: tuple[tuple[Path, float], ...] = ()
     # absolute paths of Python files or folders that belong to no service by design
@@ -63,6 +86,25 @@ class GateSettings:
 
     def mode(self, policy: str) -> str:
         return str(getattr(self, policy))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Goal:
+    """Where a scope (a service's isolated figure, or the whole-suite total) should get to."""
+
+    scope: str  # TOTAL or a service name
+    line: float | None = None
+    branch: float | None = None
+    by: datetime.date | None = None
+    milestones: tuple[float, ...] = ()  # line figures worth marking on the way, ascending
+
+
+@dataclass(frozen=True, kw_only=True)
+class RatchetSettings:
+    """How `ratchet` raises floors: how far below the figure, and which pyproject.toml."""
+
+    margin: float = DEFAULT_MARGIN
+    pyproject: Path | None = None  # absolute; its [tool.coverage.report] fail_under rises too
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,9 +133,12 @@ class Manifest:
     root: Path  # absolute; the repository being measured
     data_dir: Path
     reports_dir: Path
+    history: Path  # the SQLite history store
     thresholds: Thresholds
     gate: GateSettings
     services: tuple[Service, ...]
+    goals: tuple[Goal, ...] = ()
+    ratchet: RatchetSettings = RatchetSettings()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -250,15 +295,86 @@ class _Validator:
                     ("settings", key), f"{self.rel(folder)} is a file, not a folder; choose another path."
                 )
             folders[key] = folder
+        history = self.inside(
+            settings.get("history", DEFAULT_HISTORY), ("settings", "history"), self.project, must_exist=False
+        )
+        if history.is_dir():
+            raise self.error(
+                ("settings", "history"), f"{self.rel(history)} is a folder; name the database file in it."
+            )
         return Manifest(
             path=path,
             project_dir=self.project,
             root=root,
             data_dir=folders["data_dir"],
             reports_dir=folders["reports_dir"],
+            history=history,
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
             gate=self.gate(document.get("gate", {}), root),
             services=services,
+            goals=self.goals(document.get("goals", {}), tuple(s.name for s in services)),
+            ratchet=self.ratchet(document.get("ratchet", {}), root),
+        )
+
+    def goals(self, value: object, names: tuple[str, ...]) -> tuple[Goal, ...]:
+        table = self.table(value, ("goals",))
+        goals = []
+        for scope, raw in table.items():
+            keys = ("goals", scope)
+            if scope != TOTAL and scope not in names:
+                hint = _did_you_mean(scope, [TOTAL, *names])
+                raise self.error(
+                    keys, f"not a service or {TOTAL!r}.{hint} Goals are set per service or for the {TOTAL}."
+                )
+            goal_table = self.table(raw, keys)
+            self.check_keys(goal_table, keys, GOAL_KEYS)
+            marks = goal_table.get("milestones", [])
+            if not isinstance(marks, list):
+                raise self.error(
+                    (*keys, "milestones"), f"expected a list of percentages, got {_kind(marks)}."
+                )
+            goal = Goal(
+                scope=scope,
+                line=self.optional_percent(goal_table, keys, "line"),
+                branch=self.optional_percent(goal_table, keys, "branch"),
+                by=self.date(goal_table["by"], (*keys, "by")) if "by" in goal_table else None,
+                milestones=tuple(sorted(self.percent(mark, (*keys, "milestones")) for mark in marks)),
+            )
+            if goal.line is None and goal.branch is None and not goal.milestones:
+                raise self.error(keys, "declares nothing; give a line or branch target, or milestones.")
+            goals.append(goal)
+        return tuple(goals)
+
+    def optional_percent(self, table: Mapping[str, Any], keys: tuple[str, ...], key: str) -> float | None:
+        return self.percent(table[key], (*keys, key)) if key in table else None
+
+    def date(self, value: object, keys: tuple[str, ...]) -> datetime.date:
+        if isinstance(value, datetime.datetime):
+            raise self.error(keys, "give a date without a time, e.g. 2027-06-30.")
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.error(keys, f"expected a date such as 2027-06-30, got {_kind(value)}.")
+
+    def points(self, value: object, keys: tuple[str, ...], default: float) -> float:
+        """A number of percentage points, 0 to 100."""
+        return default if value is None else self.percent(value, keys)
+
+    def ratchet(self, value: object, root: Path) -> RatchetSettings:
+        keys = ("ratchet",)
+        table = self.table(value, keys)
+        self.check_keys(table, keys, RATCHET_KEYS)
+        pyproject: Path | None = root / "pyproject.toml"
+        if "pyproject" in table:
+            pyproject = self.inside(table["pyproject"], (*keys, "pyproject"), root, must_exist=True)
+        elif pyproject is not None and not pyproject.is_file():
+            pyproject = None
+        return RatchetSettings(
+            margin=self.points(table.get("margin"), (*keys, "margin"), DEFAULT_MARGIN), pyproject=pyproject
         )
 
     def gate(self, value: object, root: Path) -> GateSettings:
@@ -287,14 +403,23 @@ class _Validator:
             self.inside(raw, (*keys, "ignore"), root, must_exist=False)
             for raw in self.strings(table.get("ignore", []), (*keys, "ignore"), allow_empty=True)
         )
-        return GateSettings(base=base, file_floors=tuple(floors), ignore=ignore, **modes)
+        tolerance = self.points(table.get("tolerance"), (*keys, "tolerance"), DEFAULT_TOLERANCE)
+        noise = self.points(table.get("noise"), (*keys, "noise"), DEFAULT_NOISE)
+        if noise > tolerance:
+            raise self.error(
+                (*keys, "noise"),
+                f"{noise:g} is wider than the tolerance {tolerance:g}; the noise band must fit inside it.",
+            )
+        return GateSettings(
+            base=base, file_floors=tuple(floors), ignore=ignore, tolerance=tolerance, noise=noise, **modes
+        )
 
     def service(self, name: str, value: object, root: Path) -> Service:
         keys = ("services", name)
         if name.lower() in RESERVED_NAMES:
             raise self.error(
                 keys,
-                f"{name!r} is reserved for the kit's own files in the data directory "
+                f"{name!r} is reserved for the kit's own files and scopes "
                 f"({', '.join(sorted(RESERVED_NAMES))}); rename the service.",
             )
         if not SERVICE_NAME.match(name):

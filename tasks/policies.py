@@ -2,18 +2,19 @@
 
 Policies (docs/gate.md): `total` (whole-suite line and branch floors), `service` (each
 service's isolated figures), `file` (each file's isolated line coverage against its
-floor), `changed` (the lines a change touches, covered by their owner's own tests). Each
-runs in mode fail, warn or off.
+floor), `changed` (the lines a change touches, covered by their owner's own tests),
+`regression` (the total and each service against the base branch's baseline). Each runs
+in mode fail, warn or off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.analysis import Figures, ServiceFigures, sum_figures
-from tasks.manifest import DEFAULT_CHANGED_FLOOR, Manifest
+from tasks.analysis import Figures, ServiceFigures, headline_figures
+from tasks.manifest import DEFAULT_CHANGED_FLOOR, TOTAL, Manifest
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -41,6 +42,13 @@ class Check:
     status: str
     covered: int
     total: int
+    baseline: float | None = None  # regression checks: the baseline's figure
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.actual is None:
+            return None
+        return self.actual - self.baseline
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +56,7 @@ class Verdict:
     checks: tuple[Check, ...]
     changed: tuple[ChangedFile, ...]
     unowned: tuple[str, ...]  # changed Python files outside every service's source and tests
+    notes: tuple[str, ...] = ()  # what was compared with, or why a policy could not run
 
     @property
     def status(self) -> str:
@@ -122,28 +131,36 @@ def changed_branch_floor(manifest: Manifest, service: str | None) -> float | Non
     return manifest.thresholds.changed_branch
 
 
+def active_mode(manifest: Manifest, policy: str, only: Iterable[str] | None) -> str | None:
+    """The policy's mode, or None when it is off or not among those asked for."""
+    mode = manifest.gate.mode(policy)
+    if mode == "off" or (only is not None and policy not in only):
+        return None
+    return mode
+
+
 def evaluate(
     manifest: Manifest,
     services: Sequence[ServiceFigures],
     changed: Sequence[ChangedFile] | None,
     unowned: Iterable[str] = (),
     only: Iterable[str] | None = None,
+    baseline: Mapping[str, Figures] | None = None,
+    notes: Iterable[str] = (),
 ) -> Verdict:
     """Every check the manifest asks for. `changed` is None when no diff was taken;
-    `only` limits the policies evaluated (as `gate --policy` does)."""
+    `baseline` (each scope's figure, see analysis.headline_figures) is None when there
+    is none to compare with; `only` limits the policies evaluated (as `gate --policy`)."""
     selected = set(only) if only is not None else None
 
     def active(policy: str) -> str | None:
-        mode = manifest.gate.mode(policy)
-        if mode == "off" or (selected is not None and policy not in selected):
-            return None
-        return mode
+        return active_mode(manifest, policy, selected)
 
     checks: list[Check] = []
     if mode := active("total"):
-        whole = sum_figures(s.whole for s in services)
+        whole = headline_figures(services)[TOTAL]
         checks += _figure_checks(
-            "total", "total", whole, manifest.thresholds.line, manifest.thresholds.branch, mode
+            "total", TOTAL, whole, manifest.thresholds.line, manifest.thresholds.branch, mode
         )
     if mode := active("service"):
         for service in services:
@@ -162,7 +179,66 @@ def evaluate(
                     checks.append(check)
     if (mode := active("changed")) and changed is not None:
         checks += _changed_checks(manifest, changed, mode)
-    return Verdict(checks=tuple(checks), changed=tuple(changed or ()), unowned=tuple(sorted(unowned)))
+    if (mode := active("regression")) and baseline is not None:
+        checks += regression_checks(
+            headline_figures(services),
+            baseline,
+            tolerance=manifest.gate.tolerance,
+            noise=manifest.gate.noise,
+            mode=mode,
+        )
+    return Verdict(
+        checks=tuple(checks),
+        changed=tuple(changed or ()),
+        unowned=tuple(sorted(unowned)),
+        notes=tuple(notes),
+    )
+
+
+def regression_checks(
+    current: Mapping[str, Figures],
+    baseline: Mapping[str, Figures],
+    *,
+    tolerance: float,
+    noise: float,
+    mode: str,
+) -> list[Check]:
+    """Line and branch of each scope against the baseline. A drop beyond `tolerance`
+    points breaks the policy (fail or warn, by mode); a drop beyond the `noise` band but
+    within tolerance warns; anything else passes. Scopes missing on either side, and
+    figures over nothing (no branches), are not compared."""
+    checks = []
+    for scope, now in current.items():
+        before = baseline.get(scope)
+        if before is None:
+            continue
+        for metric, actual, old, covered, total in (
+            ("line", now.line_pct, before.line_pct, now.covered, now.statements),
+            ("branch", now.branch_pct, before.branch_pct, now.covered_branches, now.branches),
+        ):
+            if actual is None or old is None:
+                continue
+            delta = actual - old
+            if delta < -tolerance:
+                status = FAIL if mode == "fail" else WARN
+            elif delta < -noise:
+                status = WARN
+            else:
+                status = PASS
+            checks.append(
+                Check(
+                    policy="regression",
+                    scope=scope,
+                    metric=metric,
+                    target=old - tolerance,
+                    actual=actual,
+                    status=status,
+                    covered=covered,
+                    total=total,
+                    baseline=old,
+                )
+            )
+    return checks
 
 
 def _changed_checks(manifest: Manifest, changed: Sequence[ChangedFile], mode: str) -> list[Check]:

@@ -143,3 +143,25 @@ def markdown_table(table: Sequence[Row], *, title: str = "Coverage by service") 
             f"{md_escape(verdict(row))} |"
         )
     return "\n".join([f"## {title}", "", head, align, *body, ""])
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def columns(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), rule: bool = True) -> list[str]:
+    """Rows of cells as fixed-width lines: the first row is the header (underlined with
+    `rule`), columns in `right` are right-aligned. Colour codes take no width."""
+
+    def visible(cell: str) -> int:
+        return len(_ANSI.sub("", cell))
+
+    widths = [max(visible(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+    def pad(cell: str, index: int) -> str:
+        space = " " * (widths[index] - visible(cell))
+        return space + cell if index in right else cell + space
+
+    lines = ["  ".join(pad(cell, i) for i, cell in enumerate(row)).rstrip() for row in rows]
+    if rule:
+        lines.insert(1, "-" * max(visible(line) for line in lines))
+    return lines

@@ -94,3 +94,23 @@ def make_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return project
 
     return make
+
+
+MEASURE = ("-s", "coverage-xp", "coverage-auth", "coverage-discord", "combine")
+
+
+@pytest.fixture(scope="session")
+def measured_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kit with the example measured and combined once per test run (read only)."""
+    project = copy_kit(tmp_path_factory.mktemp("measured") / "kit", ".gitignore")
+    result = nox(project, *MEASURE)
+    assert result.returncode == 0, result.output
+    return project
+
+
+@pytest.fixture
+def measured_copy(measured_example: Path, tmp_path: Path) -> Path:
+    """A private copy of `measured_example` that a test may change."""
+    target = tmp_path / "kit"
+    shutil.copytree(measured_example, target)
+    return target

@@ -24,13 +24,23 @@ class FileTruth:
     taken_branches: int
 
 
+def no_config(data_file: Path) -> str:
+    """An empty coverage configuration beside `data_file`: the oracle must not read the
+    measured repository's [tool.coverage] (its fail_under, omit or source)."""
+    empty = data_file.with_name(data_file.name + ".rc")
+    empty.write_text("")
+    return f"--rcfile={empty}"
+
+
 def strict_run(cwd: Path, sources: list[Path], tests: list[str], data_file: Path) -> dict[Path, FileTruth]:
     """Run `tests` in `cwd` measuring only `sources`; per-file truth keyed by absolute path."""
+    data_file.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable,
         "-m",
         "coverage",
         "run",
+        no_config(data_file),
         "--branch",
         f"--data-file={data_file}",
         f"--source={','.join(str(s) for s in sources)}",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import copy_kit, nox, run, tasks
-from tests.oracle import strict_run
+from tests.oracle import no_config, strict_run
 from tests.test_gitdiff import commit_all, git
 
 pytestmark = pytest.mark.e2e
@@ -106,7 +106,17 @@ def test_gate__changed_lines_equal_diff_cover(feature_branch: Path, tmp_path: Pa
         xml = tmp_path / f"{service}.xml"
         assert (
             run(
-                [sys.executable, "-m", "coverage", "xml", f"--data-file={data}", "-o", str(xml)], example
+                [
+                    sys.executable,
+                    "-m",
+                    "coverage",
+                    "xml",
+                    no_config(data),
+                    f"--data-file={data}",
+                    "-o",
+                    str(xml),
+                ],
+                example,
             ).returncode
             == 0
         )

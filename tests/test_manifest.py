@@ -229,3 +229,75 @@ def test_load__data_dir_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("hello")
     message = error_of(tmp_path, GOOD.replace('root = "repo"', 'root = "repo"\ndata_dir = "README.md"'))
     assert "settings.data_dir" in message and "is a file" in message
+
+
+GOALS = """
+[gate]
+tolerance = 1.5
+noise = 0.2
+
+[goals.total]
+line = 80
+by = 2027-06-30
+milestones = [60, 40, 80]
+
+[goals.api]
+branch = 70
+by = "2027-01-31"
+
+[ratchet]
+margin = 0.5
+"""
+
+
+def test_load__goals_gate_tolerance_and_ratchet(tmp_path: Path) -> None:
+    loaded = load_text(tmp_path, GOOD + GOALS)
+    total, api = loaded.goals
+    assert (total.scope, total.line, total.branch, str(total.by)) == ("total", 80.0, None, "2027-06-30")
+    assert total.milestones == (40.0, 60.0, 80.0)  # sorted
+    assert (api.scope, api.branch, str(api.by)) == ("api", 70.0, "2027-01-31")
+    assert (loaded.gate.tolerance, loaded.gate.noise) == (1.5, 0.2)
+    assert loaded.ratchet.margin == 0.5
+    assert loaded.ratchet.pyproject is None  # repo/pyproject.toml does not exist
+    assert loaded.history == tmp_path / ".coverage-history" / "history.db"
+
+
+def test_load__ratchet_pyproject_defaults_to_the_roots(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    (tmp_path / "repo" / "pyproject.toml").write_text("[tool.coverage.report]\nfail_under = 50\n")
+    assert load_text(tmp_path, GOOD).ratchet.pyproject == tmp_path / "repo" / "pyproject.toml"
+
+
+@pytest.mark.parametrize(
+    ("case", "replace", "by", "expected"),
+    [
+        ("unknown_scope", "[goals.api]", "[goals.apx]", ["goals.apx", "Did you mean 'api'?"]),
+        ("bad_date", 'by = "2027-01-31"', 'by = "soon"', ["goals.api.by", "2027-06-30"]),
+        ("datetime", "by = 2027-06-30", "by = 2027-06-30T10:00:00", ["goals.total.by", "without a time"]),
+        (
+            "milestone_range",
+            "milestones = [60, 40, 80]",
+            "milestones = [60, 140]",
+            ["goals.total.milestones"],
+        ),
+        ("milestones_not_list", "milestones = [60, 40, 80]", "milestones = 60", ["list of percentages"]),
+        ("empty_goal", "branch = 70\nby", "by", ["goals.api", "declares nothing"]),
+        ("noise_wider", "noise = 0.2", "noise = 3", ["gate.noise", "wider than the tolerance 1.5"]),
+        ("tolerance_type", "tolerance = 1.5", 'tolerance = "x"', ["gate.tolerance", "got a string"]),
+        ("ratchet_key", "margin = 0.5", "margins = 0.5", ["ratchet.margins", "Did you mean 'margin'?"]),
+        ("ratchet_outside", "margin = 0.5", 'pyproject = "../../x.toml"', ["ratchet.pyproject", "outside"]),
+        ("goal_key", "line = 80\nby", "lines = 80\nby", ["goals.total.lines", "Did you mean 'line'?"]),
+    ],
+)
+def test_load__goal_and_ratchet_mistakes(
+    tmp_path: Path, case: str, replace: str, by: str, expected: list[str]
+) -> None:
+    text = (GOOD + GOALS).replace(replace, by, 1)
+    assert text != GOOD + GOALS, case
+    message = error_of(tmp_path, text)
+    for fragment in expected:
+        assert fragment in message, (case, message)
+
+
+def test_load__total_is_a_reserved_service_name(tmp_path: Path) -> None:
+    assert "reserved" in error_of(tmp_path, GOOD.replace("[services.worker]", "[services.total]"))

@@ -207,3 +207,47 @@ def test_ranges__grouped_over_the_change(
     uncovered: list[int], statements: list[int], added: list[int], expected: str
 ) -> None:
     assert policies.format_ranges(policies.ranges(uncovered, statements, added)) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "mode", "expected"),
+    [
+        (60.0, "fail", PASS),  # no change
+        (59.95, "fail", PASS),  # within the 0.1 noise band
+        (59.0, "fail", WARN),  # dropped, within the 2-point tolerance
+        (58.0, "fail", WARN),  # exactly the tolerance is still tolerated
+        (57.9, "fail", FAIL),  # beyond the tolerance
+        (57.9, "warn", WARN),
+        (70.0, "fail", PASS),  # a gain
+    ],
+)
+def test_regression_checks__tolerance_and_noise_band(now: float, mode: str, expected: str) -> None:
+    current = {"api": figures(10000, round(now * 100))}
+    baseline = {"api": figures(100, 60)}
+    (check,) = policies.regression_checks(current, baseline, tolerance=2.0, noise=0.1, mode=mode)
+    assert check.status == expected
+    assert check.baseline == 60.0 and check.target == 58.0
+    assert check.delta == pytest.approx(now - 60.0)
+
+
+def test_regression_checks__branch_too_and_only_scopes_on_both_sides() -> None:
+    current = {"total": figures(100, 80, 10, 5), "api": figures(10, 5), "new": figures(10, 1)}
+    baseline = {"total": figures(100, 80, 10, 9), "api": figures(10, 5), "gone": figures(10, 10)}
+    checks = policies.regression_checks(current, baseline, tolerance=2.0, noise=0.1, mode="fail")
+    assert [(c.scope, c.metric, c.status) for c in checks] == [
+        ("total", "line", PASS),
+        ("total", "branch", FAIL),  # 90% -> 50%
+        ("api", "line", PASS),  # api has no branches on either side: not compared
+    ]
+
+
+def test_evaluate__regression_only_with_a_baseline(tmp_path: Path) -> None:
+    manifest = load(tmp_path)
+    without = policies.evaluate(manifest, services(), None, notes=["no baseline"])
+    assert not [c for c in without.checks if c.policy == "regression"]
+    assert without.notes == ("no baseline",)
+    current = {s.name: s.isolated for s in services()}
+    dropped = {name: figures(f.statements, f.statements) for name, f in current.items()}  # was 100%
+    verdict = policies.evaluate(manifest, services(), None, baseline=dropped)
+    failing = {(c.scope, c.metric) for c in verdict.failing("regression")}
+    assert ("api", "line") in failing and verdict.status == FAIL

@@ -1,0 +1,131 @@
+"""The ratchet: floors rise to the figure minus the margin, never fall, and only numbers change."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tasks import manifest as manifest_module
+from tasks import ratchet
+from tasks.analysis import Figures, ServiceFigures
+from tests.conftest import nox
+
+COMMENTED = """\
+# Services of the shop.   Comments, spacing and order must survive.
+[settings]
+root = "repo"
+
+[settings.thresholds]   # floors for the whole suite
+line   = 70     # raised by hand in March
+branch = 50.5
+changed = 90
+
+[services.api]
+source = [ "src/api" ]
+tests = ['tests/api']
+thresholds = { line = 60, branch = 40 }   # inline table
+
+[services.web]
+source = ["src/web"]
+tests = ["tests/web"]
+thresholds.line = 95    # dotted key, above its figure: must not fall
+"""
+
+PYPROJECT = """\
+[project]
+name = "shop"
+
+[tool.coverage.run]
+branch = true   # fail_under then counts branches too
+
+[tool.coverage.report]
+fail_under = 50   # ratcheted
+show_missing = true
+"""
+
+
+def service(name: str, covered: int, taken: int) -> ServiceFigures:
+    figures = Figures(statements=100, covered=covered, branches=20, covered_branches=taken)
+    return ServiceFigures(name=name, isolated=figures, whole=figures, files=())
+
+
+def project(tmp_path: Path, text: str = COMMENTED, newline: str = "\n") -> manifest_module.Manifest:
+    for folder in ("repo/src/api", "repo/src/web", "repo/tests/api", "repo/tests/web", "configs"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "configs/services.toml").write_bytes(text.replace("\n", newline).encode())
+    (tmp_path / "repo/pyproject.toml").write_bytes(PYPROJECT.replace("\n", newline).encode())
+    return manifest_module.load(project_dir=tmp_path)
+
+
+def masked(text: str) -> str:
+    return re.sub(r"\d+(\.\d+)?", "N", text)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ratchet__changes_only_the_numbers_that_rise(tmp_path: Path, newline: str) -> None:
+    loaded = project(tmp_path, newline=newline)
+    measured = [service("api", covered=77, taken=13), service("web", covered=80, taken=20)]
+    raises, diff = ratchet.run(loaded, measured, check=False)
+    got = {(r.file.name, ".".join(r.keys)): r.new for r in raises}
+    assert got == {
+        # total: 157/200 = 78.5% line, 33/40 = 82.5% branch, minus the 1-point margin
+        ("services.toml", "settings.thresholds.line"): 77.5,
+        ("services.toml", "settings.thresholds.branch"): 81.5,
+        ("services.toml", "services.api.thresholds.line"): 76.0,
+        ("services.toml", "services.api.thresholds.branch"): 64.0,
+        # coverage report's TOTAL with branch = true: (157 + 33) / (200 + 40) = 79.17%
+        ("pyproject.toml", "tool.coverage.report.fail_under"): 78.1,
+    }
+    manifest_text = (tmp_path / "configs/services.toml").read_bytes().decode()
+    pyproject_text = (tmp_path / "repo/pyproject.toml").read_bytes().decode()
+    # byte for byte the same once numbers are masked: comments, spacing, quotes, line ends
+    assert masked(manifest_text) == masked(COMMENTED.replace("\n", newline))
+    assert masked(pyproject_text) == masked(PYPROJECT.replace("\n", newline))
+    reread = tomllib.loads(manifest_text)
+    assert reread["services"]["web"]["thresholds"]["line"] == 95  # above its 80%: never lowered
+    assert reread["services"]["api"]["thresholds"] == {"line": 76, "branch": 64}
+    assert reread["settings"]["thresholds"]["changed"] == 90  # not a figure the ratchet follows
+    assert tomllib.loads(pyproject_text)["tool"]["coverage"]["report"]["fail_under"] == 78.1
+    assert any(line.startswith("-line   = 70") for line in diff)
+    assert ratchet.plan(manifest_module.load(project_dir=tmp_path), measured) == []  # nothing left to raise
+
+
+def test_ratchet__check_writes_nothing(tmp_path: Path) -> None:
+    loaded = project(tmp_path)
+    before = (tmp_path / "configs/services.toml").read_bytes()
+    raises, diff = ratchet.run(loaded, [service("api", 90, 18), service("web", 90, 18)], check=True)
+    assert raises and diff
+    assert (tmp_path / "configs/services.toml").read_bytes() == before
+
+
+def test_ratchet__figures_below_floors_raise_nothing(tmp_path: Path) -> None:
+    loaded = project(tmp_path)
+    assert ratchet.plan(loaded, [service("api", 10, 1), service("web", 10, 1)]) == []
+
+
+@pytest.mark.parametrize(
+    ("figure", "margin", "floor"), [(41.38, 1.0, 40.3), (80.0, 1.0, 79.0), (99.99, 0.0, 99.9)]
+)
+def test_floor_below__rounds_down_to_a_tenth(figure: float, margin: float, floor: float) -> None:
+    assert ratchet.floor_below(figure, margin) == floor
+
+
+def test_nox_ratchet__check_then_raise_on_the_example(measured_copy: Path) -> None:
+    manifest_path = measured_copy / "configs/services.toml"
+    pyproject = measured_copy / "examples/monorepo/pyproject.toml"
+    original = manifest_path.read_text(), pyproject.read_text()
+    check = nox(measured_copy, "-s", "ratchet", "--", "--check")
+    assert check.returncode == 1, check.output
+    assert "services.xp.thresholds.line" in check.stdout and "+line = 40.4" in check.stdout
+    assert (manifest_path.read_text(), pyproject.read_text()) == original
+    raised = nox(measured_copy, "-s", "ratchet")
+    assert raised.returncode == 0, raised.output
+    assert "raised 9 floors" in raised.stdout
+    assert masked(manifest_path.read_text()) == masked(original[0])
+    assert masked(pyproject.read_text()) == masked(original[1])
+    assert tomllib.loads(manifest_path.read_text())["services"]["xp"]["thresholds"]["line"] == 40.4
+    again = nox(measured_copy, "-s", "ratchet", "--", "--check")
+    assert again.returncode == 0 and "no floor can rise" in again.stdout
