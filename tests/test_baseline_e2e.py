@@ -5,12 +5,13 @@ coverage.py runs of each service."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from tasks.history import History
-from tests.conftest import nox, tasks
+from tests.conftest import nox, run, tasks
 from tests.oracle import strict_run
 from tests.test_gitdiff import commit_all, git
 
@@ -97,6 +98,13 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     assert compare.returncode == 1, compare.output
     assert f"auth branch {branch_delta:+.1f}" in compare.stdout
     assert "▼" in compare.stdout and "\x1b[" not in compare.stdout  # arrows, no colour off a terminal
+    coloured = run(
+        [sys.executable, "-m", "tasks", "baseline", "--compare", "#1", "#2"],
+        project,
+        env={"FORCE_COLOR": "1", "NO_COLOR": ""},
+    )
+    assert f"\x1b[31m▼ {branch_delta:+.1f}\x1b[0m" in coloured.stdout  # beyond tolerance: red
+    assert f"\x1b[33m▼ {line_delta:+.1f}\x1b[0m" in coloured.stdout  # within tolerance: yellow
 
     # Restore the tests: the gate passes again.
     git(project, "checkout", "-q", "main", "--", f"{ROOT}/{REMOVED}")
