@@ -89,7 +89,7 @@ def record(
     elif set_baseline:
         replaced = f" (replacing {result.replaced.label})" if result.replaced else ""
         print(f"baseline of {branch!r} is now snapshot #{stored.id}{replaced}", file=out)
-    earlier = [s for s in recent if s.id != stored.id]
+    earlier = [s for s in recent if (s.recorded_at, s.id or 0) < (stored.recorded_at, stored.id or 0)]
     previous = earlier[-1] if earlier else None
     header = ("Scope", "Line", "Branch", f"vs {'#' + str(previous.id) if previous else 'previous'}")
     rows = [header]
@@ -149,7 +149,7 @@ def status(
     shown = manifest.display(manifest.history)
     with History.open(manifest.history, shown, create=False) as store:
         snapshots = store.snapshots(name)
-        everything = len(store.snapshots())
+        everything = store.count()
         baseline = store.baseline(name)
     if not snapshots:
         raise ConfigError(
@@ -404,9 +404,17 @@ def wants_color(out: TextIO, environ: Mapping[str, str]) -> bool:
 
 def export_history(manifest: Manifest, target: Path, out: TextIO) -> None:
     shown = manifest.display(manifest.history)
+    if target.is_dir():
+        raise ConfigError(
+            f"{target} is a folder; name the file to export to, e.g. {target / 'history.jsonl'}."
+        )
     with History.open(manifest.history, shown, create=False) as store:
-        snapshots, baselines = exchange.export(store, target)
-    print(f"exported {snapshots} snapshots and {baselines} baselines from {shown} to {target}", file=out)
+        try:
+            snapshots, baselines = exchange.export(store, target)
+        except OSError as exc:
+            raise ConfigError(f"{target}: cannot write the export: {exc.strerror or exc}.") from None
+    counts = f"{_count(snapshots, 'snapshot')} and {_count(baselines, 'baseline')}"
+    print(f"exported {counts} from {shown} to {target}", file=out)
 
 
 def import_history(manifest: Manifest, source: Path, out: TextIO) -> None:
@@ -415,7 +423,7 @@ def import_history(manifest: Manifest, source: Path, out: TextIO) -> None:
     with History.open(manifest.history, shown, create=True) as store:
         added = store.merge(snapshots, baselines)
     print(
-        f"imported {source}: {added} new snapshots of {len(snapshots)} ({len(snapshots) - added} already "
-        f"there), {len(baselines)} baselines, into {shown}",
+        f"imported {source}: {_count(added, 'new snapshot')} of {len(snapshots)} ({len(snapshots) - added} "
+        f"already there), {_count(len(baselines), 'baseline')}, into {shown}",
         file=out,
     )

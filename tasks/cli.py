@@ -11,10 +11,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tasks import manifest as manifest_module
 from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, ConfigError, KitError
+
+if TYPE_CHECKING:
+    from tasks.runner import Options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +46,22 @@ def parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     run.add_argument("service")
-    commands.add_parser("combine", help="merge every service's data into one file (nox -s combine)")
+    run.add_argument("--shards", type=int, metavar="N", help="split the tests N ways (pytest-split)")
+    run.add_argument("--shard", type=int, metavar="K", help="with --shards: run shard K (from 1)")
+    run.add_argument("--maxfail", type=int, metavar="N", help="stop after N test failures")
+    run.add_argument(
+        "--store-durations",
+        action="store_true",
+        help="record test durations (settings.durations_dir) so that shards balance",
+    )
+    combine = commands.add_parser(
+        "combine", help="merge every service's data into one file (nox -s combine)", allow_abbrev=False
+    )
+    combine.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="combine what is there even if services or shards are missing; reports say what is missing",
+    )
     report = commands.add_parser(
         "report", help="print the per-service table and write reports (nox -s report)"
     )
@@ -121,9 +139,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     try:
         manifest = manifest_module.load(args.manifest)
         if args.command == "run":
-            return _run(manifest, args.service, extra, out)
+            return _run(manifest, args, extra, out)
         if args.command == "combine":
-            return _combine(manifest, out)
+            return _combine(manifest, args.allow_missing, out)
         if args.command == "report":
             return _report(manifest, args.formats, out)
         if args.command == "gate":
@@ -141,21 +159,46 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse restricts choices
 
 
-def _run(manifest: manifest_module.Manifest, name: str, extra: list[str], out: TextIO) -> int:
+def _run_options(args: argparse.Namespace) -> Options:
+    from tasks import datafiles, runner
+
+    shard = None
+    if (args.shards is None) != (args.shard is None):
+        raise ConfigError(
+            "--shards N and --shard K go together: run shard K of N (e.g. --shards 3 --shard 1)."
+        )
+    if args.shards is not None:
+        if not 1 <= args.shard <= args.shards <= manifest_module.MAX_SHARDS:
+            raise ConfigError(
+                f"--shard {args.shard} of --shards {args.shards}: K must be from 1 to N, and N at most "
+                f"{manifest_module.MAX_SHARDS}."
+            )
+        shard = datafiles.Shard(args.shard, args.shards) if args.shards > 1 else None
+    if args.maxfail is not None and args.maxfail < 1:
+        raise ConfigError(f"--maxfail {args.maxfail}: give a number of failures of at least 1.")
+    if args.store_durations and shard is not None:
+        raise ConfigError("--store-durations records the whole suite; run it without --shards.")
+    return runner.Options(shard=shard, maxfail=args.maxfail, store_durations=args.store_durations)
+
+
+def _run(manifest: manifest_module.Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
     from tasks import analysis, render, report, runner  # coverage is only needed by these commands
 
-    result = runner.run(manifest, name, extra, out)
+    name = args.service
+    options = _run_options(args)
+    result = runner.run(manifest, name, extra, out, options)
+    shard_note = f", shard {options.shard.index} of {options.shard.count}" if options.shard else ""
     print(runner.outcome_message(manifest, result), file=out)
     _, shared = report.open_coverage(manifest, result.data_file)
     (service,) = analysis.service_figures(shared, manifest, only=name)
     thresholds = manifest.service(name).thresholds
     row = render.Row(label=name, isolated=service.isolated, whole=service.whole, thresholds=thresholds)
     print(
-        f"{name} (own tests only): line {render.pct(service.isolated.line_pct)} "
+        f"{name} (own tests only{shard_note}): line {render.pct(service.isolated.line_pct)} "
         f"({service.isolated.covered}/{service.isolated.statements} statements), "
         f"branch {render.pct(service.isolated.branch_pct)} "
         f"({service.isolated.covered_branches}/{service.isolated.branches} branches); "
-        f"thresholds: {render.verdict(row)}",
+        f"thresholds: {'checked on all shards combined' if options.shard else render.verdict(row)}",
         file=out,
     )
     if result.combined:
@@ -167,12 +210,15 @@ def _run(manifest: manifest_module.Manifest, name: str, extra: list[str], out: T
     return result.exit_code
 
 
-def _combine(manifest: manifest_module.Manifest, out: TextIO) -> int:
+def _combine(manifest: manifest_module.Manifest, allow_missing: bool, out: TextIO) -> int:
     from tasks import datafiles
 
-    target, counts = datafiles.combine(manifest)
-    parts = ", ".join(f"{name} ({files} files)" for name, files in counts.items())
-    print(f"combined {parts} into {manifest.display(target)}", file=out)
+    result = datafiles.combine(manifest, allow_missing=allow_missing)
+    parts = ", ".join(f"{name} ({files} files)" for name, files in result.counts.items())
+    print(f"combined {parts} into {manifest.display(result.target)}", file=out)
+    if result.missing:
+        print("INCOMPLETE: combined without (--allow-missing); every report will say so:", file=out)
+        print("\n".join(f"  {problem}" for problem in result.missing), file=out)
     return EXIT_OK
 
 
@@ -184,6 +230,8 @@ def _report(manifest: manifest_module.Manifest, formats: list[str] | None, out: 
     if unknown:
         raise ConfigError(f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}.")
     result = report.build(manifest, chosen)
+    for line in report.incomplete_warning(result.missing):
+        print(line, file=out)
     print(render.terminal_table(result.rows), file=out)
     print("", file=out)
     for path in result.written:
@@ -239,12 +287,12 @@ def _ratchet(manifest: manifest_module.Manifest, check: bool, out: TextIO) -> in
     print("", file=out)
     print("".join(diff), file=out, end="")
     files = ", ".join(dict.fromkeys(manifest.display(r.file) for r in raises))
+    floors = f"{len(raises)} floor{'' if len(raises) == 1 else 's'}"
     if check:
         print(
-            f"{len(raises)} floors can rise (to {points} below their figures); "
-            "run nox -s ratchet to raise them.",
+            f"{floors} can rise (to {points} below their figures); run nox -s ratchet to raise them.",
             file=out,
         )
         return EXIT_FAILED
-    print(f"raised {len(raises)} floors in {files}", file=out)
+    print(f"raised {floors} in {files}", file=out)
     return EXIT_OK

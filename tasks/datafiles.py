@@ -7,27 +7,65 @@ Files appear atomically: written under a temporary name in the same folder, then
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
 from tasks.errors import DataError
-from tasks.manifest import Manifest
+from tasks.manifest import Manifest, Service
 
 COMBINED_NAME = "combined"
+MISSING_NAME = "combined-missing.json"  # what an --allow-missing combine went without
 FAILED_DIR = "failed"  # data of runs whose tests failed: kept, never combined
 STALE_DIR = "stale"  # the previous good data of a service whose latest run failed
 SLICES_DIR = "slices"  # runs of a chosen subset of tests: shown, never combined
 
 
-def service_file(manifest: Manifest, service: str) -> Path:
-    return manifest.data_dir / service
+@dataclass(frozen=True, order=True)
+class Shard:
+    """Shard `index` (from 1) of a service's tests split `count` ways."""
+
+    index: int
+    count: int
+
+    @property
+    def suffix(self) -> str:
+        return f"shard-{self.index}-of-{self.count}"
+
+
+_SHARD_FILE = re.compile(r"\.shard-(\d+)-of-(\d+)\Z")
+
+
+def service_file(manifest: Manifest, service: str, shard: Shard | None = None) -> Path:
+    """Where a run's data goes: <data_dir>/<service>, or <service>.shard-K-of-N."""
+    return manifest.data_dir / (f"{service}.{shard.suffix}" if shard else service)
+
+
+def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
+    """The shard data files of `service` present in the data directory."""
+    found = {}
+    for path in manifest.data_dir.glob(f"{service}.shard-*-of-*"):
+        match = _SHARD_FILE.search(path.name)
+        if match and path.name == f"{service}{match.group(0)}":
+            found[Shard(int(match.group(1)), int(match.group(2)))] = path
+    return found
+
+
+def retire(manifest: Manifest, paths: list[Path]) -> None:
+    """Move superseded data into the stale folder: out of combine's way, not deleted."""
+    for path in paths:
+        stale = manifest.data_dir / STALE_DIR / path.name
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(stale)
 
 
 def combined_file(manifest: Manifest) -> Path:
@@ -48,11 +86,19 @@ def require_combined(manifest: Manifest) -> Path:
 
 def retire_combined(manifest: Manifest) -> None:
     """Move the combined file to the stale folder once its inputs have changed."""
-    combined = combined_file(manifest)
-    if combined.exists():
-        stale = manifest.data_dir / STALE_DIR / COMBINED_NAME
-        stale.parent.mkdir(parents=True, exist_ok=True)
-        combined.replace(stale)
+    retire(manifest, [p for p in (combined_file(manifest), manifest.data_dir / MISSING_NAME) if p.exists()])
+
+
+def missing_inputs(manifest: Manifest) -> list[str]:
+    """What the combined data was made without (an --allow-missing combine), else []."""
+    path = manifest.data_dir / MISSING_NAME
+    if not path.exists():
+        return []
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"unknown: {manifest.display(path)} is unreadable; combine again"]
+    return [str(item) for item in listed] if isinstance(listed, list) else []
 
 
 _UMASK = os.umask(0o022)
@@ -118,50 +164,106 @@ def project_relative(project_dir: Path, run_dir: Path) -> Callable[[str], str]:
     return map_path
 
 
-def combine(manifest: Manifest) -> tuple[Path, dict[str, int]]:
-    """Merge every service's data file into the combined file; return it and file counts.
+@dataclass(frozen=True, kw_only=True)
+class Combined:
+    target: Path
+    counts: dict[str, int]  # files measured, per input ("xp", "xp shard 2/3")
+    missing: tuple[str, ...]  # inputs left out under --allow-missing, with why
 
-    Fails (exit 3), before writing anything, naming every service with no usable data.
-    The inputs are kept.
+
+def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
+    """Merge every service's data (every expected shard of it) into the combined file.
+
+    Fails (exit 3), before writing anything, naming every service or shard with no usable
+    data, unless `allow_missing`: then the rest is combined and what is missing is written
+    beside the combined file, for every report to say. The inputs are kept.
     """
     problems: list[str] = []
-    inputs: dict[str, CoverageData] = {}
-    for name in manifest.names:
-        path = service_file(manifest, name)
-        shown = manifest.display(path)
-        if not path.exists():
-            problems.append(_missing_reason(manifest, name, shown))
-            continue
-        try:
-            data = read(path, shown)
-        except DataError as exc:
-            problems.append(exc.message)
-            continue
-        if not data.measured_files():
-            problems.append(f"{shown}: the data file is empty; run nox -s coverage-{name} again.")
-            continue
-        inputs[name] = data
-    if problems:
+    inputs: dict[str, tuple[Path, CoverageData]] = {}
+    for service in manifest.services:
+        expected, layout_problems = _expected(manifest, service)
+        problems += layout_problems
+        for label, path, reason, again in expected:
+            shown = manifest.display(path)
+            if not path.exists():
+                problems.append(reason)
+                continue
+            try:
+                data = read(path, shown)
+            except DataError as exc:
+                problems.append(exc.message)
+                continue
+            if not data.measured_files():
+                problems.append(f"{shown}: the data file is empty; run {again} again.")
+                continue
+            inputs[label] = (path, data)
+    if problems and not (allow_missing and inputs):
         raise DataError(
             "cannot combine: some services have no usable data, and a figure from the rest "
-            "would be wrong.\n  " + "\n  ".join(problems)
+            "would be wrong.\n  " + "\n  ".join(problems) + "\n(To combine the rest anyway, "
+            "marked incomplete in every report: nox -s combine -- --allow-missing.)"
         )
     counts: dict[str, int] = {}
     target = combined_file(manifest)
+    missing_path = manifest.data_dir / MISSING_NAME
     with atomic_path(target) as temporary:
         merged = CoverageData(basename=str(temporary))
-        for name, data in inputs.items():
+        for label, (path, data) in inputs.items():
             try:
                 merged.update(data)
             except CoverageException as exc:
                 raise DataError(
-                    f"{manifest.display(service_file(manifest, name))}: cannot be combined with "
-                    f"the data before it: {exc}. One run measured branches and another did not; "
-                    "run every service's session again so all data is of one kind."
+                    f"{manifest.display(path)}: cannot be combined with the data before it: {exc}. "
+                    "One run measured branches and another did not; run every service's session "
+                    "again so all data is of one kind."
                 ) from None
-            counts[name] = len(data.measured_files())
+            counts[label] = len(data.measured_files())
         merged.write()
-    return target, counts
+        if problems:
+            with atomic_path(missing_path) as listing:
+                listing.write_text(json.dumps(problems, indent=2) + "\n", encoding="utf-8")
+        else:
+            missing_path.unlink(missing_ok=True)
+    return Combined(target=target, counts=counts, missing=tuple(problems))
+
+
+def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Path, str, str]], list[str]]:
+    """The data files combine needs for `service`: (label, path, why if missing, the
+    command that makes it) each; and problems with the layout itself.
+
+    The shard count comes from the manifest (`shards`) when it declares more than one;
+    otherwise from the files present: an unsharded file, or one complete set of shards.
+    """
+    name = service.name
+    shards = shard_files(manifest, name)
+    whole = service_file(manifest, name)
+    count = service.shards
+    if count == 1 and shards and not whole.exists():
+        counts = sorted({shard.count for shard in shards})
+        if len(counts) > 1:
+            listed = ", ".join(manifest.display(p) for _, p in sorted(shards.items()))
+            return [], [
+                f"{name}: shard files of runs split different ways ({listed}); move the old "
+                f"ones out of {manifest.display(manifest.data_dir)} or run every shard again."
+            ]
+        count = counts[0]
+    if count == 1:
+        reason = _missing_reason(manifest, name, manifest.display(whole))
+        return [(name, whole, reason, f"nox -s coverage-{name}")], []
+    expected = []
+    for index in range(1, count + 1):
+        shard = Shard(index, count)
+        path = service_file(manifest, name, shard)
+        again = f"nox -s coverage-{name} -- --shards {count} --shard {index}"
+        failed = manifest.data_dir / FAILED_DIR / path.name
+        reason = (
+            f"{name}: shard {index} of {count} failed (its data is kept at {manifest.display(failed)}, "
+            f"not combined). Fix its tests and run {again}."
+            if failed.exists()
+            else f"{name}: shard {index} of {count} has no data at {manifest.display(path)}. Run {again}."
+        )
+        expected.append((f"{name} shard {index}/{count}", path, reason, again))
+    return expected, []
 
 
 def _missing_reason(manifest: Manifest, name: str, shown: str) -> str:

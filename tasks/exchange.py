@@ -8,6 +8,7 @@ full before anything is written, then merged in one transaction (History.merge).
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from tasks.analysis import Figures
 from tasks.datafiles import atomic_path
 from tasks.errors import ConfigError
-from tasks.history import COUNTS, KINDS, FileRecord, History, ServiceRecord, Snapshot
+from tasks.history import COUNTS, KINDS, MAX_INTEGER, FileRecord, History, ServiceRecord, Snapshot
 from tasks.toolinfo import Environment
 
 FORMAT = "coverage-workflows-history"
@@ -81,12 +82,12 @@ def parse(source: Path, shown: str) -> tuple[list[Snapshot], list[tuple[str, Sna
     baselines: list[tuple[str, Snapshot, str]] = []
     for number, text in enumerate(lines, start=1):
         where = f"{shown}:{number}"
-        if number == 1:
-            _header(_object(text, where), where)
-            continue
-        if not text.strip():
+        if not text.strip() and number > 1:
             continue
         record = _object(text, where)
+        if number == 1 or "format" in record:  # concatenated exports repeat the header
+            _header(record, where)
+            continue
         kind = record.get("type")
         if kind == "snapshot":
             snapshot = _Reader(where).snapshot(record)
@@ -166,8 +167,12 @@ class _Reader:
 
     def timestamp(self, record: dict[str, Any], field: str) -> str:
         value = self.text(record, field)
-        if len(value) != 20 or value[10] != "T" or not value.endswith("Z"):
-            raise self.fail(field, f"expected a UTC time like 2026-11-21T09:30:00Z, got {json.dumps(value)}")
+        try:
+            datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise self.fail(
+                field, f"expected a UTC time like 2026-11-21T09:30:00Z, got {json.dumps(value)}"
+            ) from None
         return value
 
     def figures(self, record: dict[str, Any], field: str) -> Figures:
@@ -175,7 +180,7 @@ class _Reader:
         counts = {}
         for name in COUNTS:
             value = table.get(name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_INTEGER:
                 raise self.fail(f"{field}.{name}", f"expected a whole number >= 0, got {json.dumps(value)}")
             counts[name] = value
         figures = Figures(**counts)

@@ -22,7 +22,7 @@ from tasks.errors import DataError
 from tasks.history import History
 from tasks.manifest import Manifest
 from tasks.policies import FAIL, PASS, WARN, ChangedFile, Verdict
-from tasks.report import measured_figures, open_coverage
+from tasks.report import incomplete_warning, measured_figures, open_coverage
 
 ANNOTATION_CAP = 10  # GitHub shows only so many per step; the rest are counted
 WORST_FILES = 5
@@ -101,7 +101,8 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
         diff = gitdiff.changed_lines(manifest.project_dir, base_ref, staged=staged)
         changed, unowned = changed_files(manifest, shared, diff)
     baseline: dict[str, Figures] | None = None
-    notes: list[str] = []
+    notes = [" ".join(line.strip() for line in incomplete_warning(datafiles.missing_inputs(manifest)))]
+    notes = [note for note in notes if note]
     if policies.active_mode(manifest, "regression", selected):
         baseline, note = _baseline(manifest, base_ref)
         notes.append(note)
@@ -112,16 +113,26 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
 
 
 def _baseline(manifest: Manifest, ref: str) -> tuple[dict[str, Figures] | None, str]:
-    """The base branch's baseline figures, and a note saying what they are (or why none)."""
+    """The base branch's baseline figures, and a note saying what they are (or why none).
+
+    No history, or no baseline for the branch, skips the policy with a note, so that a new
+    setup does not block its first pull requests; so does an unreadable history when the
+    policy only warns.
+    """
     shown = manifest.display(manifest.history)
-    branch = ref.split("/", 1)[1] if "/" in ref else ref
+    branch = gitdiff.branch_of(manifest.project_dir, ref)
     record = f"record one on {branch}: nox -s baseline -- --set"
     if not manifest.history.exists():
         return None, f"Regression not checked: no history at {shown}; {record}."
-    with History.open(manifest.history, shown, create=False) as history:
-        found = history.baseline_for(ref)
+    try:
+        with History.open(manifest.history, shown, create=False) as history:
+            found = history.baseline(branch)
+    except DataError as exc:
+        if manifest.gate.regression == "fail":
+            raise
+        return None, f"Regression not checked: {exc.message}"
     if found is None:
-        return None, f"Regression not checked: no baseline for {ref!r} in {shown}; {record}."
+        return None, f"Regression not checked: no baseline for {branch!r} in {shown}; {record}."
     tolerance, noise = manifest.gate.tolerance, manifest.gate.noise
     return found.snapshot.headline(), (
         f"Regression measured against the baseline of {found.branch!r}: snapshot {found.snapshot.label}; "

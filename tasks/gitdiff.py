@@ -168,3 +168,18 @@ def resolve(cwd: Path, ref: str) -> str | None:
         return None  # never let a ref read as an option
     found = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
     return found.stdout.strip() if found.returncode == 0 else None
+
+
+def branch_of(cwd: Path, ref: str) -> str:
+    """The branch name a ref stands for, as snapshots are filed: "origin/main" and
+    "refs/remotes/origin/main" are "main", "feature/login" stays "feature/login". A ref git
+    does not know (or no git) is taken as written."""
+    if ref.startswith("-") or shutil.which("git") is None:
+        return ref
+    full = _git(["rev-parse", "--symbolic-full-name", ref], cwd)
+    name = full.stdout.strip() if full.returncode == 0 else ""
+    if name.startswith("refs/heads/"):
+        return name[len("refs/heads/") :]
+    if name.startswith("refs/remotes/"):
+        return name[len("refs/remotes/") :].split("/", 1)[-1]
+    return ref

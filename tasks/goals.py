@@ -86,6 +86,7 @@ def goal_statuses(
                 continue
             now = _metric(current.get(goal.scope), metric)
             days_left = (goal.by - today).days if goal.by else None
+            pace = observed_pace(history, goal.scope, metric, today)
             needed = None
             if now is not None and now >= target:
                 state = REACHED
@@ -95,7 +96,6 @@ def goal_statuses(
                 state = OVERDUE
             else:
                 needed = (target - (now or 0.0)) * 7 / max(days_left, 1)
-                pace = observed_pace(history, goal.scope, metric, today)
                 state = NO_TREND if pace is None else ON_TRACK if pace >= needed else BEHIND
             statuses.append(
                 GoalStatus(
@@ -108,7 +108,7 @@ def goal_statuses(
                     state=state,
                     days_left=days_left,
                     needed_per_week=needed,
-                    observed_per_week=observed_pace(history, goal.scope, metric, today),
+                    observed_per_week=pace,
                 )
             )
     return statuses

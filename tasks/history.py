@@ -73,6 +73,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+MAX_INTEGER = 2**63  # SQLite's integers are signed 64-bit
 KINDS = ("isolated", "whole")
 COUNTS = ("statements", "covered", "branches", "covered_branches")
 
@@ -188,7 +189,7 @@ class History:
             history = cls(connection, shown)
             history._prepare()
             yield history
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OverflowError) as exc:
             raise _explain(exc, shown) from None
         finally:
             connection.close()
@@ -207,9 +208,21 @@ class History:
                     f"{self.shown}: written by a newer version of the kit (schema {version}, "
                     f"this one knows {SCHEMA_VERSION}). Upgrade coverage-workflows to read it."
                 )
+            tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if version == 0 and tables:
+                raise DataError(
+                    f"{self.shown}: an SQLite database of something else (it has tables but no history "
+                    "schema); it was left as it was. Point settings.history at another file."
+                )
             for migration in MIGRATIONS[version:]:
                 for statement in migration:
                     self.conn.execute(statement)
+            if version == 1:
+                # Version 1 had no digests; without them re-recording would duplicate snapshots.
+                for snapshot in self._load("s.digest = ''", (), files=True):
+                    self.conn.execute(
+                        "UPDATE snapshots SET digest = ? WHERE id = ?", (snapshot.digest(), snapshot.id)
+                    )
             # PRAGMA takes no parameters; the value is this module's own constant.
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
 
@@ -247,10 +260,6 @@ class History:
             was_baseline = current is not None and current.snapshot.id == snapshot_id
             replaced = self._mark_baseline(stored, force=force) if set_baseline else None
         return Recorded(snapshot=stored, reused=reused, was_baseline=was_baseline, replaced=replaced)
-
-    def set_baseline(self, snapshot: Snapshot, *, force: bool) -> Snapshot | None:
-        with self._transaction():
-            return self._mark_baseline(snapshot, force=force)
 
     def _mark_baseline(self, snapshot: Snapshot, *, force: bool) -> Snapshot | None:
         assert snapshot.id is not None
@@ -341,7 +350,12 @@ class History:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0])
+
     def find_id(self, snapshot_id: int, *, files: bool = False) -> Snapshot | None:
+        if not 0 < snapshot_id < MAX_INTEGER:
+            return None
         found = self._load("s.id = ?", (snapshot_id,), files=files)
         return found[0] if found else None
 
@@ -373,18 +387,6 @@ class History:
         if row is None:
             return None
         return Baseline(branch=branch, snapshot=self.get(int(row[0])), set_at=str(row[1]))
-
-    def baseline_for(self, ref: str) -> Baseline | None:
-        """The baseline of the branch a git ref names: as written, or without its remote
-        ("origin/main" -> "main"), since snapshots are recorded under local branch names."""
-        candidates = [ref]
-        if "/" in ref:
-            candidates.append(ref.split("/", 1)[1])
-        for candidate in candidates:
-            found = self.baseline(candidate)
-            if found is not None:
-                return found
-        return None
 
     def baselines(self) -> list[Baseline]:
         rows = self.conn.execute(
@@ -448,7 +450,7 @@ def _counts(figures: Figures) -> tuple[int, int, int, int]:
     return (figures.statements, figures.covered, figures.branches, figures.covered_branches)
 
 
-def _explain(exc: sqlite3.Error, shown: str) -> DataError:
+def _explain(exc: sqlite3.Error | OverflowError, shown: str) -> DataError:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return DataError(

@@ -28,8 +28,9 @@ TOTAL = "total"
 RESERVED_NAMES = {"combined", "failed", "stale", "slices", TOTAL}
 
 TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet"}
-SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "thresholds"}
-SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "thresholds"}
+SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "durations_dir", "thresholds"}
+SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "shards", "thresholds"}
+MAX_SHARDS = 256
 THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
 GATE_KEYS = {
     "base",
@@ -50,6 +51,7 @@ MODES = ("fail", "warn", "off")
 DEFAULT_CHANGED_FLOOR = 90.0  # new code is usually held to a stricter bar than old code
 DEFAULT_BASE = "origin/main"
 DEFAULT_HISTORY = ".coverage-history/history.db"
+DEFAULT_DURATIONS = "configs/durations"  # recorded test durations, committed: shards balance on CI
 DEFAULT_TOLERANCE = 2.0  # points a figure may drop below the baseline before the gate fails
 DEFAULT_NOISE = 0.1  # points of change shown as "no change": rounding and timing jitter
 DEFAULT_MARGIN = 1.0  # points the ratchet leaves between a figure and its new floor
@@ -118,6 +120,7 @@ class Service:
     pytest_args: tuple[str, ...]
     install: tuple[str, ...]  # pip arguments for the session, run from the project directory
     thresholds: Thresholds
+    shards: int = 1  # how many shards CI runs it in; combine expects that many data files
 
     def owns(self, path: Path) -> bool:
         """Whether an absolute file path lies under one of this service's sources."""
@@ -134,6 +137,7 @@ class Manifest:
     data_dir: Path
     reports_dir: Path
     history: Path  # the SQLite history store
+    durations_dir: Path  # <service>.json: test durations that balance shards
     thresholds: Thresholds
     gate: GateSettings
     services: tuple[Service, ...]
@@ -302,6 +306,12 @@ class _Validator:
             raise self.error(
                 ("settings", "history"), f"{self.rel(history)} is a folder; name the database file in it."
             )
+        durations = self.inside(
+            settings.get("durations_dir", DEFAULT_DURATIONS),
+            ("settings", "durations_dir"),
+            self.project,
+            must_exist=False,
+        )
         return Manifest(
             path=path,
             project_dir=self.project,
@@ -309,6 +319,7 @@ class _Validator:
             data_dir=folders["data_dir"],
             reports_dir=folders["reports_dir"],
             history=history,
+            durations_dir=durations,
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
             gate=self.gate(document.get("gate", {}), root),
             services=services,
@@ -344,6 +355,11 @@ class _Validator:
                 raise self.error(keys, "declares nothing; give a line or branch target, or milestones.")
             goals.append(goal)
         return tuple(goals)
+
+    def count(self, value: object, keys: tuple[str, ...], most: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise self.error(keys, f"expected a whole number from 1 to {most}, got {value!r}.")
+        return value
 
     def optional_percent(self, table: Mapping[str, Any], keys: tuple[str, ...], key: str) -> float | None:
         return self.percent(table[key], (*keys, key)) if key in table else None
@@ -454,6 +470,7 @@ class _Validator:
             tests=tests,
             pytest_args=self.strings(table.get("pytest_args", []), (*keys, "pytest_args"), allow_empty=True),
             install=self.strings(table.get("install", []), (*keys, "install"), allow_empty=True),
+            shards=self.count(table.get("shards", 1), (*keys, "shards"), MAX_SHARDS),
             thresholds=self.thresholds(table.get("thresholds", {}), (*keys, "thresholds")),
         )
 

@@ -218,7 +218,9 @@ def regression_checks(
         ):
             if actual is None or old is None:
                 continue
-            delta = actual - old
+            # Rounded so that a drop of exactly the tolerance, computed from fractions
+            # (11/250 -> 6/250 is -2.0000000000000004), is the drop it looks like.
+            delta = round(actual - old, 9)
             if delta < -tolerance:
                 status = FAIL if mode == "fail" else WARN
             elif delta < -noise:

@@ -69,19 +69,17 @@ def plan(manifest: Manifest, services: Sequence[ServiceFigures]) -> list[Raise]:
 
 
 def _fail_under(pyproject: Path, total: Figures, margin: float) -> list[Raise]:
-    """`coverage report` compares fail_under with its TOTAL: statements and, when the
-    project measures branches, branches too, counted together."""
+    """`coverage report` compares fail_under with its TOTAL, which counts statements and,
+    whenever the data has branches (the kit's always does), branches together."""
     document = _read_toml(pyproject)
-    settings = document.get("tool", {}).get("coverage", {})
-    old = settings.get("report", {}).get("fail_under")
+    old = document.get("tool", {}).get("coverage", {}).get("report", {}).get("fail_under")
     if isinstance(old, bool) or not isinstance(old, int | float):
         return []
-    if settings.get("run", {}).get("branch", False):
-        counted = total.statements + total.branches
-        figure = 100.0 * (total.covered + total.covered_branches) / counted if counted else None
-    else:
-        figure = total.line_pct
-    if figure is None or floor_below(figure, margin) <= old:
+    counted = total.statements + total.branches
+    if not counted:
+        return []
+    figure = 100.0 * (total.covered + total.covered_branches) / counted
+    if floor_below(figure, margin) <= old:
         return []
     return [
         Raise(

@@ -32,6 +32,7 @@ class Report:
     rows: list[render.Row]
     parses: int  # how many files were parsed for the whole invocation
     written: tuple[Path, ...]
+    missing: tuple[str, ...] = ()  # inputs an --allow-missing combine went without
 
 
 def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, SharedAnalysis]:
@@ -81,15 +82,26 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
+    missing = tuple(datafiles.missing_inputs(manifest))
     try:
         services, rows = figures(manifest, shared, data_file)
-        _write_formats(cov, manifest, services, rows, formats, staging)
+        _write_formats(cov, manifest, services, rows, formats, staging, missing)
         written = _publish(staging, reports_dir)
     except CoverageException as exc:
         raise _unusable(manifest, data_file, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Report(services=services, rows=rows, parses=shared.parses, written=written)
+    return Report(services=services, rows=rows, parses=shared.parses, written=written, missing=missing)
+
+
+def incomplete_warning(missing: Sequence[str]) -> list[str]:
+    """The lines every report starts with when the combined data is incomplete."""
+    if not missing:
+        return []
+    return [
+        "INCOMPLETE DATA: these figures were combined without (combine --allow-missing):",
+        *(f"  {item}" for item in missing),
+    ]
 
 
 def _write_formats(
@@ -99,13 +111,17 @@ def _write_formats(
     rows: list[render.Row],
     formats: Sequence[str],
     out: Path,
+    missing: Sequence[str] = (),
 ) -> None:
     if "markdown" in formats:
+        warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in incomplete_warning(missing))
         (out / "summary.md").write_text(
-            render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n", encoding="utf-8"
+            warning + render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n",
+            encoding="utf-8",
         )
     (out / "services.json").write_text(
-        json.dumps(_services_json(services, rows), indent=2) + "\n", encoding="utf-8"
+        json.dumps({**_services_json(services, rows), "missing": list(missing)}, indent=2) + "\n",
+        encoding="utf-8",
     )
     if "xml" in formats:
         cov.xml_report(outfile=str(out / "coverage.xml"))

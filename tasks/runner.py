@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tasks import datafiles
+from tasks.datafiles import Shard
 from tasks.errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
 from tasks.manifest import Manifest, Service
 
@@ -65,10 +66,40 @@ def _literal(path: Path) -> str:
     return str(path).replace("$", "$$")
 
 
-def pytest_command(service: Service, rcfile: Path, extra: list[str]) -> list[str]:
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """How to run: one shard of the tests, a failure cap, or recording durations."""
+
+    shard: Shard | None = None
+    maxfail: int | None = None
+    store_durations: bool = False
+
+
+def durations_file(manifest: Manifest, service: Service) -> Path:
+    return manifest.durations_dir / f"{service.name}.json"
+
+
+def pytest_command(
+    service: Service,
+    rcfile: Path,
+    extra: list[str],
+    options: Options = Options(),
+    durations: Path | None = None,
+) -> list[str]:
     """argv for the measured pytest process. Extra arguments that name tests replace the
-    default test paths; options alone (`-k streak`, `-x`) narrow the default paths."""
+    default test paths; options alone (`-k streak`, `-x`) narrow the default paths. A
+    shard is pytest-split's group K of N, balanced by the recorded durations."""
     selection = extra if names_tests(service, extra) else [*service.tests, *extra]
+    kit: list[str] = []
+    if options.shard is not None:
+        kit += ["--splits", str(options.shard.count), "--group", str(options.shard.index)]
+        kit += ["--splitting-algorithm", "least_duration"]
+    if options.store_durations:
+        kit.append("--store-durations")
+    if durations is not None and (options.shard is not None or options.store_durations):
+        kit.append(f"--durations-path={durations}")
+    if options.maxfail is not None:
+        kit.append(f"--maxfail={options.maxfail}")
     return [
         sys.executable,
         "-m",
@@ -78,26 +109,38 @@ def pytest_command(service: Service, rcfile: Path, extra: list[str]) -> list[str
         "-m",
         "pytest",
         *service.pytest_args,
+        *kit,
         *selection,
     ]
 
 
-def run(manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdout) -> RunResult:
+def run(
+    manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdout, options: Options = Options()
+) -> RunResult:
     """Run `name`'s tests under coverage; keep the data where combine (or the user) finds it."""
     service = manifest.service(name)
     manifest.data_dir.mkdir(parents=True, exist_ok=True)
+    durations = durations_file(manifest, service)
+    if options.store_durations:
+        durations.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".run-{name}-", dir=manifest.data_dir) as scratch:
         raw = Path(scratch) / "raw"
         rcfile = Path(scratch) / "coveragerc"
         with rcfile.open("w", encoding="utf-8") as handle:
             coverage_settings(manifest, service, raw).write(handle)
-        argv = pytest_command(service, rcfile, extra)
+        argv = pytest_command(service, rcfile, extra, options, durations)
         print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
         out.flush()
         try:
             status = subprocess.run(argv, cwd=service.cwd, check=False).returncode
         except OSError as exc:
             raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
+        if status == PYTEST_NO_TESTS and options.shard is not None:
+            raise ConfigError(
+                f"{name}: shard {options.shard.index} of {options.shard.count} selected no tests "
+                f"(fewer tests than shards?). Use fewer shards (services.{name}.shards in "
+                f"{manifest.display(manifest.path)})."
+            )
         if status == PYTEST_NO_TESTS:
             raise ConfigError(
                 f"{name}: pytest collected no tests from {', '.join(extra or service.tests)} "
@@ -111,23 +154,33 @@ def run(manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdou
             )
         if not raw.exists():
             raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
-        return _keep(manifest, service, raw, status, sliced=bool(extra))
+        return _keep(manifest, service, raw, status, sliced=bool(extra), shard=options.shard)
 
 
-def _keep(manifest: Manifest, service: Service, raw: Path, status: int, *, sliced: bool) -> RunResult:
+def _keep(
+    manifest: Manifest, service: Service, raw: Path, status: int, *, sliced: bool, shard: Shard | None
+) -> RunResult:
     """Put the run's data where it belongs without losing the last good data."""
-    target = datafiles.service_file(manifest, service.name)
+    target = datafiles.service_file(manifest, service.name, shard)
     if sliced:
-        keep_at, combined = manifest.data_dir / datafiles.SLICES_DIR / service.name, False
+        keep_at, combined = manifest.data_dir / datafiles.SLICES_DIR / target.name, False
     elif status == PYTEST_OK:
         keep_at, combined = target, True
+        # Data of the service split another way (or not at all) no longer belongs with this.
+        other_layouts = [
+            path
+            for found, path in datafiles.shard_files(manifest, service.name).items()
+            if shard is None or found.count != shard.count
+        ]
+        unsharded = datafiles.service_file(manifest, service.name)
+        if shard is not None and unsharded.exists():
+            other_layouts.append(unsharded)
+        datafiles.retire(manifest, other_layouts)
     else:
-        keep_at, combined = manifest.data_dir / datafiles.FAILED_DIR / service.name, False
+        keep_at, combined = manifest.data_dir / datafiles.FAILED_DIR / target.name, False
         if target.exists():
             # Stale figures must not reach combine, but the last good data is not deleted.
-            stale = manifest.data_dir / datafiles.STALE_DIR / service.name
-            stale.parent.mkdir(parents=True, exist_ok=True)
-            target.replace(stale)
+            datafiles.retire(manifest, [target])
     datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
     if not sliced:
         # The combined file no longer matches the services' data: keep it aside, so that
@@ -135,7 +188,7 @@ def _keep(manifest: Manifest, service: Service, raw: Path, status: int, *, slice
         datafiles.retire_combined(manifest)
     if combined:
         # A passing run supersedes the record of an earlier failure.
-        (manifest.data_dir / datafiles.FAILED_DIR / service.name).unlink(missing_ok=True)
+        (manifest.data_dir / datafiles.FAILED_DIR / target.name).unlink(missing_ok=True)
     exit_code = EXIT_OK if status == PYTEST_OK else EXIT_FAILED
     return RunResult(service=service.name, exit_code=exit_code, data_file=keep_at, combined=combined)
 

@@ -140,11 +140,11 @@ def test_export_import_through_nox_carries_the_history(on_git: Path, tmp_path: P
     assert nox(project, "-s", "baseline", "--", "--set").returncode == 0
     export = nox(project, "-s", "baseline", "--", "--export", "history.jsonl")
     assert export.returncode == 0, export.output
-    assert "exported 1 snapshots and 1 baselines" in export.stdout
+    assert "exported 1 snapshot and 1 baseline" in export.stdout
     shutil.rmtree(project / ".coverage-history")  # a fresh CI runner
     imported = nox(project, "-s", "baseline", "--", "--import", "history.jsonl")
     assert imported.returncode == 0, imported.output
-    assert "1 new snapshots of 1" in imported.stdout
+    assert "1 new snapshot of 1" in imported.stdout
     gate = nox(project, "-s", "gate", "--", "--base", "main", "--policy", "regression")
     assert gate.returncode == 0 and "baseline of 'main': snapshot #1" in gate.stdout
     again = tasks(project, "baseline", "--set")
@@ -159,6 +159,8 @@ def test_baseline__user_mistakes_are_one_line_errors(on_git: Path) -> None:
     assert tasks(project, "baseline").returncode == 0
     cases = [
         (("baseline", "--compare", "#1", "#9"), 2, "no snapshot matches '#9'"),
+        (("baseline", "--compare", "99999999999999999999", "#1"), 2, "no snapshot matches '9999"),
+        (("baseline", "--export", "."), 2, "is a folder"),
         (("baseline", "--latest"), 2, "needs two snapshots of 'main', found 1"),
         (("baseline", "--force"), 2, "--force only goes with --set"),
         (("baseline", "--status", "--latest"), 2, "not allowed with argument"),

@@ -141,3 +141,17 @@ def test_changed_lines__detached_head(tmp_path: Path) -> None:
     git(repo, "checkout", "-q", "--detach", "HEAD")
     diff = gitdiff.changed_lines(repo, "HEAD~1")
     assert {c.path: set(c.added) for c in diff.files} == {"a.py": {2}}
+
+
+def test_branch_of__names_the_branch_a_ref_stands_for(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    (origin / "a.py").write_text("x = 1\n")
+    commit_all(origin, "one")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    git(clone, "branch", "feature/login")
+    assert gitdiff.branch_of(clone, "origin/main") == "main"
+    assert gitdiff.branch_of(clone, "refs/remotes/origin/main") == "main"
+    assert gitdiff.branch_of(clone, "feature/login") == "feature/login"
+    assert gitdiff.branch_of(clone, "main") == "main"
+    assert gitdiff.branch_of(clone, "no-such-ref") == "no-such-ref"

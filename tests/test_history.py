@@ -92,7 +92,6 @@ def test_set_baseline__refuses_to_replace_without_force_and_records_nothing(tmp_
         assert forced.replaced is not None and forced.replaced.id == 1
         baseline = store.baseline("main")
         assert baseline is not None and baseline.snapshot.id == forced.snapshot.id
-        assert store.baseline_for("origin/main") == baseline
         assert store.baseline("feature") is None
 
 
@@ -131,6 +130,8 @@ def test_open__migrates_a_version_1_database_keeping_its_snapshots(tmp_path: Pat
         assert baseline is not None and baseline.snapshot.id == 1
         store.record(snapshot())  # the new columns and tables work
         assert len(store.get(2, files=True).files) == 3
+        again = store.record(kept)  # the v1 snapshot got its digest: recording it again adds nothing
+        assert again.reused and again.snapshot.id == 1
     check = sqlite3.connect(db)
     assert check.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 2
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -256,3 +257,43 @@ def test_baseline_command__eight_processes_recording_at_once_make_eight_snapshot
     status = tasks(measured_copy, "baseline", "--status", "--branch", "main")
     assert status.returncode == 0, status.output
     assert "8 snapshots of 'main'" in status.stdout
+
+
+def test_open__another_programs_database_is_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    other = sqlite3.connect(db)
+    other.execute("CREATE TABLE users (name TEXT)")
+    other.commit()
+    other.close()
+    with pytest.raises(DataError) as refused, History.open(db, "app.db", create=False):
+        pass
+    assert "database of something else" in refused.value.message
+    check = sqlite3.connect(db)
+    assert [r[0] for r in check.execute("SELECT name FROM sqlite_master")] == ["users"]
+    check.close()
+
+
+def test_merge__a_failure_halfway_keeps_nothing_of_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "h.db"
+    with History.open(db, "h.db", create=True) as store:
+        store.record(snapshot(commit="1" * 40))
+    calls = []
+    original = History._insert_files
+
+    def fail_second(self: History, snapshot_id: int, files: object) -> None:
+        calls.append(snapshot_id)
+        if len(calls) == 2:
+            raise sqlite3.IntegrityError("disk trouble")
+        original(self, snapshot_id, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(History, "_insert_files", fail_second)
+    incoming = [snapshot(commit=f"{n}" * 40, covered=40 + n) for n in (2, 3, 4)]
+    with pytest.raises(DataError), History.open(db, "h.db", create=True) as store:
+        store.merge(incoming, [("main", incoming[0], "2026-11-21T00:00:00Z")])
+    monkeypatch.undo()
+    with History.open(db, "h.db", create=False) as store:
+        assert [s.commit[0] for s in store.snapshots()] == ["1"]
+        assert store.baseline("main") is None
+        assert store.conn.execute("SELECT count(*) FROM service_figures").fetchone()[0] == 4

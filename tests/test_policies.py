@@ -251,3 +251,19 @@ def test_evaluate__regression_only_with_a_baseline(tmp_path: Path) -> None:
     verdict = policies.evaluate(manifest, services(), None, baseline=dropped)
     failing = {(c.scope, c.metric) for c in verdict.failing("regression")}
     assert ("api", "line") in failing and verdict.status == FAIL
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ((250, 11), (250, 6), WARN),  # -2.0000000000000004 in floats: exactly the tolerance
+        ((1000, 874), (1000, 873), PASS),  # -0.10000000000000853: exactly the noise band
+    ],
+)
+def test_regression_checks__boundaries_hold_for_inexact_fractions(
+    before: tuple[int, int], after: tuple[int, int], expected: str
+) -> None:
+    (check,) = policies.regression_checks(
+        {"api": figures(*after)}, {"api": figures(*before)}, tolerance=2.0, noise=0.1, mode="fail"
+    )
+    assert check.status == expected

@@ -39,7 +39,7 @@ PYPROJECT = """\
 name = "shop"
 
 [tool.coverage.run]
-branch = true   # fail_under then counts branches too
+parallel = true   # kept as is
 
 [tool.coverage.report]
 fail_under = 50   # ratcheted
@@ -76,7 +76,7 @@ def test_ratchet__changes_only_the_numbers_that_rise(tmp_path: Path, newline: st
         ("services.toml", "settings.thresholds.branch"): 81.5,
         ("services.toml", "services.api.thresholds.line"): 76.0,
         ("services.toml", "services.api.thresholds.branch"): 64.0,
-        # coverage report's TOTAL with branch = true: (157 + 33) / (200 + 40) = 79.17%
+        # coverage report's TOTAL counts branches too: (157 + 33) / (200 + 40) = 79.17%
         ("pyproject.toml", "tool.coverage.report.fail_under"): 78.1,
     }
     manifest_text = (tmp_path / "configs/services.toml").read_bytes().decode()

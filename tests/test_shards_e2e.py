@@ -1,0 +1,109 @@
+"""Shards through real nox sessions: a sharded service combines to exactly the unsharded
+figures, a missing shard is named, and shards from other checkouts combine anywhere."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tasks.analysis import ServiceFigures
+from tests.conftest import nox, tasks
+from tests.test_pipeline_e2e import figures_of
+
+pytestmark = pytest.mark.e2e
+
+DATA = ".coverage-data"
+
+
+def run_shard(project: Path, index: int, count: int = 3) -> None:
+    result = nox(project, "-s", "coverage-xp", "--", "--shards", str(count), "--shard", str(index))
+    assert result.returncode == 0, result.output
+    assert f"data written to {DATA}/xp.shard-{index}-of-{count}" in result.stdout
+
+
+def per_file(figures: tuple[ServiceFigures, ...]) -> dict[str, tuple[object, ...]]:
+    return {f.path: (f.isolated, f.whole, f.isolated_missing) for service in figures for f in service.files}
+
+
+def test_shards__combine_to_exactly_the_unsharded_figures(
+    measured_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = measured_copy
+    monkeypatch.chdir(project)
+    _, unsharded = figures_of(project)
+    for index in (1, 2, 3):
+        run_shard(project, index)
+    assert (project / DATA / "stale" / "xp").exists()  # the unsharded data is kept aside, not combined
+    combined = tasks(project, "combine")
+    assert combined.returncode == 0, combined.output
+    assert "xp shard 1/3" in combined.stdout and "xp shard 3/3" in combined.stdout
+    _, sharded = figures_of(project)
+    assert per_file(sharded) == per_file(unsharded)
+    assert [s.isolated for s in sharded] == [s.isolated for s in unsharded]
+
+    # One shard's data gone: combine names it and refuses; --allow-missing marks every report.
+    (project / DATA / "xp.shard-2-of-3").unlink()
+    refused = tasks(project, "combine")
+    assert refused.returncode == 3
+    assert "xp: shard 2 of 3 has no data at .coverage-data/xp.shard-2-of-3" in refused.stderr
+    assert "--shards 3 --shard 2" in refused.stderr
+    assert tasks(project, "combine", "--allow-missing").returncode == 0
+    report = tasks(project, "report", "--format", "markdown")
+    assert report.returncode == 0, report.output
+    assert report.stdout.startswith("INCOMPLETE DATA")
+    assert "xp: shard 2 of 3" in (project / "reports/summary.md").read_text().replace("\\", "")
+    gate = tasks(project, "gate", "--policy", "total")
+    assert "INCOMPLETE DATA" in gate.stdout
+
+
+def test_shards__declared_in_the_manifest_are_expected(measured_copy: Path) -> None:
+    manifest = measured_copy / "configs/services.toml"
+    manifest.write_text(
+        manifest.read_text().replace('tests = ["tests/xp"]', 'tests = ["tests/xp"]\nshards = 2')
+    )
+    refused = tasks(measured_copy, "combine")  # only unsharded xp data exists
+    assert refused.returncode == 3
+    for index in (1, 2):
+        assert f"xp: shard {index} of 2 has no data" in refused.stderr
+
+
+def test_shards__from_two_checkouts_combine_in_a_third(measured_copy: Path, tmp_path: Path) -> None:
+    """Runners check out at different paths; the data holds project-relative paths."""
+    first, second, third = (tmp_path / name / "repo" for name in ("runner-a", "runner-b", "combiner"))
+    for target in (first, second, third):
+        shutil.copytree(measured_copy, target)
+    durations = tasks(first, "run", "xp", "--store-durations")
+    assert durations.returncode == 0, durations.output
+    recorded = json.loads((first / "configs/durations/xp.json").read_text())
+    assert len(recorded) == 6 and all(key.startswith("tests/xp/") for key in recorded)
+    run_shard(first, 1, count=2)
+    run_shard(second, 2, count=2)
+    for source, index in ((first, 1), (second, 2)):
+        shutil.copy2(source / DATA / f"xp.shard-{index}-of-2", third / DATA / f"xp.shard-{index}-of-2")
+    (third / DATA / "xp").unlink()
+    combined = tasks(third, "combine")
+    assert combined.returncode == 0, combined.output
+    report = tasks(third, "report", "--format", "json")
+    assert report.returncode == 0, report.output
+    unsharded = tasks(measured_copy, "report", "--format", "json")
+    table = [line for line in report.stdout.splitlines() if line.startswith(("xp ", "Total "))]
+    expected = [line for line in unsharded.stdout.splitlines() if line.startswith(("xp ", "Total "))]
+    assert table == expected and len(table) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--shards", "3"), "--shards N and --shard K go together"),
+        (("--shards", "3", "--shard", "4"), "K must be from 1 to N"),
+        (("--maxfail", "0"), "at least 1"),
+        (("--shards", "2", "--shard", "1", "--store-durations"), "without --shards"),
+    ],
+)
+def test_run__shard_option_mistakes(kit_copy: Path, argv: tuple[str, ...], message: str) -> None:
+    result = tasks(kit_copy, "run", "xp", *argv)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
