@@ -189,6 +189,13 @@ def sum_figures(figures: Iterable[Figures]) -> Figures:
     return total
 
 
+def metric_pct(figures: Figures | None, metric: str) -> float | None:
+    """A figure's "line" or "branch" percentage; None when there is nothing to measure."""
+    if figures is None:
+        return None
+    return figures.line_pct if metric == "line" else figures.branch_pct
+
+
 class HasFigures(Protocol):
     """A service's figures, measured now (ServiceFigures) or recorded (history)."""
 

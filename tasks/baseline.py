@@ -9,16 +9,16 @@ from __future__ import annotations
 import datetime
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from tasks import chart, datafiles, exchange, gitdiff, goals, history, policies, render, toolinfo
-from tasks.analysis import Figures
+from tasks.analysis import Figures, metric_pct
 from tasks.errors import EXIT_FAILED, EXIT_OK, ConfigError
 from tasks.history import History, Snapshot
 from tasks.manifest import TOTAL, Manifest
-from tasks.report import measured_figures, open_coverage
+from tasks.report import combined_figures
 
 RECENT = 10  # snapshots listed by --status
 TREND_POINTS = 60  # snapshots drawn in the trend picture
@@ -68,9 +68,7 @@ def record(
 ) -> history.Recorded:
     """Record the combined data as a snapshot (and mark it the baseline with `set_baseline`)."""
     environ = os.environ if environ is None else environ
-    data_file = datafiles.require_combined(manifest)
-    _, shared = open_coverage(manifest, data_file)
-    services = measured_figures(manifest, shared, data_file)
+    _, services = combined_figures(manifest)
     commit, branch = identify(manifest, commit, branch, environ)
     snapshot = history.from_measured(
         services, commit=commit, branch=branch, environment=toolinfo.current(), at=history.now()
@@ -114,11 +112,17 @@ def _delta(new: float | None, old: float | None) -> float | None:
     return None if new is None or old is None else new - old
 
 
-def write_trend(manifest: Manifest, snapshots: Sequence[Snapshot]) -> Path:
-    """The trend picture of `snapshots` (oldest first) in the reports folder."""
+def _scopes(snapshots: Sequence[Snapshot]) -> list[str]:
+    """The total, then every service recorded in any of `snapshots`, in recorded order."""
     scopes: dict[str, None] = {TOTAL: None}
     for snapshot in snapshots:
         scopes.update(dict.fromkeys(s.name for s in snapshot.services))
+    return list(scopes)
+
+
+def write_trend(manifest: Manifest, snapshots: Sequence[Snapshot]) -> Path:
+    """The trend picture of `snapshots` (oldest first) in the reports folder."""
+    scopes = _scopes(snapshots)
     series = {
         scope: [f.line_pct if (f := s.headline().get(scope)) else None for s in snapshots] for scope in scopes
     }
@@ -180,21 +184,12 @@ def _print_baseline(
         print("", file=out)
         return
     print(f"Baseline of {branch!r}: snapshot {baseline.snapshot.label}, set {baseline.set_at[:10]}", file=out)
-    rows = [("Scope", "Baseline line", "Now", "Change", "Baseline branch", "Now ", "Change ")]
-    base = baseline.snapshot.headline()
-    for scope, now in current.items():
-        old = base.get(scope)
-        rows.append(
-            (
-                scope,
-                render.pct(old.line_pct if old else None),
-                render.pct(now.line_pct),
-                render.points(_delta(now.line_pct, old.line_pct if old else None)),
-                render.pct(old.branch_pct if old else None),
-                render.pct(now.branch_pct),
-                render.points(_delta(now.branch_pct, old.branch_pct if old else None)),
-            )
-        )
+    header = ("Scope", "Baseline line", "Now", "Change", "Baseline branch", "Now ", "Change ")
+
+    def change(scope: str, metric: str, old: float | None, new: float | None) -> str:
+        return render.points(_delta(new, old))
+
+    rows = _was_now_rows(header, baseline.snapshot.headline(), current, change, scopes=list(current))
     print("\n".join(render.columns(rows, right=range(1, 7))), file=out)
     print("", file=out)
 
@@ -263,9 +258,7 @@ def _goal_state(goal: goals.GoalStatus) -> str:
 
 def _print_recent(recent: Sequence[Snapshot], baseline_id: int | None, out: TextIO) -> None:
     print("Recent history (newest last; line coverage, change from the row above)", file=out)
-    scopes: dict[str, None] = {TOTAL: None}
-    for snapshot in recent:
-        scopes.update(dict.fromkeys(s.name for s in snapshot.services))
+    scopes = _scopes(recent)
     rows = [("#", "Recorded (UTC)", "Commit", *scopes, "")]
     previous: dict[str, Figures] = {}
     for snapshot in recent:
@@ -342,21 +335,13 @@ def compare(
         new.headline(), old.headline(), tolerance=tolerance, noise=noise, mode="fail"
     )
     print(f"{old.label} -> {new.label}", file=out)
-    rows = [("Scope", "Line was", "now", "Change", "Branch was", "now", "Change")]
+    header = ("Scope", "Line was", "now", "Change", "Branch was", "now", "Change")
     before, after = old.headline(), new.headline()
-    for scope in dict.fromkeys([*after, *before]):
-        then, now = before.get(scope), after.get(scope)
-        rows.append(
-            (
-                scope,
-                render.pct(then.line_pct if then else None),
-                render.pct(now.line_pct if now else None),
-                _change(checks, scope, "line", noise, color),
-                render.pct(then.branch_pct if then else None),
-                render.pct(now.branch_pct if now else None),
-                _change(checks, scope, "branch", noise, color),
-            )
-        )
+
+    def change(scope: str, metric: str, was: float | None, now: float | None) -> str:
+        return _change(checks, scope, metric, noise, color)
+
+    rows = _was_now_rows(header, before, after, change, scopes=list(dict.fromkeys([*after, *before])))
     print("\n".join(render.columns(rows, right=(1, 2, 3, 4, 5, 6))), file=out)
     failing = [c for c in checks if c.status == policies.FAIL]
     print("", file=out)
@@ -368,6 +353,26 @@ def compare(
         f"no drop beyond the {tolerance:g}-point tolerance (changes within {noise:g} count as none)", file=out
     )
     return EXIT_OK
+
+
+def _was_now_rows(
+    header: tuple[str, ...],
+    before: Mapping[str, Figures],
+    after: Mapping[str, Figures],
+    change: Callable[[str, str, float | None, float | None], str],
+    *,
+    scopes: Sequence[str],
+) -> list[tuple[str, ...]]:
+    """Per scope: line was, now, change, branch was, now, change."""
+    rows = [header]
+    for scope in scopes:
+        then, now = before.get(scope), after.get(scope)
+        cells = [scope]
+        for metric in ("line", "branch"):
+            was, current = metric_pct(then, metric), metric_pct(now, metric)
+            cells += [render.pct(was), render.pct(current), change(scope, metric, was, current)]
+        rows.append(tuple(cells))
+    return rows
 
 
 GREEN, YELLOW, RED, RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[0m"

@@ -272,11 +272,9 @@ def _baseline(manifest: manifest_module.Manifest, args: argparse.Namespace, out:
 
 
 def _ratchet(manifest: manifest_module.Manifest, check: bool, out: TextIO) -> int:
-    from tasks import datafiles, ratchet, report
+    from tasks import ratchet, report
 
-    data_file = datafiles.require_combined(manifest)
-    _, shared = report.open_coverage(manifest, data_file)
-    services = report.measured_figures(manifest, shared, data_file)
+    _, services = report.combined_figures(manifest)
     raises, diff = ratchet.run(manifest, services, check=check)
     margin = manifest.ratchet.margin
     points = f"{margin:g} point{'' if margin == 1 else 's'}"

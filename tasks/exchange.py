@@ -61,13 +61,11 @@ def _snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+KEY_FIELDS = ("commit", "branch", "recorded_at", "digest")  # Snapshot.key(), in order
+
+
 def _key(snapshot: Snapshot) -> dict[str, str]:
-    return {
-        "commit": snapshot.commit,
-        "branch": snapshot.branch,
-        "recorded_at": snapshot.recorded_at,
-        "digest": snapshot.digest(),
-    }
+    return dict(zip(KEY_FIELDS, snapshot.key(), strict=True))
 
 
 def parse(source: Path, shown: str) -> tuple[list[Snapshot], list[tuple[str, Snapshot, str]]]:
@@ -91,11 +89,11 @@ def parse(source: Path, shown: str) -> tuple[list[Snapshot], list[tuple[str, Sna
         kind = record.get("type")
         if kind == "snapshot":
             snapshot = _Reader(where).snapshot(record)
-            snapshots.setdefault(_tuple_key(_key(snapshot)), snapshot)
+            snapshots.setdefault(snapshot.key(), snapshot)
         elif kind == "baseline":
             reader = _Reader(where)
             key = reader.mapping(record, "snapshot")
-            target = tuple(reader.text(key, field) for field in ("commit", "branch", "recorded_at", "digest"))
+            target = tuple(reader.text(key, field) for field in KEY_FIELDS)
             if target not in snapshots:
                 raise ConfigError(
                     f"{where}: the baseline of {record.get('branch')!r} names a snapshot that no earlier "
@@ -113,10 +111,6 @@ def parse(source: Path, shown: str) -> tuple[list[Snapshot], list[tuple[str, Sna
             f"{shown}:1: empty file; expected an export written by nox -s baseline -- --export."
         )
     return list(snapshots.values()), baselines
-
-
-def _tuple_key(key: dict[str, str]) -> tuple[str, str, str, str]:
-    return (key["commit"], key["branch"], key["recorded_at"], key["digest"])
 
 
 def _object(text: str, where: str) -> dict[str, Any]:

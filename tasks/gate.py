@@ -22,7 +22,7 @@ from tasks.errors import DataError
 from tasks.history import History
 from tasks.manifest import Manifest
 from tasks.policies import FAIL, PASS, WARN, ChangedFile, Verdict
-from tasks.report import incomplete_warning, measured_figures, open_coverage
+from tasks.report import combined_figures, incomplete_warning
 
 ANNOTATION_CAP = 10  # GitHub shows only so many per step; the rest are counted
 WORST_FILES = 5
@@ -89,9 +89,7 @@ def _nobodys_folders(manifest: Manifest) -> list[Path]:
 
 
 def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
-    data_file = datafiles.require_combined(manifest)
-    _, shared = open_coverage(manifest, data_file)
-    services = measured_figures(manifest, shared, data_file)
+    shared, services = combined_figures(manifest)
     selected = set(only) if only is not None else None
     base_ref = base or manifest.gate.base
     diff = None

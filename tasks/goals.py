@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tasks.analysis import Figures
+from tasks.analysis import Figures, metric_pct
 from tasks.history import Snapshot
 from tasks.manifest import Goal
 
@@ -43,19 +43,13 @@ class MilestoneStatus:
     current: float | None
 
 
-def _metric(figures: Figures | None, metric: str) -> float | None:
-    if figures is None:
-        return None
-    return figures.line_pct if metric == "line" else figures.branch_pct
-
-
 def _day(snapshot: Snapshot) -> datetime.date:
     return datetime.date.fromisoformat(snapshot.recorded_at[:10])
 
 
 def first_reached(history: Sequence[Snapshot], scope: str, metric: str, mark: float) -> Snapshot | None:
     for snapshot in history:
-        value = _metric(snapshot.headline().get(scope), metric)
+        value = metric_pct(snapshot.headline().get(scope), metric)
         if value is not None and value >= mark:
             return snapshot
     return None
@@ -67,7 +61,7 @@ def observed_pace(history: Sequence[Snapshot], scope: str, metric: str, today: d
     points = [
         (_day(s), value)
         for s in history
-        if _day(s) >= start and (value := _metric(s.headline().get(scope), metric)) is not None
+        if _day(s) >= start and (value := metric_pct(s.headline().get(scope), metric)) is not None
     ]
     if len(points) < 2 or points[-1][0] == points[0][0]:
         return None
@@ -84,7 +78,7 @@ def goal_statuses(
         for metric, target in (("line", goal.line), ("branch", goal.branch)):
             if target is None:
                 continue
-            now = _metric(current.get(goal.scope), metric)
+            now = metric_pct(current.get(goal.scope), metric)
             days_left = (goal.by - today).days if goal.by else None
             pace = observed_pace(history, goal.scope, metric, today)
             needed = None
@@ -122,7 +116,7 @@ def milestone_statuses(
             scope=goal.scope,
             mark=mark,
             first_reached=first_reached(history, goal.scope, "line", mark),
-            current=_metric(current.get(goal.scope), "line"),
+            current=metric_pct(current.get(goal.scope), "line"),
         )
         for goal in goals
         for mark in goal.milestones

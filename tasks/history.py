@@ -117,6 +117,10 @@ class Snapshot:
         number = f"#{self.id} " if self.id is not None else ""
         return f"{number}({self.branch} @ {self.commit[:7]}, {self.when})"
 
+    def key(self) -> tuple[str, str, str, str]:
+        """What identifies a snapshot across databases: commit, branch, time, figures."""
+        return (self.commit, self.branch, self.recorded_at, self.digest())
+
     def digest(self) -> str:
         """A fingerprint of the figures: equal digests, equal measurements."""
         payload = {
@@ -258,12 +262,12 @@ class History:
             stored = self.get(snapshot_id)
             current = self.baseline(stored.branch)
             was_baseline = current is not None and current.snapshot.id == snapshot_id
-            replaced = self._mark_baseline(stored, force=force) if set_baseline else None
+            replaced = self._mark_baseline(stored, current, force=force) if set_baseline else None
         return Recorded(snapshot=stored, reused=reused, was_baseline=was_baseline, replaced=replaced)
 
-    def _mark_baseline(self, snapshot: Snapshot, *, force: bool) -> Snapshot | None:
+    def _mark_baseline(self, snapshot: Snapshot, current: Baseline | None, *, force: bool) -> Snapshot | None:
+        """Make `snapshot` its branch's baseline in place of `current`, the one it has now."""
         assert snapshot.id is not None
-        current = self.baseline(snapshot.branch)
         if current is not None and current.snapshot.id == snapshot.id:
             return None
         if current is not None and not force:
@@ -326,20 +330,19 @@ class History:
         ids: dict[tuple[str, str, str, str], int] = {}
         with self._transaction():
             for snapshot in snapshots:
-                digest = snapshot.digest()
-                key = (snapshot.commit, snapshot.branch, snapshot.recorded_at, digest)
+                key = snapshot.key()
                 row = self.conn.execute(
                     "SELECT id FROM snapshots WHERE commit_sha = ? AND branch = ? AND recorded_at = ? "
                     "AND digest = ?",
                     key,
                 ).fetchone()
                 if row is None:
-                    ids[key] = self._insert(snapshot, digest)
+                    ids[key] = self._insert(snapshot, key[3])
                     added += 1
                 else:
                     ids[key] = int(row[0])
             for branch, snapshot, set_at in baselines:
-                snapshot_id = ids[(snapshot.commit, snapshot.branch, snapshot.recorded_at, snapshot.digest())]
+                snapshot_id = ids[snapshot.key()]
                 self.conn.execute(
                     "INSERT INTO baselines (branch, snapshot_id, set_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (branch) DO UPDATE SET snapshot_id = excluded.snapshot_id, "

@@ -60,6 +60,13 @@ def measured_figures(
         raise _unusable(manifest, data_file, exc) from None
 
 
+def combined_figures(manifest: Manifest) -> tuple[SharedAnalysis, tuple[ServiceFigures, ...]]:
+    """The per-service figures of the combined data (and its analysis, for more questions)."""
+    data_file = datafiles.require_combined(manifest)
+    _, shared = open_coverage(manifest, data_file)
+    return shared, measured_figures(manifest, shared, data_file)
+
+
 def _unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
     return DataError(
         f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "

@@ -52,6 +52,14 @@ def snapshot(commit: str = "a" * 40, branch: str = "main", covered: int = 40, fi
     )
 
 
+def history_with_one_snapshot(tmp_path: Path) -> Path:
+    """h.db holding one snapshot, of commit 111..."""
+    db = tmp_path / "h.db"
+    with History.open(db, "h.db", create=True) as store:
+        store.record(snapshot(commit="1" * 40))
+    return db
+
+
 def test_record__round_trip_with_files(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     with History.open(db, "h.db", create=True) as store:
@@ -168,9 +176,7 @@ def test_open__missing_history_for_reading_says_how_to_start(tmp_path: Path) -> 
 def test_record__locked_by_another_writer_fails_cleanly_then_succeeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "h.db"
-    with History.open(db, "h.db", create=True) as store:
-        store.record(snapshot(commit="1" * 40))
+    db = history_with_one_snapshot(tmp_path)
     monkeypatch.setattr(history, "BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process is writing
@@ -210,9 +216,7 @@ KILLED_WRITER = textwrap.dedent(
 
 
 def test_record__killed_mid_write_leaves_no_partial_snapshot(tmp_path: Path) -> None:
-    db = tmp_path / "h.db"
-    with History.open(db, "h.db", create=True) as store:
-        store.record(snapshot(commit="1" * 40))
+    db = history_with_one_snapshot(tmp_path)
     for _ in range(5):
         with subprocess.Popen(
             [sys.executable, "-c", KILLED_WRITER, str(db)], cwd=KIT, stdout=subprocess.PIPE, text=True
@@ -276,9 +280,7 @@ def test_open__another_programs_database_is_left_alone(tmp_path: Path) -> None:
 def test_merge__a_failure_halfway_keeps_nothing_of_the_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "h.db"
-    with History.open(db, "h.db", create=True) as store:
-        store.record(snapshot(commit="1" * 40))
+    db = history_with_one_snapshot(tmp_path)
     calls = []
     original = History._insert_files
 
