@@ -60,11 +60,25 @@ def _register_service(service: manifest_module.Service) -> None:
     session_func.__doc__ = (
         f"Measure {service.name} with its own tests in their own process (args after -- go to pytest)."
     )
-    nox.session(name=f"coverage-{service.name}", tags=["coverage"], default=True)(session_func)
+    # The shard count rides along as a tag so that CI's matrix (python -m tasks matrix) comes
+    # from `nox --json -l` alone.
+    tags = ["coverage", *([f"shards-{service.shards}"] if service.shards > 1 else [])]
+    # Runs write separate files and keep their scratch apart: safe under nox --parallel.
+    nox.session(name=f"coverage-{service.name}", tags=tags, default=True, allow_parallel=True)(session_func)
 
 
 for _service in MANIFEST.services:
     _register_service(_service)
+
+
+@nox.session(name="coverage-all", default=False, tags=["local"])
+def coverage_all(session: nox.Session) -> None:
+    """Run every shard of every service here, a few at a time (-- --jobs J --workers N --shards N)."""
+    session.install(*COVERAGE_DEPS)
+    for service in MANIFEST.services:
+        if service.install:
+            session.install(*service.install)
+    _tasks(session, "run-all", *session.posargs)
 
 
 @nox.session(default=True, tags=["pipeline"])
@@ -100,6 +114,27 @@ def ratchet(session: nox.Session) -> None:
     """Raise floors in the manifest and pyproject.toml to the figures minus a margin (-- --check)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "ratchet"))
     _tasks(session, "ratchet", *session.posargs)
+
+
+@nox.session(default=False, tags=["upkeep"])
+def maintenance(session: nox.Session) -> None:
+    """Weekly upkeep: retention, history compaction, audit, tool versions, digest (-- --dry-run)."""
+    session.install(*COVERAGE_DEPS, "nox")  # nox too: the digest reports its version
+    _tasks(session, "maintenance", *session.posargs)
+
+
+@nox.session(default=False, tags=["upkeep"])
+def audit(session: nox.Session) -> None:
+    """Check the configuration for settings that bring coverage masking back."""
+    session.install(*COVERAGE_DEPS)
+    _tasks(session, "audit", *session.posargs)
+
+
+@nox.session(default=False, tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Measure the kit side by side on a synthetic repository (-- --size small|medium|large --repeat N)."""
+    session.install(*COVERAGE_DEPS)
+    session.run("python", "benchmarks/bench.py", *session.posargs)
 
 
 @nox.session(default=False)

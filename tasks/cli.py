@@ -48,12 +48,28 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("service")
     run.add_argument("--shards", type=int, metavar="N", help="split the tests N ways (pytest-split)")
     run.add_argument("--shard", type=int, metavar="K", help="with --shards: run shard K (from 1)")
+    run.add_argument("--workers", type=int, metavar="N", help="run the tests in N pytest-xdist workers")
     run.add_argument("--maxfail", type=int, metavar="N", help="stop after N test failures")
     run.add_argument(
         "--store-durations",
         action="store_true",
         help="record test durations (settings.durations_dir) so that shards balance",
     )
+    run_all = commands.add_parser(
+        "run-all",
+        help="run every shard of every service, a few at a time (nox -s coverage-all)",
+        description="Run the chosen services (default: all), each split into its manifest's shards, "
+        "as separate runs side by side. Each run's output goes to a log; a failed run is named "
+        "with its exit status and the others' data is kept. See docs/sharding.md.",
+        allow_abbrev=False,
+    )
+    run_all.add_argument("services", nargs="*", help="only these services (default: every service)")
+    run_all.add_argument("--jobs", type=int, metavar="J", help="runs at a time (default: cores / workers)")
+    run_all.add_argument("--workers", type=int, metavar="N", help="pytest-xdist workers per run (default 1)")
+    run_all.add_argument(
+        "--shards", type=int, metavar="N", help="split services that declare no shards N ways (default 1)"
+    )
+    run_all.add_argument("--maxfail", type=int, metavar="N", help="each run stops after N test failures")
     combine = commands.add_parser(
         "combine", help="merge every service's data into one file (nox -s combine)", allow_abbrev=False
     )
@@ -64,6 +80,11 @@ def parser() -> argparse.ArgumentParser:
     )
     report = commands.add_parser(
         "report", help="print the per-service table and write reports (nox -s report)"
+    )
+    report.add_argument(
+        "--archive",
+        action="store_true",
+        help="also copy this run's reports to reports/archive/<UTC time>/ (maintenance prunes them)",
     )
     report.add_argument(
         "--format",
@@ -89,7 +110,43 @@ def parser() -> argparse.ArgumentParser:
         help="evaluate only these policies (repeatable); default: all that are not off",
     )
     _history_commands(commands)
+    maintenance = commands.add_parser(
+        "maintenance",
+        help="retention, history compaction, audit, tool versions, weekly digest (nox -s maintenance)",
+        description="The weekly upkeep; writes reports/maintenance/digest.md (and the job summary on "
+        "GitHub Actions). Exit 1 when the audit finds an error. See docs/maintenance.md.",
+        allow_abbrev=False,
+    )
+    maintenance.add_argument(
+        "--dry-run", action="store_true", help="list what retention would remove; remove nothing"
+    )
+    audit = commands.add_parser(
+        "audit",
+        help="check the configuration for masking-prone settings (nox -s audit)",
+        description="Report settings that bring coverage masking back or make figures lie, each with "
+        "why and the fix. Exit 1 when one is an error.",
+        allow_abbrev=False,
+    )
+    for command in (maintenance, audit):
+        command.add_argument(
+            "--branch", help="the branch whose history and baseline count (default: the one gate.base names)"
+        )
     commands.add_parser("services", help="print the declared service names, one a line")
+    matrix = commands.add_parser(
+        "matrix",
+        help="the CI matrix of services x shards, from nox --json -l -t coverage",
+        description="Read nox's JSON listing of the coverage sessions and print the GitHub Actions "
+        "matrix (one entry per service shard). See docs/ci.md.",
+        allow_abbrev=False,
+    )
+    matrix.add_argument(
+        "--listing", default="-", metavar="FILE", help="nox's JSON listing (default: standard input)"
+    )
+    matrix.add_argument(
+        "--github-output",
+        action="store_true",
+        help="also append matrix=... and services=... to the file $GITHUB_OUTPUT names",
+    )
     return top
 
 
@@ -140,16 +197,24 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         manifest = manifest_module.load(args.manifest)
         if args.command == "run":
             return _run(manifest, args, extra, out)
+        if args.command == "run-all":
+            return _run_all(manifest, args, out)
         if args.command == "combine":
             return _combine(manifest, args.allow_missing, out)
         if args.command == "report":
-            return _report(manifest, args.formats, out)
+            return _report(manifest, args.formats, args.archive, out)
         if args.command == "gate":
             return _gate(manifest, args, out)
         if args.command == "baseline":
             return _baseline(manifest, args, out)
         if args.command == "ratchet":
             return _ratchet(manifest, args.check, out)
+        if args.command == "matrix":
+            return _matrix(manifest, args.listing, args.github_output, out)
+        if args.command == "maintenance":
+            return _maintenance(manifest, args.dry_run, args.branch, out)
+        if args.command == "audit":
+            return _audit(manifest, args.branch, out)
         if args.command == "services":
             print("\n".join(manifest.names), file=out)
             return EXIT_OK
@@ -159,8 +224,20 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse restricts choices
 
 
+def _checked_workers_maxfail(args: argparse.Namespace) -> int:
+    """--workers (default 1) and --maxfail, checked; the worker count."""
+    from tasks import runner
+
+    if args.maxfail is not None and args.maxfail < 1:
+        raise ConfigError(f"--maxfail {args.maxfail}: give a number of failures of at least 1.")
+    workers = 1 if args.workers is None else args.workers
+    if not 1 <= workers <= runner.MAX_WORKERS:
+        raise ConfigError(f"--workers {workers}: give from 1 to {runner.MAX_WORKERS} worker processes.")
+    return workers
+
+
 def _run_options(args: argparse.Namespace) -> Options:
-    from tasks import datafiles, runner
+    from tasks import layout, runner
 
     shard = None
     if (args.shards is None) != (args.shard is None):
@@ -173,12 +250,13 @@ def _run_options(args: argparse.Namespace) -> Options:
                 f"--shard {args.shard} of --shards {args.shards}: K must be from 1 to N, and N at most "
                 f"{manifest_module.MAX_SHARDS}."
             )
-        shard = datafiles.Shard(args.shard, args.shards) if args.shards > 1 else None
-    if args.maxfail is not None and args.maxfail < 1:
-        raise ConfigError(f"--maxfail {args.maxfail}: give a number of failures of at least 1.")
+        shard = layout.Shard(args.shard, args.shards) if args.shards > 1 else None
+    workers = _checked_workers_maxfail(args)
     if args.store_durations and shard is not None:
         raise ConfigError("--store-durations records the whole suite; run it without --shards.")
-    return runner.Options(shard=shard, maxfail=args.maxfail, store_durations=args.store_durations)
+    return runner.Options(
+        shard=shard, workers=workers, maxfail=args.maxfail, store_durations=args.store_durations
+    )
 
 
 def _run(manifest: manifest_module.Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
@@ -210,6 +288,97 @@ def _run(manifest: manifest_module.Manifest, args: argparse.Namespace, extra: li
     return result.exit_code
 
 
+def _run_all(manifest: manifest_module.Manifest, args: argparse.Namespace, out: TextIO) -> int:
+    import time
+
+    from tasks import parallel
+
+    workers = _checked_workers_maxfail(args)
+    jobs = parallel.plan(manifest, args.services, args.shards)
+    chosen = parallel.limits(args.jobs, workers, parallel.machine_cores())
+    start = time.monotonic()
+    outcomes = parallel.run_all(manifest, jobs, chosen, maxfail=args.maxfail, out=out)
+    return parallel.summary(manifest, outcomes, time.monotonic() - start, out)
+
+
+def _matrix(manifest: manifest_module.Manifest, listing: str, github_output: bool, out: TextIO) -> int:
+    import json
+
+    from tasks import matrix
+
+    shown = "standard input" if listing == "-" else listing
+    try:
+        text = sys.stdin.read() if listing == "-" else Path(listing).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read nox's listing: {exc}.") from None
+    found = matrix.entries(text, shown, manifest)
+    document = matrix.github_matrix(found)
+    print(json.dumps(document, indent=2), file=out)
+    if github_output:
+        target = os.environ.get("GITHUB_OUTPUT")
+        if not target:
+            raise ConfigError("--github-output: GITHUB_OUTPUT is not set (it is, in a GitHub Actions step).")
+        services = list(dict.fromkeys(entry.service for entry in found))
+        outputs = {
+            "matrix": json.dumps(document),
+            "services": json.dumps(services),
+            "data-dir": manifest.display(manifest.data_dir),
+        }
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in outputs.items())
+    return EXIT_OK
+
+
+def _maintenance(manifest: manifest_module.Manifest, dry_run: bool, branch: str | None, out: TextIO) -> int:
+    import datetime
+
+    from tasks import audit, datafiles, gitdiff, maintenance
+
+    now = datetime.datetime.now(datetime.UTC)
+    branch = branch or gitdiff.branch_of(manifest.project_dir, manifest.gate.base)
+    removed = maintenance.expired(manifest, now)
+    if not dry_run:
+        maintenance.remove(removed)
+    thinned = maintenance.thin_history(manifest, dry_run=dry_run)
+    findings = audit.audit(manifest, maintenance.baseline_figures(manifest, branch))
+    text = maintenance.digest(
+        manifest,
+        now=now,
+        removed=removed,
+        thinned=thinned,
+        findings=findings,
+        tool_list=maintenance.tools(manifest),
+        this_week=maintenance.week(manifest, branch, now),
+        core_note=maintenance.core_change(manifest, branch),
+        dry_run=dry_run,
+    )
+    target = manifest.reports_dir / maintenance.DIGEST
+    with datafiles.atomic_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    print(text, file=out)
+    print(f"digest written to {manifest.display(target)}", file=out)
+    return EXIT_FAILED if any(f.severity == audit.ERROR for f in findings) else EXIT_OK
+
+
+def _audit(manifest: manifest_module.Manifest, branch: str | None, out: TextIO) -> int:
+    from tasks import audit, gitdiff, maintenance
+
+    branch = branch or gitdiff.branch_of(manifest.project_dir, manifest.gate.base)
+    findings = audit.audit(manifest, maintenance.baseline_figures(manifest, branch))
+    for finding in findings:
+        print(f"{finding.severity}: {finding.where}: {finding.what}.", file=out)
+        print(f"  why: {finding.why}.", file=out)
+        print(f"  fix: {finding.fix}.", file=out)
+    errors = sum(f.severity == audit.ERROR for f in findings)
+    plural = "" if len(findings) == 1 else "s"
+    print(f"{len(findings)} finding{plural}, {errors} at error severity.", file=out)
+    return EXIT_FAILED if errors else EXIT_OK
+
+
 def _combine(manifest: manifest_module.Manifest, allow_missing: bool, out: TextIO) -> int:
     from tasks import datafiles
 
@@ -222,14 +391,14 @@ def _combine(manifest: manifest_module.Manifest, allow_missing: bool, out: TextI
     return EXIT_OK
 
 
-def _report(manifest: manifest_module.Manifest, formats: list[str] | None, out: TextIO) -> int:
+def _report(manifest: manifest_module.Manifest, formats: list[str] | None, archive: bool, out: TextIO) -> int:
     from tasks import render, report
 
     chosen = tuple(formats or report.FORMATS)
     unknown = [f for f in chosen if f not in report.FORMATS]
     if unknown:
         raise ConfigError(f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}.")
-    result = report.build(manifest, chosen)
+    result = report.build(manifest, chosen, archive=archive)
     for line in report.incomplete_warning(result.missing):
         print(line, file=out)
     print(render.terminal_table(result.rows), file=out)

@@ -1,4 +1,4 @@
-"""Coverage data files: where each run's data lives, reading it safely, and combining it.
+"""Coverage data files: reading them safely, moving them aside, and combining them.
 
 Every data file the kit writes holds paths relative to the project directory, so data
 from runs in other working directories, or on other machines, combines unchanged.
@@ -7,9 +7,9 @@ Files appear atomically: written under a temporary name in the same folder, then
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,43 +21,16 @@ from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
 from tasks.errors import DataError
+from tasks.layout import (
+    COMBINED_NAME,
+    FAILED_DIR,
+    MISSING_NAME,
+    STALE_DIR,
+    Shard,
+    service_file,
+    shard_files,
+)
 from tasks.manifest import Manifest, Service
-
-COMBINED_NAME = "combined"
-MISSING_NAME = "combined-missing.json"  # what an --allow-missing combine went without
-FAILED_DIR = "failed"  # data of runs whose tests failed: kept, never combined
-STALE_DIR = "stale"  # the previous good data of a service whose latest run failed
-SLICES_DIR = "slices"  # runs of a chosen subset of tests: shown, never combined
-
-
-@dataclass(frozen=True, order=True)
-class Shard:
-    """Shard `index` (from 1) of a service's tests split `count` ways."""
-
-    index: int
-    count: int
-
-    @property
-    def suffix(self) -> str:
-        return f"shard-{self.index}-of-{self.count}"
-
-
-_SHARD_FILE = re.compile(r"\.shard-(\d+)-of-(\d+)\Z")
-
-
-def service_file(manifest: Manifest, service: str, shard: Shard | None = None) -> Path:
-    """Where a run's data goes: <data_dir>/<service>, or <service>.shard-K-of-N."""
-    return manifest.data_dir / (f"{service}.{shard.suffix}" if shard else service)
-
-
-def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
-    """The shard data files of `service` present in the data directory."""
-    found = {}
-    for path in manifest.data_dir.glob(f"{service}.shard-*-of-*"):
-        match = _SHARD_FILE.search(path.name)
-        if match and path.name == f"{service}{match.group(0)}":
-            found[Shard(int(match.group(1)), int(match.group(2)))] = path
-    return found
 
 
 def retire(manifest: Manifest, paths: list[Path]) -> None:
@@ -65,7 +38,9 @@ def retire(manifest: Manifest, paths: list[Path]) -> None:
     for path in paths:
         stale = manifest.data_dir / STALE_DIR / path.name
         stale.parent.mkdir(parents=True, exist_ok=True)
-        path.replace(stale)
+        # Runs side by side (nox --parallel, coverage-all) may retire the same file at once.
+        with contextlib.suppress(FileNotFoundError):
+            path.replace(stale)
 
 
 def combined_file(manifest: Manifest) -> Path:
@@ -142,12 +117,13 @@ def read(path: Path, shown: str) -> CoverageData:
     return data
 
 
-def relocate(source: Path, target: Path, map_path: Callable[[str], str]) -> None:
-    """Write `source`'s data to `target` (atomically) with every file path mapped."""
-    data = read(source, str(source))
+def relocate(sources: list[Path], target: Path, map_path: Callable[[str], str]) -> None:
+    """Merge `sources` (one run's data: a file per process) into `target`, atomically,
+    with every file path mapped."""
     with atomic_path(target) as temporary:
         out = CoverageData(basename=str(temporary))
-        out.update(data, map_path=map_path)
+        for source in sources:
+            out.update(read(source, str(source)), map_path=map_path)
         out.write()
 
 
@@ -231,14 +207,18 @@ def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Pat
     """The data files combine needs for `service`: (label, path, why if missing, the
     command that makes it) each; and problems with the layout itself.
 
-    The shard count comes from the manifest (`shards`) when it declares more than one;
-    otherwise from the files present: an unsharded file, or one complete set of shards.
+    An unsharded file is complete whatever the manifest says (a run of the whole suite;
+    a passing one retires the service's shard files). Shard files name their count, so a
+    set present is checked against its own count (`--shards 3` locally is as good as the
+    manifest's 2); with no data at all, the manifest's `shards` says which files to name.
     """
     name = service.name
     shards = shard_files(manifest, name)
     whole = service_file(manifest, name)
+    if whole.exists():
+        return [(name, whole, "", f"nox -s coverage-{name}")], []
     count = service.shards
-    if count == 1 and shards and not whole.exists():
+    if shards:
         counts = sorted({shard.count for shard in shards})
         if len(counts) > 1:
             listed = ", ".join(manifest.display(p) for _, p in sorted(shards.items()))
@@ -247,6 +227,8 @@ def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Pat
                 f"ones out of {manifest.display(manifest.data_dir)} or run every shard again."
             ]
         count = counts[0]
+    elif (manifest.data_dir / FAILED_DIR / name).exists():
+        count = 1  # nothing usable, and the last run was of the whole suite: say it failed
     if count == 1:
         reason = _missing_reason(manifest, name, manifest.display(whole))
         return [(name, whole, reason, f"nox -s coverage-{name}")], []

@@ -2,7 +2,8 @@
 
 The edge of the policy engine: reads the combined data (each file analysed once), takes
 the diff from git, and writes the verdict as a terminal table, a JSON file, a Markdown
-step summary (when GITHUB_STEP_SUMMARY is set) and GitHub annotations (in Actions).
+file (appended to the step summary when GITHUB_STEP_SUMMARY is set; CI's pull-request
+comment quotes it) and GitHub annotations (in Actions).
 """
 
 from __future__ import annotations
@@ -297,10 +298,13 @@ def write_outputs(
         temporary.write_text(
             json.dumps(verdict_json(verdict, run_result.diff), indent=2) + "\n", encoding="utf-8"
         )
+    text = markdown(run_result, manifest)
+    with datafiles.atomic_path(manifest.reports_dir / "gate.md") as temporary:
+        temporary.write_text(text, encoding="utf-8")
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(markdown(run_result, manifest))
+            handle.write(text)
     if environ.get("GITHUB_ACTIONS") == "true":
         for line in github_annotations(verdict, run_result.diff, manifest):
             print(line, file=out)

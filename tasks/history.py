@@ -353,6 +353,33 @@ class History:
 
     # -- reading ----------------------------------------------------------------------------
 
+    # -- upkeep -----------------------------------------------------------------------------
+
+    _BEYOND_KEEP = (
+        # Snapshots older than their branch's newest `keep`, except any branch's baseline.
+        "s.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY branch "
+        "ORDER BY recorded_at DESC, id DESC) AS age FROM snapshots) WHERE age > ?) "
+        "AND s.id NOT IN (SELECT snapshot_id FROM baselines)"
+    )
+
+    def beyond_keep(self, keep: int) -> list[Snapshot]:
+        """The snapshots `thin(keep)` would delete, oldest first."""
+        return self._load(self._BEYOND_KEEP, (keep,), files=False)
+
+    def thin(self, keep: int) -> list[Snapshot]:
+        """Delete each branch's snapshots beyond its newest `keep` (baselines stay), in one
+        transaction; the deleted snapshots."""
+        with self._transaction():
+            doomed = self.beyond_keep(keep)
+            self.conn.executemany("DELETE FROM snapshots WHERE id = ?", [(s.id,) for s in doomed])
+        return doomed
+
+    def compact(self) -> None:
+        """Give the space of deleted rows back to the file system (VACUUM, then truncate the
+        write-ahead log)."""
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0])
 

@@ -22,12 +22,12 @@ DEFAULT_MANIFEST = Path("configs/services.toml")
 # A service name becomes a nox session name, a coverage context and a file name, so it
 # is kept to characters that are safe in all three (no dots: they separate shard numbers).
 SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
-# Names the kit uses itself inside the data directory, and "total", the scope of the
-# whole-suite figure in verdicts, goals and the history.
+# Names the kit uses itself inside the data directory; "total", the scope of the
+# whole-suite figure in verdicts, goals and the history; "all", for nox -s coverage-all.
 TOTAL = "total"
-RESERVED_NAMES = {"combined", "failed", "stale", "slices", TOTAL}
+RESERVED_NAMES = {"combined", "failed", "stale", "slices", TOTAL, "all"}
 
-TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet"}
+TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet", "maintenance"}
 SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "durations_dir", "thresholds"}
 SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "shards", "thresholds"}
 MAX_SHARDS = 256
@@ -55,6 +55,11 @@ DEFAULT_DURATIONS = "configs/durations"  # recorded test durations, committed: s
 DEFAULT_TOLERANCE = 2.0  # points a figure may drop below the baseline before the gate fails
 DEFAULT_NOISE = 0.1  # points of change shown as "no change": rounding and timing jitter
 DEFAULT_MARGIN = 1.0  # points the ratchet leaves between a figure and its new floor
+DEFAULT_RETENTION_DAYS = 30
+DEFAULT_KEEP_SNAPSHOTS = 200
+MAX_RETENTION_DAYS = 3650
+MAX_KEEP_SNAPSHOTS = 1_000_000
+MAINTENANCE_KEYS = {"retention_days", "keep_snapshots"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +115,15 @@ class RatchetSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MaintenanceSettings:
+    """What `maintenance` keeps: files younger than `retention_days`, and per branch the
+    newest `keep_snapshots` snapshots of the history (baselines are always kept)."""
+
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS
+
+
+@dataclass(frozen=True, kw_only=True)
 class Service:
     """One service: where its code and tests are, and what it must reach."""
 
@@ -120,7 +134,7 @@ class Service:
     pytest_args: tuple[str, ...]
     install: tuple[str, ...]  # pip arguments for the session, run from the project directory
     thresholds: Thresholds
-    shards: int = 1  # how many shards CI runs it in; combine expects that many data files
+    shards: int = 1  # how many shards CI runs it in; with no data at all, combine names each
 
     def owns(self, path: Path) -> bool:
         """Whether an absolute file path lies under one of this service's sources."""
@@ -143,6 +157,7 @@ class Manifest:
     services: tuple[Service, ...]
     goals: tuple[Goal, ...] = ()
     ratchet: RatchetSettings = RatchetSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -325,6 +340,7 @@ class _Validator:
             services=services,
             goals=self.goals(document.get("goals", {}), tuple(s.name for s in services)),
             ratchet=self.ratchet(document.get("ratchet", {}), root),
+            maintenance=self.maintenance(document.get("maintenance", {})),
         )
 
     def goals(self, value: object, names: tuple[str, ...]) -> tuple[Goal, ...]:
@@ -391,6 +407,23 @@ class _Validator:
             pyproject = None
         return RatchetSettings(
             margin=self.points(table.get("margin"), (*keys, "margin"), DEFAULT_MARGIN), pyproject=pyproject
+        )
+
+    def maintenance(self, value: object) -> MaintenanceSettings:
+        keys = ("maintenance",)
+        table = self.table(value, keys)
+        self.check_keys(table, keys, MAINTENANCE_KEYS)
+        return MaintenanceSettings(
+            retention_days=self.count(
+                table.get("retention_days", DEFAULT_RETENTION_DAYS),
+                (*keys, "retention_days"),
+                MAX_RETENTION_DAYS,
+            ),
+            keep_snapshots=self.count(
+                table.get("keep_snapshots", DEFAULT_KEEP_SNAPSHOTS),
+                (*keys, "keep_snapshots"),
+                MAX_KEEP_SNAPSHOTS,
+            ),
         )
 
     def gate(self, value: object, root: Path) -> GateSettings:

@@ -128,6 +128,15 @@ def md_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=True)).replace("\n", " ")
 
 
+def md_code(text: str) -> str:
+    """Any text as a Markdown code span (outside tables): shown literally, markup and HTML
+    inert, with a fence longer than any run of backticks inside."""
+    text = text.replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def markdown_table(table: Sequence[Row], *, title: str = "Coverage by service") -> str:
     head = (
         "| Service | Statements | Missed | Line (own tests) | Branch (own tests) "

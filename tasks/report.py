@@ -1,17 +1,20 @@
 """Write every report from one Coverage object whose per-file analyses are shared.
 
 Formats: terminal table, HTML (combined with per-line contexts, and one per service
-narrowed to its own tests), Cobertura XML, JSON, LCOV, a Markdown summary and a JSON
-file of the per-service figures. Reports are built in a staging folder and moved into
-place only when all of them were written, so a failure never leaves a half-new set.
+narrowed to its own tests), Cobertura XML (combined, and one per service likewise), JSON,
+LCOV, a Markdown summary and a JSON file of the per-service figures. Reports are built in
+a staging folder and moved into place only when all of them were written, so a failure
+never leaves a half-new set.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,9 +24,10 @@ from coverage.exceptions import CoverageException
 from tasks import datafiles, render
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
 from tasks.errors import ConfigError, DataError
-from tasks.manifest import Manifest
+from tasks.manifest import Manifest, Service
 
 FORMATS = ("html", "xml", "json", "lcov", "markdown")
+ARCHIVE_DIR = "archive"  # timestamped copies of reports; `maintenance` removes the old ones
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,8 +86,9 @@ def figures(
     return services, render.rows(services, thresholds, manifest.thresholds)
 
 
-def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
-    """Compute the figures from the combined data and write the requested formats."""
+def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool = False) -> Report:
+    """Compute the figures from the combined data and write the requested formats; with
+    `archive`, also keep a copy under reports/archive/<UTC time>/ for later comparison."""
     data_file = datafiles.require_combined(manifest)
     cov, shared = open_coverage(manifest, data_file)
     reports_dir = manifest.reports_dir
@@ -93,6 +98,9 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS) -> Report:
     try:
         services, rows = figures(manifest, shared, data_file)
         _write_formats(cov, manifest, services, rows, formats, staging, missing)
+        if archive:
+            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+            shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
         written = _publish(staging, reports_dir)
     except CoverageException as exc:
         raise _unusable(manifest, data_file, exc) from None
@@ -132,6 +140,13 @@ def _write_formats(
     )
     if "xml" in formats:
         cov.xml_report(outfile=str(out / "coverage.xml"))
+        # One per service, its own tests only: what Codecov's per-service flags upload.
+        (out / "services").mkdir()
+        for service in manifest.services:
+            with _narrowed(cov, manifest, service) as (include, contexts):
+                cov.xml_report(
+                    outfile=str(out / "services" / f"{service.name}.xml"), include=include, contexts=contexts
+                )
     if "json" in formats:
         cov.json_report(outfile=str(out / "coverage.json"))
     if "lcov" in formats:
@@ -141,17 +156,28 @@ def _write_formats(
             directory=str(out / "html"), show_contexts=True, title="Coverage: all services (whole suite)"
         )
         for service in manifest.services:
-            cov.html_report(
-                directory=str(out / "html" / "services" / service.name),
-                # Data paths are relative to the project, and so must the patterns be.
-                include=[manifest.display(src) + ("/*" if src.is_dir() else "") for src in service.source],
-                contexts=[context_pattern(service.name)],
-                title=f"Coverage of {service.name} by its own tests",
-            )
-            # coverage.py keeps report options on its config between calls; reset them so
-            # the next report is not narrowed to this service.
-            cov.config.report_include = None
-            cov.config.report_contexts = None
+            with _narrowed(cov, manifest, service) as (include, contexts):
+                cov.html_report(
+                    directory=str(out / "html" / "services" / service.name),
+                    title=f"Coverage of {service.name} by its own tests",
+                    include=include,
+                    contexts=contexts,
+                )
+
+
+@contextmanager
+def _narrowed(cov: Coverage, manifest: Manifest, service: Service) -> Iterator[tuple[list[str], list[str]]]:
+    """The include patterns and contexts that narrow a report to `service`'s files, covered
+    by its own tests."""
+    # Data paths are relative to the project, and so must the patterns be.
+    include = [manifest.display(src) + ("/*" if src.is_dir() else "") for src in service.source]
+    try:
+        yield include, [context_pattern(service.name)]
+    finally:
+        # coverage.py keeps report options on its config between calls; reset them so the
+        # next report is not narrowed to this service.
+        cov.config.report_include = None
+        cov.config.report_contexts = None
 
 
 def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row]) -> dict[str, object]:

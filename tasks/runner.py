@@ -9,6 +9,7 @@ isolated figure derivable from combined data.
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -17,14 +18,16 @@ from pathlib import Path
 from typing import TextIO
 
 from tasks import datafiles
-from tasks.datafiles import Shard
 from tasks.errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
+from tasks.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
 from tasks.manifest import Manifest, Service
 
 # pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
 PYTEST_OK = 0
 PYTEST_TESTS_FAILED = 1
 PYTEST_NO_TESTS = 5
+
+MAX_WORKERS = 64  # pytest-xdist processes in one run; more is a typo, not a plan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,11 +38,15 @@ class RunResult:
     combined: bool  # whether combine will read it
 
 
-def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> configparser.ConfigParser:
+def coverage_settings(
+    manifest: Manifest, service: Service, data_file: Path, *, workers: int = 1
+) -> configparser.ConfigParser:
     """The coverage.py configuration of one service's run, derived from the manifest only.
 
     The project's own [tool.coverage] settings are deliberately not read: a `source` that
-    spans several services there is exactly the masking setup this kit replaces.
+    spans several services there is exactly the masking setup this kit replaces. With
+    pytest-xdist workers, the tests run in subprocesses: coverage.py's subprocess patch
+    measures them with these same settings, each writing its own data file.
     """
     rc = configparser.ConfigParser(interpolation=None)
     rc["run"] = {
@@ -48,6 +55,7 @@ def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> 
         "context": service.name,
         "data_file": _literal(data_file),
         "parallel": "false",
+        **({"patch": "subprocess"} if workers > 1 else {}),
         # Services that import nothing of another service are normal here.
         "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
     }
@@ -68,9 +76,11 @@ def _literal(path: Path) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Options:
-    """How to run: one shard of the tests, a failure cap, or recording durations."""
+    """How to run: one shard of the tests, pytest-xdist workers, a failure cap, or
+    recording durations."""
 
     shard: Shard | None = None
+    workers: int = 1
     maxfail: int | None = None
     store_durations: bool = False
 
@@ -100,6 +110,8 @@ def pytest_command(
         kit.append(f"--durations-path={durations}")
     if options.maxfail is not None:
         kit.append(f"--maxfail={options.maxfail}")
+    if options.workers > 1:
+        kit += ["--numprocesses", str(options.workers)]
     return [
         sys.executable,
         "-m",
@@ -114,11 +126,28 @@ def pytest_command(
     ]
 
 
+def require_plugins(options: Options) -> None:
+    """A clear error, before the tests start, when a pytest plugin the options need is absent."""
+    needed = []
+    if options.shard is not None or options.store_durations:
+        needed.append(("pytest_split", "pytest-split", "--shards/--store-durations"))
+    if options.workers > 1:
+        needed.append(("xdist", "pytest-xdist", "--workers"))
+    for module, package, flag in needed:
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"{flag} needs {package}, which is not installed for {sys.executable}. The nox "
+                f"sessions install it (dependency group 'coverage' in pyproject.toml); outside nox: "
+                f"pip install {package}."
+            )
+
+
 def run(
     manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdout, options: Options = Options()
 ) -> RunResult:
     """Run `name`'s tests under coverage; keep the data where combine (or the user) finds it."""
     service = manifest.service(name)
+    require_plugins(options)
     manifest.data_dir.mkdir(parents=True, exist_ok=True)
     durations = durations_file(manifest, service)
     if options.store_durations:
@@ -127,7 +156,7 @@ def run(
         raw = Path(scratch) / "raw"
         rcfile = Path(scratch) / "coveragerc"
         with rcfile.open("w", encoding="utf-8") as handle:
-            coverage_settings(manifest, service, raw).write(handle)
+            coverage_settings(manifest, service, raw, workers=options.workers).write(handle)
         argv = pytest_command(service, rcfile, extra, options, durations)
         print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
         out.flush()
@@ -152,32 +181,34 @@ def run(
                 f"{name}: pytest stopped with exit status {status} (interrupted, internal or "
                 "usage error, see its output above); no data was kept."
             )
-        if not raw.exists():
+        # One file, or with workers one per process (raw.<host>.<pid>.<random>).
+        written = sorted(Path(scratch).glob("raw*"))
+        if not written:
             raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
-        return _keep(manifest, service, raw, status, sliced=bool(extra), shard=options.shard)
+        return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
 
 
 def _keep(
-    manifest: Manifest, service: Service, raw: Path, status: int, *, sliced: bool, shard: Shard | None
+    manifest: Manifest, service: Service, raw: list[Path], status: int, *, sliced: bool, shard: Shard | None
 ) -> RunResult:
     """Put the run's data where it belongs without losing the last good data."""
-    target = datafiles.service_file(manifest, service.name, shard)
+    target = service_file(manifest, service.name, shard)
     if sliced:
-        keep_at, combined = manifest.data_dir / datafiles.SLICES_DIR / target.name, False
+        keep_at, combined = manifest.data_dir / SLICES_DIR / target.name, False
     elif status == PYTEST_OK:
         keep_at, combined = target, True
         # Data of the service split another way (or not at all) no longer belongs with this.
         other_layouts = [
             path
-            for found, path in datafiles.shard_files(manifest, service.name).items()
+            for found, path in shard_files(manifest, service.name).items()
             if shard is None or found.count != shard.count
         ]
-        unsharded = datafiles.service_file(manifest, service.name)
+        unsharded = service_file(manifest, service.name)
         if shard is not None and unsharded.exists():
             other_layouts.append(unsharded)
         datafiles.retire(manifest, other_layouts)
     else:
-        keep_at, combined = manifest.data_dir / datafiles.FAILED_DIR / target.name, False
+        keep_at, combined = manifest.data_dir / FAILED_DIR / target.name, False
         if target.exists():
             # Stale figures must not reach combine, but the last good data is not deleted.
             datafiles.retire(manifest, [target])
@@ -188,7 +219,7 @@ def _keep(
         datafiles.retire_combined(manifest)
     if combined:
         # A passing run supersedes the record of an earlier failure.
-        (manifest.data_dir / datafiles.FAILED_DIR / target.name).unlink(missing_ok=True)
+        (manifest.data_dir / FAILED_DIR / target.name).unlink(missing_ok=True)
     exit_code = EXIT_OK if status == PYTEST_OK else EXIT_FAILED
     return RunResult(service=service.name, exit_code=exit_code, data_file=keep_at, combined=combined)
 

@@ -32,8 +32,8 @@ def run(argv: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None, ti
     """Run a real process with this interpreter's tools first on PATH."""
     environment = dict(os.environ)
     environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
-    environment.pop("GITHUB_ACTIONS", None)
-    environment.pop("GITHUB_STEP_SUMMARY", None)
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
+        environment.pop(name, None)  # the kit's tests may themselves run on GitHub Actions
     environment.update(env or {})
     proc = subprocess.run(
         list(argv), cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, check=False

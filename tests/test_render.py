@@ -124,3 +124,12 @@ def test_markdown_table__renders_a_table_with_escaped_names() -> None:
     assert len(lines) == 4  # header, alignment, one service, total
     assert all(line.count("|") - line.count("\\|") == 9 for line in lines)
     assert "| a\\|b | 10 | 5 | 50.0% | n/a | 80.0% | +30.0 | \\- |" in text
+
+
+def test_md_code__any_text_stays_literal() -> None:
+    from tasks.render import md_code
+
+    assert md_code("reports/a.log") == "`reports/a.log`"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("`x``") == "``` `x`` ```"
+    assert md_code("<img src=x>|*y*\nz") == "`<img src=x>|*y* z`"

@@ -1,0 +1,49 @@
+"""Where coverage data lives: the names of the data files and folders, and shards.
+
+Names only, no file contents (that is datafiles.py): CI's matrix job uses these without
+coverage.py installed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.manifest import Manifest
+
+COMBINED_NAME = "combined"
+MISSING_NAME = "combined-missing.json"  # what an --allow-missing combine went without
+FAILED_DIR = "failed"  # data of runs whose tests failed: kept, never combined
+STALE_DIR = "stale"  # the previous good data of a service whose latest run failed
+SLICES_DIR = "slices"  # runs of a chosen subset of tests: shown, never combined
+
+
+@dataclass(frozen=True, order=True)
+class Shard:
+    """Shard `index` (from 1) of a service's tests split `count` ways."""
+
+    index: int
+    count: int
+
+    @property
+    def suffix(self) -> str:
+        return f"shard-{self.index}-of-{self.count}"
+
+
+_SHARD_FILE = re.compile(r"\.shard-(\d+)-of-(\d+)\Z")
+
+
+def service_file(manifest: Manifest, service: str, shard: Shard | None = None) -> Path:
+    """Where a run's data goes: <data_dir>/<service>, or <service>.shard-K-of-N."""
+    return manifest.data_dir / (f"{service}.{shard.suffix}" if shard else service)
+
+
+def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
+    """The shard data files of `service` present in the data directory."""
+    found = {}
+    for path in manifest.data_dir.glob(f"{service}.shard-*-of-*"):
+        match = _SHARD_FILE.search(path.name)
+        if match and path.name == f"{service}{match.group(0)}":
+            found[Shard(int(match.group(1)), int(match.group(2)))] = path
+    return found

@@ -1,0 +1,148 @@
+"""Runs side by side: pytest-xdist workers inside a run, every shard of every service at
+once (coverage-all) with its limits and failure reporting, and nox --parallel."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from coverage import CoverageData
+
+from tasks import parallel
+from tasks.layout import Shard
+from tasks.manifest import load
+from tests.conftest import nox, tasks, write_files
+
+pytestmark = pytest.mark.e2e
+
+DATA = ".coverage-data"
+
+
+def lines_and_arcs(path: Path) -> dict[str, tuple[list[int], list[tuple[int, int]], set[str]]]:
+    """Every measured file's lines, arcs and contexts: the data, compared line for line."""
+    data = CoverageData(basename=str(path))
+    data.read()
+    return {
+        name: (
+            sorted(data.lines(name) or []),
+            sorted(data.arcs(name) or []),
+            {context for contexts in data.contexts_by_lineno(name).values() for context in contexts},
+        )
+        for name in data.measured_files()
+    }
+
+
+def test_workers__xdist_run_records_exactly_the_single_process_data(measured_copy: Path) -> None:
+    single = measured_copy / DATA / "xp"
+    kept = measured_copy.parent / "xp-single"
+    shutil.copy2(single, kept)
+    result = tasks(measured_copy, "run", "xp", "--workers", "2")
+    assert result.returncode == 0, result.output
+    assert "--numprocesses 2" in result.stdout
+    assert re.search(r"\[gw[01]\]|2 workers|created: 2/2 workers", result.stdout), result.stdout
+    assert lines_and_arcs(single) == lines_and_arcs(kept)
+
+
+def test_run_all__failed_shard_is_named_and_the_rest_is_kept(kit_copy: Path) -> None:
+    write_files(
+        kit_copy / "examples/monorepo",
+        {"tests/auth/test_broken.py": "def test_broken():\n    assert False\n"},
+    )
+    result = tasks(kit_copy, "run-all", "--shards", "2", "--jobs", "2")
+    assert result.returncode == 1, result.output
+    failed = re.search(r"^auth shard (\d)/2: FAILED with exit status 1 \(tests failed\)", result.stdout, re.M)
+    assert failed, result.stdout
+    index = int(failed.group(1))
+    assert "test_broken" in result.stdout  # the log's tail shows what failed
+    assert f"FAILED auth shard {index}/2: exit status 1, log reports/logs/auth.shard-{index}-of-2.log" in (
+        result.stdout
+    )
+    assert f"rerun it with: nox -s coverage-auth -- --shards 2 --shard {index}" in result.stdout
+    assert "6 runs" in result.stdout and "5 passed, 1 failed" in result.stdout
+    data = kit_copy / DATA
+    kept = {p.name for p in data.iterdir() if p.is_file()}
+    expected = {f"{name}.shard-{k}-of-2" for name in ("xp", "auth", "discord") for k in (1, 2)}
+    assert kept == expected - {f"auth.shard-{index}-of-2"}
+    assert (data / "failed" / f"auth.shard-{index}-of-2").exists()
+
+    combined = tasks(kit_copy, "combine")
+    assert combined.returncode == 3
+    assert f"auth: shard {index} of 2 failed" in combined.stderr
+
+
+def test_run_all__sharded_together_combine_to_the_separate_runs(measured_copy: Path) -> None:
+    expected = tasks(measured_copy, "report", "--format", "json")
+    assert expected.returncode == 0, expected.output
+    result = tasks(measured_copy, "run-all", "--shards", "2", "--jobs", "2", "--workers", "1")
+    assert result.returncode == 0, result.output
+    assert "running 6 runs, 2 at a time, 1 worker each" in result.stdout
+    assert "warning" not in result.stdout
+    assert tasks(measured_copy, "combine").returncode == 0
+    again = tasks(measured_copy, "report", "--format", "json")
+    table = [
+        line for line in again.stdout.splitlines() if line.startswith(("xp ", "auth ", "discord ", "Total "))
+    ]
+    assert table == [
+        line
+        for line in expected.stdout.splitlines()
+        if line.startswith(("xp ", "auth ", "discord ", "Total "))
+    ]
+    assert len(table) == 4
+
+
+def test_nox_parallel__service_sessions_run_side_by_side(kit_copy: Path) -> None:
+    result = nox(kit_copy, "-j", "2", "-s", "coverage-xp", "coverage-auth", "coverage-discord")
+    assert result.returncode == 0, result.output
+    assert "Ran 3 sessions" in result.stderr
+    assert all((kit_copy / DATA / name).exists() for name in ("xp", "auth", "discord"))
+    assert tasks(kit_copy, "combine").returncode == 0
+
+
+def test_limits__default_to_one_test_process_per_core() -> None:
+    assert parallel.limits(None, 1, cores=4) == parallel.Limits(jobs=4, workers=1, cores=4)
+    assert parallel.limits(None, 2, cores=4).jobs == 2
+    assert parallel.limits(None, 8, cores=4).jobs == 1
+    assert parallel.limits(None, 1, cores=4).warning() is None
+
+
+def test_limits__warn_beyond_twice_the_cores() -> None:
+    assert parallel.limits(4, 1, cores=2).warning() is None  # exactly twice: fine
+    warning = parallel.limits(3, 2, cores=2).warning()
+    assert warning is not None
+    assert "3 runs at a time x 2 workers = 6 test processes on 2 cores" in warning
+    assert "--jobs 2" in warning
+
+
+def test_run_all__warns_before_starting(kit_copy: Path) -> None:
+    result = tasks(kit_copy, "run-all", "discord", "--jobs", "1", "--workers", "5")
+    assert result.returncode == 0, result.output
+    assert result.stdout.startswith("warning: 1 runs at a time x 5 workers = 5 test processes")
+
+
+def test_plan__manifest_shards_win_over_the_option(kit_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(kit_copy)
+    manifest = load()
+    jobs = parallel.plan(manifest, [], shards=3)
+    assert [(j.service, j.shard) for j in jobs] == [
+        ("xp", Shard(1, 2)),
+        ("xp", Shard(2, 2)),
+        *[(name, Shard(k, 3)) for name in ("auth", "discord") for k in (1, 2, 3)],
+    ]
+    assert [(j.service, j.shard) for j in parallel.plan(manifest, ["auth"], shards=None)] == [("auth", None)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--jobs", "0"), "--jobs 0: give a number of runs at a time of at least 1"),
+        (("--workers", "0"), "--workers 0: give from 1 to 64"),
+        (("--shards", "0"), "--shards 0: give from 1 to 256"),
+        (("nosuch",), "nosuch"),
+    ],
+)
+def test_run_all__option_mistakes(kit_copy: Path, argv: tuple[str, ...], message: str) -> None:
+    result = tasks(kit_copy, "run-all", *argv)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr

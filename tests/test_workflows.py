@@ -1,0 +1,214 @@
+"""The GitHub workflows parse, and everything they call exists (a drift test): every nox
+session and tag in `nox --json -l`, every argument after `--` in the kit's parser, every
+matrix key in the matrix the kit generates, every job output in the job that sets it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tasks import cli, matrix
+from tests.conftest import KIT, nox, run
+
+WORKFLOWS = sorted((KIT / ".github/workflows").glob("*.yml"))
+# The kit command behind each nox session that passes its arguments on.
+SESSION_COMMANDS = {"combine": "combine", "report": "report", "gate": "gate", "baseline": "baseline"}
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    # YAML 1.1 reads the key `on` as True.
+    document["on"] = document.pop(True, document.get("on"))
+    return document
+
+
+def steps(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(job_id, step) for job_id, job in document["jobs"].items() for step in job.get("steps", [])]
+
+
+@dataclass
+class NoxCall:
+    sessions: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    posargs: list[str] = field(default_factory=list)
+
+
+def commands(script: str) -> list[list[str]]:
+    """Simple commands of a step's script: words, split at pipes and command separators."""
+    found = []
+    for line in script.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        current: list[str] = []
+        for word in [*words, ";"]:
+            if word in {"|", ";", "&&", "||"} or word.endswith(";"):
+                if word.endswith(";") and word != ";":
+                    current.append(word[:-1])
+                if current:
+                    found.append(current)
+                current = []
+            else:
+                current.append(word)
+    return found
+
+
+def nox_calls(script: str) -> list[NoxCall]:
+    calls = []
+    for words in commands(script):
+        if words[0] != "nox":
+            continue
+        call, target = NoxCall(), None
+        args = iter(words[1:])
+        for word in args:
+            if word == "--":
+                call.posargs = [w for w in args if w not in {">", ">>"}]
+                break
+            if word in {"-s", "--session", "--sessions"}:
+                target = call.sessions
+            elif word in {"-t", "--tags"}:
+                target = call.tags
+            elif word.startswith("-"):
+                target = None
+            elif target is not None:
+                target.append(word)
+        calls.append(call)
+    return calls
+
+
+def all_calls() -> list[tuple[Path, NoxCall]]:
+    return [
+        (path, call)
+        for path in WORKFLOWS
+        for _, step in steps(load(path))
+        if "run" in step
+        for call in nox_calls(step["run"])
+    ]
+
+
+def placeholder(word: str) -> str:
+    """Shell variables in arguments stand for values of their kind."""
+    return re.sub(r"\$\{?\w+\}?", "1", word)
+
+
+def test_workflows__exist_and_parse() -> None:
+    assert [path.name for path in WORKFLOWS] == ["ci.yml", "coverage.yml", "maintenance.yml"]
+    for path in WORKFLOWS:
+        document = load(path)
+        assert document["on"], path
+        assert document["jobs"], path
+        for job_id, step in steps(document):
+            assert ("uses" in step) != ("run" in step), f"{path.name} {job_id}: {step}"
+
+
+def test_workflows__every_session_and_tag_exists_in_nox() -> None:
+    calls = all_calls()
+    sessions = sorted({name for _, call in calls for name in call.sessions if not name.startswith("$")})
+    tags = sorted({tag for _, call in calls for tag in call.tags})
+    assert {"combine", "report", "gate", "baseline", "maintenance", "lint", "tests"} <= set(sessions)
+    assert tags == ["coverage"]
+    listed = nox(KIT, "--json", "-l", "-s", *sessions)
+    assert listed.returncode == 0, listed.output  # nox names any session it does not know
+    assert sorted(entry["session"] for entry in json.loads(listed.stdout)) == sessions
+    for tag in tags:
+        tagged = nox(KIT, "--json", "-l", "-t", tag)
+        assert tagged.returncode == 0 and json.loads(tagged.stdout), tagged.output
+
+
+def test_workflows__arguments_after_the_separator_are_the_kits() -> None:
+    checked = 0
+    for path, call in all_calls():
+        if not call.posargs:
+            continue
+        for session in call.sessions:
+            if session.startswith("$"):  # a coverage-<service> session from the matrix
+                argv = ["run", "xp", *map(placeholder, call.posargs)]
+            else:
+                argv = [SESSION_COMMANDS[session], *map(placeholder, call.posargs)]
+            try:
+                _, extra = cli.parser().parse_known_args(argv)
+            except SystemExit:
+                pytest.fail(f"{path.name}: nox -s {session} -- {' '.join(call.posargs)}: the kit refuses it")
+            assert not extra, f"{path.name}: {session} does not know {extra}"
+            checked += 1
+    assert checked >= 7
+
+
+def test_workflows__kit_commands_exist() -> None:
+    used = [
+        words
+        for path in WORKFLOWS
+        for _, step in steps(load(path))
+        if "run" in step
+        for words in commands(step["run"])
+        if words[:3] == ["python", "-m", "tasks"]
+    ]
+    assert used, "the coverage workflow derives its matrix with python -m tasks matrix"
+    for words in used:
+        args, extra = cli.parser().parse_known_args(words[3:])
+        assert not extra and args.command == "matrix"
+
+
+def test_coverage_workflow__matrix_keys_and_outputs_are_the_generators(tmp_path: Path) -> None:
+    workflow = (KIT / ".github/workflows/coverage.yml").read_text(encoding="utf-8")
+    document = load(KIT / ".github/workflows/coverage.yml")
+    entry_keys = {f.name for f in fields(matrix.Entry)}
+    used = set(re.findall(r"(?<![.\w])matrix\.(\w+)", workflow))  # not needs.matrix.outputs
+    assert used - {"service"} <= entry_keys, used - entry_keys  # `service` is also the codecov matrix's
+    assert {"session", "shard", "shards", "data", "artifact", "name"} <= used
+
+    # The matrix job's outputs are what `matrix --github-output` writes.
+    output = tmp_path / "github_output"
+    listing = nox(KIT, "--json", "-l", "-t", "coverage")
+    (tmp_path / "listing.json").write_text(listing.stdout)
+    generated = run(
+        [
+            sys.executable,
+            "-m",
+            "tasks",
+            "matrix",
+            "--listing",
+            str(tmp_path / "listing.json"),
+            "--github-output",
+        ],
+        KIT,
+        env={"GITHUB_OUTPUT": str(output)},
+    )
+    assert generated.returncode == 0, generated.output
+    written = {line.split("=", 1)[0] for line in output.read_text().splitlines()}
+    matrix_job = document["jobs"]["matrix"]
+    assert set(re.findall(r"steps\.matrix\.outputs\.([\w-]+)", json.dumps(matrix_job["outputs"]))) == written
+    needed = set(re.findall(r"needs\.matrix\.outputs\.([\w-]+)", workflow))
+    assert needed <= set(matrix_job["outputs"]), needed
+    combine_outputs = set(re.findall(r"needs\.combine\.outputs\.([\w-]+)", workflow))
+    assert combine_outputs <= set(document["jobs"]["combine"]["outputs"])
+
+
+def test_coverage_workflow__shape() -> None:
+    document = load(KIT / ".github/workflows/coverage.yml")
+    assert set(document["on"]) >= {"pull_request", "push"}
+    jobs = document["jobs"]
+    assert jobs["measure"]["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+    upload = next(step for step in jobs["measure"]["steps"] if "upload-artifact" in step.get("uses", ""))
+    assert upload["with"]["include-hidden-files"] is True
+    assert upload["with"]["if-no-files-found"] == "error"
+    download = next(step for step in jobs["combine"]["steps"] if "download-artifact" in step.get("uses", ""))
+    assert download["with"]["pattern"] == f"{matrix.ARTIFACT_PREFIX}*"
+    assert "!cancelled()" in jobs["combine"]["if"]  # runs after a failed shard, to name it
+    codecov = jobs["codecov"]
+    assert codecov["if"] == "${{ needs.combine.outputs.codecov == 'true' }}"  # off without a token
+    assert "flags" in json.dumps(codecov["steps"])
+
+
+def test_maintenance_and_ci_workflows__shape() -> None:
+    maintenance = load(KIT / ".github/workflows/maintenance.yml")
+    assert set(maintenance["on"]) == {"schedule", "workflow_dispatch"}
+    ci = load(KIT / ".github/workflows/ci.yml")
+    assert ci["jobs"]["tests"]["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
