@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without 
 from tasks import manifest as manifest_module
 from tasks.errors import KitError
 
-nox.needs_version = ">=2025.2.9"
+nox.needs_version = ">=2026.8.10"  # allow_parallel= on sessions
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = False
 

@@ -117,12 +117,20 @@ def _pytest_addopts(root: Path) -> Iterable[tuple[Path, str, list[str]]]:
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         addopts = _table(_toml(pyproject), "tool", "pytest", "ini_options").get("addopts", [])
-        words = shlex.split(addopts) if isinstance(addopts, str) else [str(word) for word in addopts or []]
+        words = [str(word) for word in addopts] if isinstance(addopts, list) else _words(str(addopts))
         yield pyproject, "[tool.pytest.ini_options] addopts", words
     for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
         parser = _ini(root / name)
         if parser is not None and parser.has_option(section, "addopts"):
-            yield root / name, f"[{section}] addopts", shlex.split(parser.get(section, "addopts"))
+            yield root / name, f"[{section}] addopts", _words(parser.get(section, "addopts"))
+
+
+def _words(addopts: str) -> list[str]:
+    """addopts as pytest splits it; unbalanced quotes (pytest will say so) split on spaces."""
+    try:
+        return shlex.split(addopts)
+    except ValueError:
+        return addopts.split()
 
 
 def _cov_targets(words: Sequence[str]) -> list[str]:

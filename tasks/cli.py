@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tasks import manifest as manifest_module
-from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, ConfigError, KitError
+from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ConfigError, KitError
 
 if TYPE_CHECKING:
     from tasks.runner import Options
@@ -297,7 +297,12 @@ def _run_all(manifest: manifest_module.Manifest, args: argparse.Namespace, out: 
     jobs = parallel.plan(manifest, args.services, args.shards)
     chosen = parallel.limits(args.jobs, workers, parallel.machine_cores())
     start = time.monotonic()
-    outcomes = parallel.run_all(manifest, jobs, chosen, maxfail=args.maxfail, out=out)
+    try:
+        outcomes = parallel.run_all(manifest, jobs, chosen, maxfail=args.maxfail, out=out)
+    except parallel.Interrupted as stopped:
+        parallel.summary(manifest, stopped.outcomes, time.monotonic() - start, out)
+        print("interrupted: the runs not yet started were not run.", file=out)
+        return EXIT_INTERRUPTED
     return parallel.summary(manifest, outcomes, time.monotonic() - start, out)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import re
 import shutil
 import tomllib
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from tasks import audit, render, toolinfo
 from tasks.analysis import metric_pct
 from tasks.history import History, Snapshot
-from tasks.layout import FAILED_DIR, SLICES_DIR, STALE_DIR
+from tasks.layout import COMBINED_NAME, FAILED_DIR, MISSING_NAME, SLICES_DIR, STALE_DIR
 from tasks.manifest import Manifest
 from tasks.parallel import LOGS_DIR
 from tasks.report import ARCHIVE_DIR
@@ -39,20 +40,34 @@ class Expired:
     kind: str  # "report archive", "run log", "set-aside data"
 
 
+ARCHIVE_NAME = re.compile(r"\d{8}T\d{6}Z\Z")  # report --archive's folder names
+
+
 def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
-    """Files and archive folders older than the retention period, oldest first."""
+    """The kit's own files and archive folders older than the retention period, oldest
+    first. Only names the kit writes count: reports_dir or data_dir may be a folder that
+    holds other things too (even the project itself), and those are never touched."""
     limit = manifest.maintenance.retention_days
     candidates: list[tuple[Path, str]] = []
     archive = manifest.reports_dir / ARCHIVE_DIR
     if archive.is_dir():
-        candidates += [(path, "report archive") for path in archive.iterdir() if path.is_dir()]
-    logs = manifest.reports_dir / LOGS_DIR
-    if logs.is_dir():
-        candidates += [(path, "run log") for path in logs.glob("*.log")]
-    for folder in (STALE_DIR, FAILED_DIR, SLICES_DIR):
-        kept = manifest.data_dir / folder
-        if kept.is_dir():
-            candidates += [(path, "set-aside data") for path in kept.iterdir() if path.is_file()]
+        candidates += [
+            (path, "report archive")
+            for path in archive.iterdir()
+            if ARCHIVE_NAME.match(path.name) and path.is_dir() and not path.is_symlink()
+        ]
+    for folder, kind, suffix in (
+        (manifest.reports_dir / LOGS_DIR, "run log", ".log"),
+        *((manifest.data_dir / name, "set-aside data", "") for name in (STALE_DIR, FAILED_DIR, SLICES_DIR)),
+    ):
+        if folder.is_dir():
+            candidates += [
+                (path, kind)
+                for path in folder.iterdir()
+                if _is_own(manifest, path.name.removesuffix(suffix))
+                and path.is_file()
+                and not path.is_symlink()
+            ]
     found = []
     for path, kind in candidates:
         modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, tz=datetime.UTC)
@@ -60,6 +75,19 @@ def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
         if age > limit:
             found.append(Expired(path=path, age_days=age, kind=kind))
     return sorted(found, key=lambda e: -e.age_days)
+
+
+def _is_own(manifest: Manifest, name: str) -> bool:
+    """Whether `name` is a data file name the kit writes: a service's, a shard's, combined."""
+    if name in (COMBINED_NAME, MISSING_NAME):
+        return True
+    return any(
+        name == service or (name.startswith(f"{service}.") and _SHARD_SUFFIX.fullmatch(name[len(service) :]))
+        for service in manifest.names
+    )
+
+
+_SHARD_SUFFIX = re.compile(r"\.shard-\d+-of-\d+")
 
 
 def remove(items: Sequence[Expired]) -> None:

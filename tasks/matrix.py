@@ -21,6 +21,7 @@ SESSION_PREFIX = "coverage-"
 COVERAGE_TAG = "coverage"
 _SHARDS_TAG = re.compile(r"shards-(\d+)\Z")
 ARTIFACT_PREFIX = "coverage-data-"  # the combine job downloads every artifact named so
+MAX_JOBS = 256  # GitHub Actions refuses a matrix of more jobs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +45,14 @@ def entries(listing: str, shown: str, manifest: Manifest) -> list[Entry]:
             f"{manifest.display(manifest.path)} declares {', '.join(manifest.names)}. Run the "
             "listing from the same checkout, with the kit's noxfile.py."
         )
+    counts = [_shard_count(session, shown) for session in sessions]
+    if sum(counts) > MAX_JOBS:
+        raise ConfigError(
+            f"{shown}: {sum(counts)} service shards, but GitHub Actions runs at most {MAX_JOBS} jobs "
+            f"in one matrix. Lower services' shards in {manifest.display(manifest.path)}."
+        )
     result = []
-    for session, service in zip(sessions, listed, strict=True):
-        count = _shard_count(session, shown)
+    for session, service, count in zip(sessions, listed, counts, strict=True):
         for index in range(1, count + 1):
             suffix = f"{index}-of-{count}"
             data = service_file(manifest, service, Shard(index, count) if count > 1 else None)

@@ -112,6 +112,7 @@ class Outcome:
     exit_code: int
     seconds: float
     log: Path
+    error: str = ""  # why the run could not start, when it could not
 
 
 def run_all(
@@ -137,13 +138,27 @@ def run_all(
     )
     out.flush()
     outcomes = []
-    with ThreadPoolExecutor(max_workers=at_once) as pool:
+    pool = ThreadPoolExecutor(max_workers=at_once)
+    try:
         futures = [pool.submit(_run_one, manifest, job, chosen.workers, maxfail, logs) for job in jobs]
         for future in as_completed(futures):
             outcome = future.result()
             outcomes.append(outcome)
             _print_outcome(manifest, outcome, out)
+    except KeyboardInterrupt:
+        # Ctrl-C reached the running tests too (same process group); start no more runs.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise Interrupted(outcomes) from None
+    pool.shutdown()
     return outcomes
+
+
+class Interrupted(Exception):
+    """Ctrl-C during run-all; `outcomes` are the runs that had ended."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        super().__init__("interrupted")
+        self.outcomes = outcomes
 
 
 def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, logs: Path) -> Outcome:
@@ -155,16 +170,24 @@ def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, lo
         argv.append(f"--maxfail={maxfail}")
     log = logs / job.log_name
     start = time.monotonic()
-    with log.open("w", encoding="utf-8") as handle:
-        status = subprocess.run(
-            argv, cwd=manifest.project_dir, stdout=handle, stderr=subprocess.STDOUT, check=False
-        ).returncode
+    try:
+        with log.open("w", encoding="utf-8") as handle:
+            status = subprocess.run(
+                argv, cwd=manifest.project_dir, stdout=handle, stderr=subprocess.STDOUT, check=False
+            ).returncode
+    except OSError as exc:  # the log cannot be written, or the interpreter cannot start
+        return Outcome(
+            job=job, exit_code=EXIT_CONFIG, seconds=time.monotonic() - start, log=log, error=str(exc)
+        )
     return Outcome(job=job, exit_code=status, seconds=time.monotonic() - start, log=log)
 
 
 def _print_outcome(manifest: Manifest, outcome: Outcome, out: TextIO) -> None:
-    lines = outcome.log.read_text(encoding="utf-8", errors="replace").splitlines()
     took = f"{outcome.seconds:.1f} s"
+    if outcome.error:
+        print(f"{outcome.job.label}: could not run: {outcome.error}", file=out)
+        return
+    lines = outcome.log.read_text(encoding="utf-8", errors="replace").splitlines()
     if outcome.exit_code == EXIT_OK:
         # The run's own figure line: "xp (own tests only, shard 1 of 2): line 39.4% (...), ...".
         figure = next((line for line in reversed(lines) if "(own tests only" in line), "")

@@ -38,15 +38,15 @@ class RunResult:
     combined: bool  # whether combine will read it
 
 
-def coverage_settings(
-    manifest: Manifest, service: Service, data_file: Path, *, workers: int = 1
-) -> configparser.ConfigParser:
+def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> configparser.ConfigParser:
     """The coverage.py configuration of one service's run, derived from the manifest only.
 
     The project's own [tool.coverage] settings are deliberately not read: a `source` that
-    spans several services there is exactly the masking setup this kit replaces. With
-    pytest-xdist workers, the tests run in subprocesses: coverage.py's subprocess patch
-    measures them with these same settings, each writing its own data file.
+    spans several services there is exactly the masking setup this kit replaces.
+    coverage.py's subprocess patch measures every Python process the run starts (pytest-
+    xdist workers, and programs the tests launch, as pytest-cov does) with these same
+    settings, each writing its own data file; always, so that a run with workers and one
+    without measure the same code.
     """
     rc = configparser.ConfigParser(interpolation=None)
     rc["run"] = {
@@ -54,8 +54,7 @@ def coverage_settings(
         "source": "\n" + "\n".join(_literal(src) for other in manifest.services for src in other.source),
         "context": service.name,
         "data_file": _literal(data_file),
-        "parallel": "false",
-        **({"patch": "subprocess"} if workers > 1 else {}),
+        "patch": "subprocess",  # implies parallel data files: raw.<host>.<pid>.<random>
         # Services that import nothing of another service are normal here.
         "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
     }
@@ -156,7 +155,7 @@ def run(
         raw = Path(scratch) / "raw"
         rcfile = Path(scratch) / "coveragerc"
         with rcfile.open("w", encoding="utf-8") as handle:
-            coverage_settings(manifest, service, raw, workers=options.workers).write(handle)
+            coverage_settings(manifest, service, raw).write(handle)
         argv = pytest_command(service, rcfile, extra, options, durations)
         print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
         out.flush()
@@ -195,9 +194,10 @@ def _keep(
     target = service_file(manifest, service.name, shard)
     if sliced:
         keep_at, combined = manifest.data_dir / SLICES_DIR / target.name, False
-    elif status == PYTEST_OK:
-        keep_at, combined = target, True
-        # Data of the service split another way (or not at all) no longer belongs with this.
+    else:
+        # Data of the service split another way (or not at all) no longer belongs with this
+        # run, whether it passed or not: combine must not fall back on an older layout's
+        # figures when this run failed. Set aside, not deleted.
         other_layouts = [
             path
             for found, path in shard_files(manifest, service.name).items()
@@ -207,11 +207,13 @@ def _keep(
         if shard is not None and unsharded.exists():
             other_layouts.append(unsharded)
         datafiles.retire(manifest, other_layouts)
-    else:
-        keep_at, combined = manifest.data_dir / FAILED_DIR / target.name, False
-        if target.exists():
-            # Stale figures must not reach combine, but the last good data is not deleted.
-            datafiles.retire(manifest, [target])
+        if status == PYTEST_OK:
+            keep_at, combined = target, True
+        else:
+            keep_at, combined = manifest.data_dir / FAILED_DIR / target.name, False
+            if target.exists():
+                # Stale figures must not reach combine, but the last good data is not deleted.
+                datafiles.retire(manifest, [target])
     datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
     if not sliced:
         # The combined file no longer matches the services' data: keep it aside, so that

@@ -28,7 +28,14 @@ class Result:
         return self.stdout + self.stderr
 
 
-def run(argv: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: int = 300) -> Result:
+def run(
+    argv: Sequence[str],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: int = 300,
+    input_text: str | None = None,
+) -> Result:
     """Run a real process with this interpreter's tools first on PATH."""
     environment = dict(os.environ)
     environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
@@ -36,7 +43,14 @@ def run(argv: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None, ti
         environment.pop(name, None)  # the kit's tests may themselves run on GitHub Actions
     environment.update(env or {})
     proc = subprocess.run(
-        list(argv), cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+        list(argv),
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=input_text,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -70,11 +70,33 @@ def test_maintenance__dry_run_lists_exactly_the_old_archives(kit_copy: Path) -> 
 def test_maintenance__retention_period_comes_from_the_manifest(kit_copy: Path) -> None:
     manifest = kit_copy / "configs/services.toml"
     manifest.write_text(manifest.read_text() + "\n[maintenance]\nretention_days = 7\n")
-    make_archives(kit_copy / "reports", {"a": 8, "b": 6})
+    make_archives(kit_copy / "reports", {"20261101T000000Z": 8, "20261102T000000Z": 6})
     result = tasks(kit_copy, "maintenance", "--dry-run")
     assert result.returncode == 0, result.output
     assert "## Retention (7 days)" in result.stdout
-    assert "`reports/archive/a` (8 days old)" in result.stdout and "reports/archive/b" not in result.stdout
+    assert "`reports/archive/20261101T000000Z` (8 days old)" in result.stdout
+    assert "20261102T000000Z" not in result.stdout
+
+
+def test_maintenance__touches_only_the_kits_own_names(kit_copy: Path) -> None:
+    """reports_dir and data_dir may hold other things (even be the project folder)."""
+    reports, data = kit_copy / "reports", kit_copy / ".coverage-data"
+    make_archives(reports, {"notes": 90, "20260101T000000Z": 90})
+    (reports / "logs").mkdir()
+    (data / "stale").mkdir(parents=True)
+    for path in (
+        reports / "logs/build.log",
+        reports / "logs/xp.log",
+        data / "stale/README",
+        data / "stale/xp.shard-1-of-2",
+    ):
+        path.write_text("x\n")
+        age(path, 90)
+    result = tasks(kit_copy, "maintenance")
+    assert result.returncode == 0, result.output
+    assert sorted(p.name for p in (reports / "archive").iterdir()) == ["notes"]
+    assert sorted(p.name for p in (reports / "logs").iterdir()) == ["build.log"]
+    assert sorted(p.name for p in (data / "stale").iterdir()) == ["README"]
 
 
 def test_report_archive__is_what_retention_acts_on(measured_copy: Path) -> None:
@@ -182,6 +204,22 @@ def test_audit__masking_in_other_config_files(kit_copy: Path, files: dict[str, s
     result = tasks(kit_copy, "audit")
     assert result.returncode == 1, result.output
     assert expected in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pytest.ini", '[pytest]\naddopts = -k "unbalanced --cov=src\n'),
+        ("pyproject.toml", "[tool.pytest.ini_options]\naddopts = 3\n"),
+        ("pyproject.toml", "[tool.pytest\nbroken"),
+    ],
+)
+def test_audit__odd_config_files_are_read_without_a_traceback(kit_copy: Path, name: str, text: str) -> None:
+    (kit_copy / "examples/monorepo" / name).write_text(text)
+    result = tasks(kit_copy, "audit")
+    assert "Traceback" not in result.stderr
+    assert result.returncode in (0, 1)
+    assert ("pytest-cov measures 3 services" in result.stdout) is (name == "pytest.ini")
 
 
 def test_audit__one_service_source_is_not_masking(kit_copy: Path) -> None:

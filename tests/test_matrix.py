@@ -118,6 +118,12 @@ def test_matrix__github_output(kit_copy: Path) -> None:
             ' {"session": "coverage-discord", "tags": ["coverage"]}]',
             "session coverage-xp has shard tags [2, 3]",
         ),
+        (
+            '[{"session": "coverage-xp", "tags": ["coverage", "shards-200"]},'
+            ' {"session": "coverage-auth", "tags": ["coverage", "shards-56"]},'
+            ' {"session": "coverage-discord", "tags": ["coverage"]}]',
+            "257 service shards, but GitHub Actions runs at most 256 jobs",
+        ),
     ],
 )
 def test_matrix__bad_listing_is_named(kit_copy: Path, text: str, message: str) -> None:

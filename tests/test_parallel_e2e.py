@@ -92,12 +92,37 @@ def test_run_all__sharded_together_combine_to_the_separate_runs(measured_copy: P
     assert len(table) == 4
 
 
+RENDEZVOUS = """
+import time
+from pathlib import Path
+
+MEET = Path(__file__).resolve().parents[2] / ".meet"
+
+
+def test_meets_the_other_service():
+    MEET.mkdir(exist_ok=True)
+    (MEET / "{me}").touch()
+    deadline = time.monotonic() + 60
+    while not (MEET / "{other}").exists():
+        assert time.monotonic() < deadline, "the other service's tests never ran at the same time"
+        time.sleep(0.05)
+"""
+
+
 def test_nox_parallel__service_sessions_run_side_by_side(kit_copy: Path) -> None:
-    result = nox(kit_copy, "-j", "2", "-s", "coverage-xp", "coverage-auth", "coverage-discord")
+    """Each service's tests wait for the other's: they pass only if both run at once."""
+    example = kit_copy / "examples/monorepo"
+    write_files(
+        example,
+        {
+            "tests/auth/test_meet.py": RENDEZVOUS.format(me="auth", other="discord"),
+            "tests/discord/test_meet.py": RENDEZVOUS.format(me="discord", other="auth"),
+        },
+    )
+    result = nox(kit_copy, "-j", "2", "-s", "coverage-auth", "coverage-discord")
     assert result.returncode == 0, result.output
-    assert "Ran 3 sessions" in result.stderr
-    assert all((kit_copy / DATA / name).exists() for name in ("xp", "auth", "discord"))
-    assert tasks(kit_copy, "combine").returncode == 0
+    assert "Ran 2 sessions" in result.stderr
+    assert all((kit_copy / DATA / name).exists() for name in ("auth", "discord"))
 
 
 def test_limits__default_to_one_test_process_per_core() -> None:

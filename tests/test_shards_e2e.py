@@ -115,3 +115,24 @@ def test_run__shard_option_mistakes(kit_copy: Path, argv: tuple[str, ...], messa
     result = tasks(kit_copy, "run", "xp", *argv)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_shards__a_failed_whole_run_is_not_hidden_by_older_shards(measured_copy: Path) -> None:
+    """Shards of auth pass; then a whole-suite run of auth fails: combine must not fall back
+    on the older shards' figures."""
+    for index in (1, 2):
+        result = tasks(measured_copy, "run", "auth", "--shards", "2", "--shard", str(index))
+        assert result.returncode == 0, result.output
+    broken = measured_copy / "examples/monorepo/tests/auth/test_broken.py"
+    broken.write_text("def test_broken():\n    assert False\n")
+    failed = tasks(measured_copy, "run", "auth")
+    assert failed.returncode == 1
+    data = measured_copy / DATA
+    assert not list(data.glob("auth.shard-*"))  # set aside, with the run's own failure
+    assert sorted(p.name for p in (data / "stale").glob("auth.shard-*")) == [
+        "auth.shard-1-of-2",
+        "auth.shard-2-of-2",
+    ]
+    refused = tasks(measured_copy, "combine")
+    assert refused.returncode == 3
+    assert "auth: its last run failed" in refused.stderr

@@ -5,6 +5,7 @@ matrix key in the matrix the kit generates, every job output in the job that set
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import sys
@@ -83,14 +84,17 @@ def nox_calls(script: str) -> list[NoxCall]:
     return calls
 
 
+SCRIPTS = sorted((KIT / ".github/scripts").glob("*.sh"))
+
+
+def scripts() -> list[tuple[Path, str]]:
+    """Every shell script the workflows run: their `run:` blocks and the scripts they call."""
+    blocks = [(path, step["run"]) for path in WORKFLOWS for _, step in steps(load(path)) if "run" in step]
+    return blocks + [(path, path.read_text(encoding="utf-8")) for path in SCRIPTS]
+
+
 def all_calls() -> list[tuple[Path, NoxCall]]:
-    return [
-        (path, call)
-        for path in WORKFLOWS
-        for _, step in steps(load(path))
-        if "run" in step
-        for call in nox_calls(step["run"])
-    ]
+    return [(path, call) for path, script in scripts() for call in nox_calls(script)]
 
 
 def placeholder(word: str) -> str:
@@ -106,6 +110,22 @@ def test_workflows__exist_and_parse() -> None:
         assert document["jobs"], path
         for job_id, step in steps(document):
             assert ("uses" in step) != ("run" in step), f"{path.name} {job_id}: {step}"
+
+
+def test_workflows__scripts_are_valid_bash_and_the_called_ones_exist() -> None:
+    for path, script in scripts():
+        checked = run(["bash", "-n"], KIT, input_text=script)
+        assert checked.returncode == 0, f"{path.name}: {checked.stderr}\n{script}"
+    called = {
+        word
+        for _, script in scripts()
+        for words in commands(script)
+        for word in words[:1]
+        if word.startswith(".github/")
+    }
+    assert called == {".github/scripts/coverage-history.sh"}
+    for relative in called:
+        assert os.access(KIT / relative, os.X_OK), f"{relative} is not executable"
 
 
 def test_workflows__every_session_and_tag_exists_in_nox() -> None:
@@ -138,7 +158,7 @@ def test_workflows__arguments_after_the_separator_are_the_kits() -> None:
                 pytest.fail(f"{path.name}: nox -s {session} -- {' '.join(call.posargs)}: the kit refuses it")
             assert not extra, f"{path.name}: {session} does not know {extra}"
             checked += 1
-    assert checked >= 7
+    assert checked >= 5  # the shard run, gate, baseline --set, --import, --export
 
 
 def test_workflows__kit_commands_exist() -> None:
@@ -203,8 +223,19 @@ def test_coverage_workflow__shape() -> None:
     assert download["with"]["pattern"] == f"{matrix.ARTIFACT_PREFIX}*"
     assert "!cancelled()" in jobs["combine"]["if"]  # runs after a failed shard, to name it
     codecov = jobs["codecov"]
-    assert codecov["if"] == "${{ needs.combine.outputs.codecov == 'true' }}"  # off without a token
+    # Off without a token; on when the gate failed too (that is when it matters).
+    assert codecov["if"] == "${{ !cancelled() && needs.combine.outputs.codecov == 'true' }}"
     assert "flags" in json.dumps(codecov["steps"])
+    assert "!cancelled()" in jobs["history"]["if"] and "refs/heads/main" in jobs["history"]["if"]
+    # Pushes to main are never cancelled by the next push: each records its snapshot.
+    assert document["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    uploads = [
+        step
+        for job in jobs.values()
+        for step in job.get("steps", [])
+        if "upload-artifact" in step.get("uses", "")
+    ]
+    assert len(uploads) == 3 and all(step["with"]["overwrite"] is True for step in uploads)
 
 
 def test_maintenance_and_ci_workflows__shape() -> None:
