@@ -236,6 +236,11 @@ def test_coverage_workflow__shape() -> None:
         if "upload-artifact" in step.get("uses", "")
     ]
     assert len(uploads) == 3 and all(step["with"]["overwrite"] is True for step in uploads)
+    # The history job runs after a failed gate, so what it downloads must be uploaded then too.
+    kept = next(
+        step for step in jobs["combine"]["steps"] if step.get("name", "").startswith("Keep the combined")
+    )
+    assert kept["if"].startswith("${{ !cancelled()")
 
 
 def test_maintenance_and_ci_workflows__shape() -> None:
