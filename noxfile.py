@@ -14,7 +14,7 @@ import nox.command
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
 from tasks import manifest as manifest_module
-from tasks.errors import KitError
+from tasks.errors import MEANINGS, KitError
 
 nox.needs_version = ">=2026.8.10"  # allow_parallel= on sessions
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -32,7 +32,7 @@ except KitError as exc:
 
 
 # Exit codes of `python -m tasks` that mean nothing downstream can work (docs/exit-codes.md).
-STOP_CODES = {2: "usage or configuration error", 3: "missing or corrupt coverage data"}
+STOP_CODES = MEANINGS
 
 
 def _tasks(session: nox.Session, *args: str) -> None:

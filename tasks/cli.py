@@ -345,7 +345,8 @@ def _maintenance(manifest: manifest_module.Manifest, dry_run: bool, branch: str 
     if not dry_run:
         maintenance.remove(removed)
     thinned = maintenance.thin_history(manifest, dry_run=dry_run)
-    findings = audit.audit(manifest, maintenance.baseline_figures(manifest, branch))
+    baseline = maintenance.baseline_snapshot(manifest, branch)
+    findings = audit.audit(manifest, maintenance.baseline_figures(baseline))
     text = maintenance.digest(
         manifest,
         now=now,
@@ -354,7 +355,7 @@ def _maintenance(manifest: manifest_module.Manifest, dry_run: bool, branch: str 
         findings=findings,
         tool_list=maintenance.tools(manifest),
         this_week=maintenance.week(manifest, branch, now),
-        core_note=maintenance.core_change(manifest, branch),
+        core_note=maintenance.core_change(baseline, branch),
         dry_run=dry_run,
     )
     target = manifest.reports_dir / maintenance.DIGEST
@@ -373,7 +374,8 @@ def _audit(manifest: manifest_module.Manifest, branch: str | None, out: TextIO) 
     from tasks import audit, gitdiff, maintenance
 
     branch = branch or gitdiff.branch_of(manifest.project_dir, manifest.gate.base)
-    findings = audit.audit(manifest, maintenance.baseline_figures(manifest, branch))
+    baseline = maintenance.baseline_snapshot(manifest, branch)
+    findings = audit.audit(manifest, maintenance.baseline_figures(baseline))
     for finding in findings:
         print(f"{finding.severity}: {finding.where}: {finding.what}.", file=out)
         print(f"  why: {finding.why}.", file=out)

@@ -12,6 +12,9 @@ EXIT_CONFIG = 2
 EXIT_DATA = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
+# What codes 2 and 3 mean, for messages that relay another process's exit status.
+MEANINGS = {EXIT_CONFIG: "usage or configuration error", EXIT_DATA: "missing or corrupt coverage data"}
+
 
 class KitError(Exception):
     """A problem the user can fix; `message` says what, where, and how."""

@@ -1,11 +1,13 @@
-"""Where coverage data lives: the names of the data files and folders, and shards.
+"""Where the kit's files live: the names of the data files and folders, shards, and the
+report folders that accumulate (archives, run logs).
 
 Names only, no file contents (that is datafiles.py): CI's matrix job uses these without
-coverage.py installed.
+coverage.py installed, and maintenance uses them to touch nothing but the kit's own files.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,13 @@ MISSING_NAME = "combined-missing.json"  # what an --allow-missing combine went w
 FAILED_DIR = "failed"  # data of runs whose tests failed: kept, never combined
 STALE_DIR = "stale"  # the previous good data of a service whose latest run failed
 SLICES_DIR = "slices"  # runs of a chosen subset of tests: shown, never combined
+ARCHIVE_DIR = "archive"  # under reports_dir: timestamped copies of reports (report --archive)
+LOGS_DIR = "logs"  # under reports_dir: one log per run of coverage-all
+ARCHIVE_NAME = re.compile(r"\d{8}T\d{6}Z\Z")  # an archive folder: its UTC time, 20261121T075515Z
+
+
+def archive_name(now: datetime.datetime) -> str:
+    return now.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 @dataclass(frozen=True, order=True)
@@ -47,3 +56,12 @@ def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
         if match and path.name == f"{service}{match.group(0)}":
             found[Shard(int(match.group(1)), int(match.group(2)))] = path
     return found
+
+
+def is_data_name(manifest: Manifest, name: str) -> bool:
+    """Whether `name` is a data file name the kit writes: a service's, a shard's, combined."""
+    if name in (COMBINED_NAME, MISSING_NAME):
+        return True
+    match = _SHARD_FILE.search(name)
+    service = name[: match.start()] if match else name
+    return service in manifest.names

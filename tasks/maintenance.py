@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import html
-import re
 import shutil
 import tomllib
 from collections.abc import Sequence
@@ -23,10 +22,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from tasks import audit, render, toolinfo
 from tasks.analysis import metric_pct
 from tasks.history import History, Snapshot
-from tasks.layout import COMBINED_NAME, FAILED_DIR, MISSING_NAME, SLICES_DIR, STALE_DIR
+from tasks.layout import ARCHIVE_DIR, ARCHIVE_NAME, FAILED_DIR, LOGS_DIR, SLICES_DIR, STALE_DIR, is_data_name
 from tasks.manifest import Manifest
-from tasks.parallel import LOGS_DIR
-from tasks.report import ARCHIVE_DIR
 
 DIGEST = "maintenance/digest.md"  # under reports_dir
 TOOLS = ("coverage", "pytest", "pytest-cov", "pytest-xdist", "pytest-split", "nox")
@@ -38,9 +35,6 @@ class Expired:
     path: Path
     age_days: float
     kind: str  # "report archive", "run log", "set-aside data"
-
-
-ARCHIVE_NAME = re.compile(r"\d{8}T\d{6}Z\Z")  # report --archive's folder names
 
 
 def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
@@ -64,7 +58,7 @@ def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
             candidates += [
                 (path, kind)
                 for path in folder.iterdir()
-                if _is_own(manifest, path.name.removesuffix(suffix))
+                if is_data_name(manifest, path.name.removesuffix(suffix))
                 and path.is_file()
                 and not path.is_symlink()
             ]
@@ -75,19 +69,6 @@ def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
         if age > limit:
             found.append(Expired(path=path, age_days=age, kind=kind))
     return sorted(found, key=lambda e: -e.age_days)
-
-
-def _is_own(manifest: Manifest, name: str) -> bool:
-    """Whether `name` is a data file name the kit writes: a service's, a shard's, combined."""
-    if name in (COMBINED_NAME, MISSING_NAME):
-        return True
-    return any(
-        name == service or (name.startswith(f"{service}.") and _SHARD_SUFFIX.fullmatch(name[len(service) :]))
-        for service in manifest.names
-    )
-
-
-_SHARD_SUFFIX = re.compile(r"\.shard-\d+-of-\d+")
 
 
 def remove(items: Sequence[Expired]) -> None:
@@ -175,7 +156,7 @@ class Week:
 
     branch: str
     newest: Snapshot | None
-    week_ago: Snapshot | None  # the newest snapshot at least 7 days older than `newest`
+    week_ago: Snapshot | None  # the newest snapshot recorded more than 7 days before now
     recorded: int  # snapshots recorded in the last 7 days
 
 
@@ -306,12 +287,21 @@ def _retention_section(
     return lines
 
 
-def core_change(manifest: Manifest, branch: str) -> str | None:
-    """A warning when the base branch's baseline was measured with another core or version."""
-    found = _baseline_snapshot(manifest, branch)
-    if found is None:
+def baseline_snapshot(manifest: Manifest, branch: str) -> Snapshot | None:
+    """`branch`'s baseline snapshot, when there is a history and a baseline."""
+    path = manifest.history
+    if not path.exists():
         return None
-    then, now = found.environment, toolinfo.current()
+    with History.open(path, manifest.display(path), create=False) as history:
+        found = history.baseline(branch)
+    return found.snapshot if found else None
+
+
+def core_change(baseline: Snapshot | None, branch: str) -> str | None:
+    """A warning when the base branch's baseline was measured with another core or version."""
+    if baseline is None:
+        return None
+    then, now = baseline.environment, toolinfo.current()
     if (then.core, then.coverage) == (now.core, now.coverage):
         return None
     return (
@@ -321,24 +311,14 @@ def core_change(manifest: Manifest, branch: str) -> str | None:
     )
 
 
-def baseline_figures(manifest: Manifest, branch: str) -> audit.BaselineFigures | None:
-    """Each scope's (line, branch) figure in `branch`'s baseline, for the threshold audit."""
-    found = _baseline_snapshot(manifest, branch)
-    if found is None:
+def baseline_figures(baseline: Snapshot | None) -> audit.BaselineFigures | None:
+    """Each scope's (line, branch) figure in a baseline, for the threshold audit."""
+    if baseline is None:
         return None
     return {
         scope: (metric_pct(figures, "line"), metric_pct(figures, "branch"))
-        for scope, figures in found.headline().items()
+        for scope, figures in baseline.headline().items()
     }
-
-
-def _baseline_snapshot(manifest: Manifest, branch: str) -> Snapshot | None:
-    path = manifest.history
-    if not path.exists():
-        return None
-    with History.open(path, manifest.display(path), create=False) as history:
-        found = history.baseline(branch)
-    return found.snapshot if found else None
 
 
 def _count(items: Sequence[object], noun: str) -> str:

@@ -18,19 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from tasks.errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_OK, ConfigError
-from tasks.layout import Shard
+from tasks.errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_OK, MEANINGS, ConfigError
+from tasks.layout import LOGS_DIR, Shard
 from tasks.manifest import MAX_SHARDS, Manifest
 
-LOGS_DIR = "logs"  # under reports_dir: one log per run
 TAIL_LINES = 15  # of a failed run's log, shown in the terminal
 # The most telling exit status first: a broken setup, then missing data, then failed tests.
 SEVERITY = (EXIT_CONFIG, EXIT_DATA, EXIT_FAILED)
-MEANING = {
-    EXIT_FAILED: "tests failed",
-    EXIT_CONFIG: "usage or configuration error",
-    EXIT_DATA: "missing or corrupt coverage data",
-}
+MEANING = {EXIT_FAILED: "tests failed", **MEANINGS}
 
 
 def machine_cores() -> int:

@@ -24,10 +24,10 @@ from coverage.exceptions import CoverageException
 from tasks import datafiles, render
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
 from tasks.errors import ConfigError, DataError
+from tasks.layout import ARCHIVE_DIR, archive_name
 from tasks.manifest import Manifest, Service
 
 FORMATS = ("html", "xml", "json", "lcov", "markdown")
-ARCHIVE_DIR = "archive"  # timestamped copies of reports; `maintenance` removes the old ones
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +99,7 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
         services, rows = figures(manifest, shared, data_file)
         _write_formats(cov, manifest, services, rows, formats, staging, missing)
         if archive:
-            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+            stamp = archive_name(datetime.datetime.now(datetime.UTC))
             shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
         written = _publish(staging, reports_dir)
     except CoverageException as exc:
