@@ -81,6 +81,16 @@ def coverage_all(session: nox.Session) -> None:
     _tasks(session, "run-all", *session.posargs)
 
 
+@nox.session(default=False, tags=["local"])
+def stability(session: nox.Session) -> None:
+    """Run one service's tests N times; list lines covered differently (-- SERVICE --runs N)."""
+    session.install(*COVERAGE_DEPS)
+    for service in MANIFEST.services:
+        if service.install:
+            session.install(*service.install)
+    _tasks(session, "stability", *session.posargs)
+
+
 @nox.session(default=True, tags=["pipeline"])
 def combine(session: nox.Session) -> None:
     """Merge every service's coverage data into one file, failing on any missing service."""
@@ -93,6 +103,20 @@ def report(session: nox.Session) -> None:
     """Print isolated vs whole-suite coverage per service; write HTML, XML, JSON, LCOV, Markdown."""
     session.install(*COVERAGE_DEPS)
     _tasks(session, "report", *session.posargs)
+
+
+@nox.session(default=False, tags=["reports"])
+def masking(session: nox.Session) -> None:
+    """Print which service's tests cover whose code, from the combined data (-- --markdown)."""
+    session.install(*COVERAGE_DEPS)
+    _tasks(session, "masking", *session.posargs)
+
+
+@nox.session(default=False, tags=["reports"])
+def recommend(session: nox.Session) -> None:
+    """Print where the next test buys the most (-- --top N --service NAME --markdown)."""
+    session.install(*COVERAGE_DEPS)
+    _tasks(session, "recommend", *session.posargs)
 
 
 @nox.session(default=False, tags=["ci"])

@@ -13,44 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from tasks import chart, datafiles, exchange, gitdiff, goals, history, policies, render, toolinfo
+from tasks import exchange, gitdiff, goals, history, policies, render, toolinfo, trend
 from tasks.analysis import Figures, metric_pct
 from tasks.errors import EXIT_FAILED, EXIT_OK, ConfigError
 from tasks.history import History, Snapshot
-from tasks.manifest import TOTAL, Manifest
+from tasks.manifest import Manifest
 from tasks.report import combined_figures
 
 RECENT = 10  # snapshots listed by --status
-TREND_POINTS = 60  # snapshots drawn in the trend picture
-TREND_FILE = "trend.svg"
-
-
-# -- which commit and branch --------------------------------------------------------------
-
-
-def identify(
-    manifest: Manifest, commit: str | None, branch: str | None, environ: Mapping[str, str]
-) -> tuple[str, str]:
-    """The commit and branch a snapshot is filed under: as given, else from git (and, on
-    GitHub Actions, the pull request's branch, since its checkout is a detached merge)."""
-    found_commit, found_branch = (commit, branch) if commit and branch else gitdiff.head(manifest.root)
-    on_actions = environ.get("GITHUB_ACTIONS") == "true"
-    name = (
-        branch
-        or (environ.get("GITHUB_HEAD_REF") if on_actions else None)
-        or found_branch
-        or (environ.get("GITHUB_REF_NAME") if on_actions else None)
-    )
-    if not name:
-        raise ConfigError(
-            "HEAD is detached, so there is no branch to file the snapshot under. "
-            "Pass --branch NAME (for example the branch this commit belongs to)."
-        )
-    return commit or str(found_commit), name
-
-
-def current_branch(manifest: Manifest, branch: str | None, environ: Mapping[str, str]) -> str:
-    return branch or identify(manifest, None, None, environ)[1]
 
 
 # -- recording ----------------------------------------------------------------------------
@@ -69,14 +39,14 @@ def record(
     """Record the combined data as a snapshot (and mark it the baseline with `set_baseline`)."""
     environ = os.environ if environ is None else environ
     _, services = combined_figures(manifest)
-    commit, branch = identify(manifest, commit, branch, environ)
+    commit, branch = gitdiff.identify(manifest.root, commit, branch, environ)
     snapshot = history.from_measured(
         services, commit=commit, branch=branch, environment=toolinfo.current(), at=history.now()
     )
     shown = manifest.display(manifest.history)
     with History.open(manifest.history, shown, create=True) as store:
         result = store.record(snapshot, set_baseline=set_baseline, force=force)
-        recent = store.snapshots(branch, limit=TREND_POINTS)
+        recent = store.snapshots(branch, limit=trend.TREND_POINTS)
     stored = result.snapshot
     if result.reused:
         print(f"already recorded: snapshot {stored.label} has the same commit, branch and figures.", file=out)
@@ -99,7 +69,7 @@ def record(
         )
         rows.append((scope, render.pct(figures.line_pct), render.pct(figures.branch_pct), change))
     print("\n".join(render.columns(rows, right=(1, 2, 3))), file=out)
-    written = write_trend(manifest, recent)
+    written = trend.write_trend(manifest, recent)
     print(f"wrote {manifest.display(written)}", file=out)
     return result
 
@@ -110,29 +80,6 @@ def _count(number: int, noun: str) -> str:
 
 def _delta(new: float | None, old: float | None) -> float | None:
     return None if new is None or old is None else new - old
-
-
-def _scopes(snapshots: Sequence[Snapshot]) -> list[str]:
-    """The total, then every service recorded in any of `snapshots`, in recorded order."""
-    scopes: dict[str, None] = {TOTAL: None}
-    for snapshot in snapshots:
-        scopes.update(dict.fromkeys(s.name for s in snapshot.services))
-    return list(scopes)
-
-
-def write_trend(manifest: Manifest, snapshots: Sequence[Snapshot]) -> Path:
-    """The trend picture of `snapshots` (oldest first) in the reports folder."""
-    scopes = _scopes(snapshots)
-    series = {
-        scope: [f.line_pct if (f := s.headline().get(scope)) else None for s in snapshots] for scope in scopes
-    }
-    labels = [f"#{s.id} {s.when[:10]}" for s in snapshots]
-    branch = snapshots[-1].branch if snapshots else "?"
-    title = f"Line coverage on {branch} (total: whole suite; services: own tests)"
-    target = manifest.reports_dir / TREND_FILE
-    with datafiles.atomic_path(target) as temporary:
-        temporary.write_text(chart.trend_svg(series, labels, title), encoding="utf-8")
-    return target
 
 
 # -- status -------------------------------------------------------------------------------
@@ -149,7 +96,7 @@ def status(
     """Baseline, goals, milestones and recent history of one branch."""
     environ = os.environ if environ is None else environ
     today = today or datetime.datetime.now(datetime.UTC).date()
-    name = current_branch(manifest, branch, environ)
+    name = gitdiff.current_branch(manifest.root, branch, environ)
     shown = manifest.display(manifest.history)
     with History.open(manifest.history, shown, create=False) as store:
         snapshots = store.snapshots(name)
@@ -172,7 +119,7 @@ def status(
     _print_baseline(baseline, current, name, out)
     _print_goals(manifest, current, snapshots, today, out)
     _print_recent(snapshots[-RECENT:], baseline.snapshot.id if baseline else None, out)
-    written = write_trend(manifest, snapshots[-TREND_POINTS:])
+    written = trend.write_trend(manifest, snapshots[-trend.TREND_POINTS :])
     print(f"wrote {manifest.display(written)}", file=out)
 
 
@@ -258,7 +205,7 @@ def _goal_state(goal: goals.GoalStatus) -> str:
 
 def _print_recent(recent: Sequence[Snapshot], baseline_id: int | None, out: TextIO) -> None:
     print("Recent history (newest last; line coverage, change from the row above)", file=out)
-    scopes = _scopes(recent)
+    scopes = trend.scopes(recent)
     rows = [("#", "Recorded (UTC)", "Commit", *scopes, "")]
     previous: dict[str, Figures] = {}
     for snapshot in recent:
@@ -320,7 +267,7 @@ def compare(
     shown = manifest.display(manifest.history)
     with History.open(manifest.history, shown, create=False) as store:
         if refs is None:
-            name = current_branch(manifest, branch, environ)
+            name = gitdiff.current_branch(manifest.root, branch, environ)
             latest = store.snapshots(name, limit=2)
             if len(latest) < 2:
                 raise ConfigError(

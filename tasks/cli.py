@@ -90,8 +90,33 @@ def parser() -> argparse.ArgumentParser:
         "--format",
         dest="formats",
         action="append",
-        help="only these formats (repeatable): html, xml, json, lcov, markdown; default: all",
+        help="only these formats (repeatable): html, xml, json, lcov, markdown, badges, editors; "
+        "default: all",
     )
+    report.add_argument(
+        "--open", action="store_true", help="open the dashboard (reports/index.html) in a web browser"
+    )
+    stability = commands.add_parser(
+        "stability",
+        help="run a service's tests several times and list lines covered differently (nox -s stability)",
+        description="Run SERVICE's tests --runs times under coverage, recording each test's name, and "
+        "list the lines whose coverage differs between runs. Further arguments go to pytest.",
+        allow_abbrev=False,
+    )
+    stability.add_argument("service")
+    stability.add_argument("--runs", type=int, default=2, metavar="N", help="runs to compare (default 2)")
+    masking = commands.add_parser(
+        "masking", help="print which service's tests cover whose code (nox -s masking)", allow_abbrev=False
+    )
+    masking.add_argument("--markdown", action="store_true", help="print Markdown instead of a table")
+    recommend = commands.add_parser(
+        "recommend",
+        help="print where the next test buys the most (nox -s recommend)",
+        allow_abbrev=False,
+    )
+    recommend.add_argument("--top", type=int, default=10, metavar="N", help="files to list (default 10)")
+    recommend.add_argument("--service", action="append", help="only this service (repeatable)")
+    recommend.add_argument("--markdown", action="store_true", help="print Markdown instead of tables")
     gate = commands.add_parser(
         "gate",
         help="fail when coverage breaks a policy (nox -s gate)",
@@ -102,6 +127,11 @@ def parser() -> argparse.ArgumentParser:
         "--base", help="git ref whose merge-base the change is measured from (default: gate.base)"
     )
     gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
+    gate.add_argument(
+        "--report-url",
+        metavar="URL",
+        help="the full report's address for the pull-request comment (default: the Actions run on CI)",
+    )
     gate.add_argument(
         "--policy",
         dest="policies",
@@ -191,7 +221,7 @@ def _history_commands(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args, extra = parser().parse_known_args(argv)
-    if extra and args.command != "run":
+    if extra and args.command not in ("run", "stability"):
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         manifest = manifest_module.load(args.manifest)
@@ -202,7 +232,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         if args.command == "combine":
             return _combine(manifest, args.allow_missing, out)
         if args.command == "report":
-            return _report(manifest, args.formats, args.archive, out)
+            return _report(manifest, args, out)
+        if args.command == "stability":
+            return _stability(manifest, args, extra, out)
+        if args.command == "masking":
+            return _masking(manifest, args.markdown, out)
+        if args.command == "recommend":
+            return _recommend(manifest, args, out)
         if args.command == "gate":
             return _gate(manifest, args, out)
         if args.command == "baseline":
@@ -398,22 +434,67 @@ def _combine(manifest: manifest_module.Manifest, allow_missing: bool, out: TextI
     return EXIT_OK
 
 
-def _report(manifest: manifest_module.Manifest, formats: list[str] | None, archive: bool, out: TextIO) -> int:
-    from tasks import render, report
+def _report(manifest: manifest_module.Manifest, args: argparse.Namespace, out: TextIO) -> int:
+    import webbrowser
 
-    chosen = tuple(formats or report.FORMATS)
+    from tasks import masking, render, report
+
+    chosen = tuple(args.formats or report.FORMATS)
     unknown = [f for f in chosen if f not in report.FORMATS]
     if unknown:
         raise ConfigError(f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}.")
-    result = report.build(manifest, chosen, archive=archive)
+    if args.open and "html" not in chosen:
+        raise ConfigError("--open shows the HTML dashboard; add --format html or leave --format out.")
+    result = report.build(manifest, chosen, archive=args.archive)
     for line in report.incomplete_warning(result.missing):
         print(line, file=out)
     print(render.terminal_table(result.rows), file=out)
+    print("", file=out)
+    print(masking.terminal(result.matrix), file=out)
     print("", file=out)
     for path in result.written:
         print(f"wrote {manifest.display(path)}", file=out)
     print("", file=out)
     print(render.masking_summary(result.rows), file=out)
+    if args.open:
+        page = manifest.reports_dir / report.DASHBOARD
+        # webbrowser honours $BROWSER; without any browser it returns False rather than failing.
+        if not webbrowser.open(page.as_uri()):
+            print(f"no web browser found; open {page.as_uri()} yourself.", file=out)
+    return EXIT_OK
+
+
+def _stability(
+    manifest: manifest_module.Manifest, args: argparse.Namespace, extra: list[str], out: TextIO
+) -> int:
+    from tasks import stability
+
+    result = stability.measure(manifest, args.service, args.runs, extra, out)
+    print(stability.terminal(manifest, result), file=out)
+    return EXIT_FAILED if result.undeclared else EXIT_OK
+
+
+def _masking(manifest: manifest_module.Manifest, markdown: bool, out: TextIO) -> int:
+    from tasks import masking, report
+
+    shared, _ = report.combined_figures(manifest)
+    matrix = masking.build(shared, manifest)
+    print(masking.markdown(matrix) if markdown else masking.terminal(matrix), file=out)
+    return EXIT_OK
+
+
+def _recommend(manifest: manifest_module.Manifest, args: argparse.Namespace, out: TextIO) -> int:
+    from tasks import recommend, report
+
+    if args.top < 1:
+        raise ConfigError(f"--top {args.top}: give a number of files from 1.")
+    for name in args.service or ():
+        manifest.service(name)  # an unknown name fails with the closest match
+    shared, services = report.combined_figures(manifest)
+    chosen = [s for s in services if not args.service or s.name in args.service]
+    advice = recommend.build(shared, manifest, chosen)
+    text = recommend.markdown(advice, args.top) if args.markdown else recommend.terminal(advice, args.top)
+    print(text, file=out)
     return EXIT_OK
 
 
@@ -421,7 +502,7 @@ def _gate(manifest: manifest_module.Manifest, args: argparse.Namespace, out: Tex
     from tasks import gate, policies
 
     result = gate.run(manifest, base=args.base, staged=args.staged, only=args.policies)
-    written = gate.write_outputs(result, manifest, out)
+    written = gate.write_outputs(result, manifest, out, link=args.report_url)
     print(f"verdict written to {manifest.display(written)}", file=out)
     return EXIT_FAILED if result.verdict.status == policies.FAIL else EXIT_OK
 

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from coverage.exceptions import CoverageException
 
-from tasks import datafiles, gitdiff, policies, render
+from tasks import comment, datafiles, gitdiff, noisy, policies, render
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
 from tasks.errors import DataError
 from tasks.history import History
@@ -34,6 +34,7 @@ class GateRun:
     verdict: Verdict
     diff: gitdiff.Diff | None
     services: tuple[ServiceFigures, ...]
+    baseline: dict[str, Figures] | None = None  # the base branch's baseline, when one was found
 
 
 def changed_files(
@@ -64,9 +65,14 @@ def changed_files(
             analysis = shared.analysis(relative, (context_pattern(owner.name),))
         except CoverageException as exc:
             raise DataError(f"{relative}: cannot analyse this changed file: {exc}") from None
-        lines = sorted(change.added & analysis.statements)
+        noisy_lines = noisy.lines_of(manifest, absolute, change.added & analysis.statements)
+        lines = sorted(change.added & analysis.statements - noisy_lines)
         uncovered = tuple(line for line in lines if line in analysis.missing)
-        stats = {line: counts for line, counts in analysis.branch_stats().items() if line in change.added}
+        stats = {
+            line: counts
+            for line, counts in analysis.branch_stats().items()
+            if line in change.added and line not in noisy_lines
+        }
         changed.append(
             ChangedFile(
                 path=relative,
@@ -76,6 +82,7 @@ def changed_files(
                 uncovered_ranges=policies.ranges(uncovered, analysis.statements, change.added),
                 branches=sum(total for total, _ in stats.values()),
                 covered_branches=sum(taken for _, taken in stats.values()),
+                noisy=len(noisy_lines),
             )
         )
     return changed, unowned
@@ -102,13 +109,28 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
     baseline: dict[str, Figures] | None = None
     notes = [" ".join(line.strip() for line in incomplete_warning(datafiles.missing_inputs(manifest)))]
     notes = [note for note in notes if note]
+    compared: dict[str, Figures] | None = None
+    forgiven = 0
     if policies.active_mode(manifest, "regression", selected):
         baseline, note = _baseline(manifest, base_ref)
         notes.append(note)
+        if baseline is not None and manifest.gate.noisy:
+            adjusted = noisy.adjusted_headline(manifest, shared, services)
+            compared, forgiven = adjusted.headline, adjusted.lines
+    if manifest.gate.noisy:
+        left_out = sum(file.noisy for file in changed or ())
+        notes.append(
+            f"Noisy lines (gate.noisy): {_lines(left_out)} left out of the changed-line policy, "
+            f"{_lines(forgiven)} this run missed counted as covered by the regression policy."
+        )
     verdict = policies.evaluate(
-        manifest, services, changed, unowned, selected, baseline=baseline, notes=notes
+        manifest, services, changed, unowned, selected, baseline=baseline, notes=notes, compared=compared
     )
-    return GateRun(verdict=verdict, diff=diff, services=services)
+    return GateRun(verdict=verdict, diff=diff, services=services, baseline=baseline)
+
+
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
 
 
 def _baseline(manifest: Manifest, ref: str) -> tuple[dict[str, Figures] | None, str]:
@@ -206,7 +228,8 @@ def details(run_result: GateRun, manifest: Manifest, *, markdown: bool) -> list[
         )
         out += [f"{bullet}{name(path)}" for path in verdict.unowned]
     if verdict.notes:
-        out += ["", *(name(note) for note in verdict.notes)]  # a paragraph of its own, not a list item
+        # A paragraph of its own, not a list item.
+        out += [*([""] if out else []), *(name(note) for note in verdict.notes)]
     if out:
         out.append("")
     return out
@@ -287,8 +310,22 @@ def verdict_json(verdict: Verdict, diff: gitdiff.Diff | None) -> dict[str, objec
     }
 
 
+def report_link(environ: dict[str, str]) -> str:
+    """Where the full report is: the Actions run (its artifact) on CI, else the dashboard
+    beside the comment file."""
+    parts = [environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    if all(parts):
+        server, repository, run_id = parts
+        return f"{server}/{repository}/actions/runs/{run_id}"
+    return "index.html"
+
+
 def write_outputs(
-    run_result: GateRun, manifest: Manifest, out: TextIO, environ: dict[str, str] | None = None
+    run_result: GateRun,
+    manifest: Manifest,
+    out: TextIO,
+    environ: dict[str, str] | None = None,
+    link: str | None = None,
 ) -> Path:
     environ = dict(os.environ) if environ is None else environ
     verdict = run_result.verdict
@@ -301,6 +338,9 @@ def write_outputs(
     text = markdown(run_result, manifest)
     with datafiles.atomic_path(manifest.reports_dir / "gate.md") as temporary:
         temporary.write_text(text, encoding="utf-8")
+    body = comment.build(run_result.services, verdict, run_result.baseline, link or report_link(environ))
+    with datafiles.atomic_path(manifest.reports_dir / "comment.md") as temporary:
+        temporary.write_text(body, encoding="utf-8")
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:

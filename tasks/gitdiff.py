@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,3 +184,28 @@ def branch_of(cwd: Path, ref: str) -> str:
     if name.startswith("refs/remotes/"):
         return name[len("refs/remotes/") :].split("/", 1)[-1]
     return ref
+
+
+def identify(
+    cwd: Path, commit: str | None, branch: str | None, environ: Mapping[str, str]
+) -> tuple[str, str]:
+    """The commit and branch a snapshot is filed under: as given, else from git (and, on
+    GitHub Actions, the pull request's branch, since its checkout is a detached merge)."""
+    found_commit, found_branch = (commit, branch) if commit and branch else head(cwd)
+    on_actions = environ.get("GITHUB_ACTIONS") == "true"
+    name = (
+        branch
+        or (environ.get("GITHUB_HEAD_REF") if on_actions else None)
+        or found_branch
+        or (environ.get("GITHUB_REF_NAME") if on_actions else None)
+    )
+    if not name:
+        raise ConfigError(
+            "HEAD is detached, so there is no branch to file the snapshot under. "
+            "Pass --branch NAME (for example the branch this commit belongs to)."
+        )
+    return commit or str(found_commit), name
+
+
+def current_branch(cwd: Path, branch: str | None, environ: Mapping[str, str]) -> str:
+    return branch or identify(cwd, None, None, environ)[1]

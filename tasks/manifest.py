@@ -25,11 +25,20 @@ SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
 # Names the kit uses itself inside the data directory; "total", the scope of the
 # whole-suite figure in verdicts, goals and the history; "all", for nox -s coverage-all.
 TOTAL = "total"
-RESERVED_NAMES = {"combined", "failed", "stale", "slices", TOTAL, "all"}
+RESERVED_NAMES = {"combined", "failed", "stale", "slices", "stability", TOTAL, "all"}
 
 TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet", "maintenance"}
-SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "durations_dir", "thresholds"}
-SERVICE_KEYS = {"source", "tests", "working_dir", "pytest_args", "install", "shards", "thresholds"}
+SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "durations_dir", "editor_dir", "thresholds"}
+SERVICE_KEYS = {
+    "source",
+    "tests",
+    "working_dir",
+    "pytest_args",
+    "install",
+    "shards",
+    "thresholds",
+    "components",
+}
 MAX_SHARDS = 256
 THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
 GATE_KEYS = {
@@ -43,6 +52,7 @@ GATE_KEYS = {
     "noise",
     "file_floors",
     "ignore",
+    "noisy",
 }
 GOAL_KEYS = {"line", "branch", "by", "milestones"}
 RATCHET_KEYS = {"margin", "pyproject"}
@@ -55,6 +65,7 @@ DEFAULT_DURATIONS = "configs/durations"  # recorded test durations, committed: s
 DEFAULT_TOLERANCE = 2.0  # points a figure may drop below the baseline before the gate fails
 DEFAULT_NOISE = 0.1  # points of change shown as "no change": rounding and timing jitter
 DEFAULT_MARGIN = 1.0  # points the ratchet leaves between a figure and its new floor
+NOISY_SPOT = re.compile(r"(?P<path>.+?)(?::(?P<first>\d{1,7})(?:-(?P<last>\d{1,7}))?)?\Z")
 DEFAULT_RETENTION_DAYS = 30
 DEFAULT_KEEP_SNAPSHOTS = 200
 MAX_RETENTION_DAYS = 3650
@@ -74,6 +85,17 @@ class Thresholds:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Noisy:
+    """A declared flaky spot: a whole file (no lines) or some of its lines."""
+
+    path: Path  # absolute
+    lines: frozenset[int] = frozenset()  # empty: every line of the file
+
+    def holds(self, path: Path, line: int) -> bool:
+        return path == self.path and (not self.lines or line in self.lines)
+
+
+@dataclass(frozen=True, kw_only=True)
 class GateSettings:
     """How `gate` applies the thresholds: the base ref and each policy's mode."""
 
@@ -90,6 +112,9 @@ class GateSettings:
     # absolute paths of Python files or folders that belong to no service by design
     # (tooling, scripts): changes to them are not reported as unowned
     ignore: tuple[Path, ...] = ()
+    # lines (or whole files) whose coverage changes from run to run (nox -s stability):
+    # the changed-line and regression policies do not count them against a change
+    noisy: tuple[Noisy, ...] = ()
 
     def mode(self, policy: str) -> str:
         return str(getattr(self, policy))
@@ -135,6 +160,15 @@ class Service:
     install: tuple[str, ...]  # pip arguments for the session, run from the project directory
     thresholds: Thresholds
     shards: int = 1  # how many shards CI runs it in; with no data at all, combine names each
+    # named parts of the service (absolute files or folders in its source), for recommendations
+    components: tuple[tuple[str, tuple[Path, ...]], ...] = ()
+
+    def component(self, path: Path) -> str | None:
+        """The first declared component holding the absolute file `path`."""
+        for name, paths in self.components:
+            if any(path.is_relative_to(part) for part in paths):
+                return name
+        return None
 
     def owns(self, path: Path) -> bool:
         """Whether an absolute file path lies under one of this service's sources."""
@@ -152,6 +186,7 @@ class Manifest:
     reports_dir: Path
     history: Path  # the SQLite history store
     durations_dir: Path  # <service>.json: test durations that balance shards
+    editor_dir: Path  # lcov.info and coverage.xml for editors (Coverage Gutters, PyCharm)
     thresholds: Thresholds
     gate: GateSettings
     services: tuple[Service, ...]
@@ -327,6 +362,11 @@ class _Validator:
             self.project,
             must_exist=False,
         )
+        editor_dir = self.inside(
+            settings.get("editor_dir", "."), ("settings", "editor_dir"), root, must_exist=False
+        )
+        if editor_dir.exists() and not editor_dir.is_dir():
+            raise self.error(("settings", "editor_dir"), f"{self.rel(editor_dir)} is a file, not a folder.")
         return Manifest(
             path=path,
             project_dir=self.project,
@@ -335,6 +375,7 @@ class _Validator:
             reports_dir=folders["reports_dir"],
             history=history,
             durations_dir=durations,
+            editor_dir=editor_dir,
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
             gate=self.gate(document.get("gate", {}), root),
             services=services,
@@ -452,6 +493,10 @@ class _Validator:
             self.inside(raw, (*keys, "ignore"), root, must_exist=False)
             for raw in self.strings(table.get("ignore", []), (*keys, "ignore"), allow_empty=True)
         )
+        noisy = tuple(
+            self.noisy(raw, (*keys, "noisy"), root)
+            for raw in self.strings(table.get("noisy", []), (*keys, "noisy"), allow_empty=True)
+        )
         tolerance = self.points(table.get("tolerance"), (*keys, "tolerance"), DEFAULT_TOLERANCE)
         noise = self.points(table.get("noise"), (*keys, "noise"), DEFAULT_NOISE)
         if noise > tolerance:
@@ -460,8 +505,30 @@ class _Validator:
                 f"{noise:g} is wider than the tolerance {tolerance:g}; the noise band must fit inside it.",
             )
         return GateSettings(
-            base=base, file_floors=tuple(floors), ignore=ignore, tolerance=tolerance, noise=noise, **modes
+            base=base,
+            file_floors=tuple(floors),
+            ignore=ignore,
+            noisy=noisy,
+            tolerance=tolerance,
+            noise=noise,
+            **modes,
         )
+
+    def noisy(self, raw: str, keys: tuple[str, ...], root: Path) -> Noisy:
+        """ "path", "path:LINE" or "path:FIRST-LAST", the path relative to the root."""
+        match = NOISY_SPOT.match(raw)
+        if match is None:
+            raise self.error(keys, f'{raw!r}: expected "path", "path:LINE" or "path:FIRST-LAST".')
+        path = self.inside(match["path"], keys, root, must_exist=True)
+        if not path.is_file():
+            raise self.error(keys, f"{raw!r}: {self.rel(path)} is not a file; name a source file.")
+        if match["first"] is None:
+            return Noisy(path=path)
+        first = int(match["first"])
+        last = int(match["last"] or first)
+        if not 1 <= first <= last:
+            raise self.error(keys, f"{raw!r}: lines count from 1, and a range runs from low to high.")
+        return Noisy(path=path, lines=frozenset(range(first, last + 1)))
 
     def service(self, name: str, value: object, root: Path) -> Service:
         keys = ("services", name)
@@ -505,7 +572,29 @@ class _Validator:
             install=self.strings(table.get("install", []), (*keys, "install"), allow_empty=True),
             shards=self.count(table.get("shards", 1), (*keys, "shards"), MAX_SHARDS),
             thresholds=self.thresholds(table.get("thresholds", {}), (*keys, "thresholds")),
+            components=self.components(table.get("components", {}), (*keys, "components"), cwd, source),
         )
+
+    def components(
+        self, value: object, keys: tuple[str, ...], cwd: Path, source: list[Path]
+    ) -> tuple[tuple[str, tuple[Path, ...]], ...]:
+        """Named parts of a service: files or folders inside its own source."""
+        table = self.table(value, keys)
+        parts = []
+        for name, raw in table.items():
+            paths = []
+            for item in self.strings(raw, (*keys, name), allow_empty=False):
+                path = self.inside(item, (*keys, name), cwd, must_exist=True)
+                if not any(path.is_relative_to(src) for src in source):
+                    raise self.error(
+                        (*keys, name),
+                        f"{item!r} is outside the service's source "
+                        f"({', '.join(self.rel(s) for s in source)}); "
+                        "a component is a part of its own service.",
+                    )
+                paths.append(path)
+            parts.append((name, tuple(paths)))
+        return tuple(parts)
 
     def check_overlaps(self, services: tuple[Service, ...]) -> None:
         """Each file must have one owner, or per-service figures would count it twice."""

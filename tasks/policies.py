@@ -30,6 +30,7 @@ class ChangedFile:
     branches: int  # branch exits leaving changed lines
     covered_branches: int
     uncovered_ranges: tuple[tuple[int, int], ...] = ()  # `uncovered` grouped for people
+    noisy: int = 0  # changed statements left out because they are declared noisy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,10 +148,13 @@ def evaluate(
     only: Iterable[str] | None = None,
     baseline: Mapping[str, Figures] | None = None,
     notes: Iterable[str] = (),
+    compared: Mapping[str, Figures] | None = None,
 ) -> Verdict:
     """Every check the manifest asks for. `changed` is None when no diff was taken;
     `baseline` (each scope's figure, see analysis.headline_figures) is None when there
-    is none to compare with; `only` limits the policies evaluated (as `gate --policy`)."""
+    is none to compare with; `compared` are the figures set against it (default: the
+    measured headline figures; the gate passes them with noisy lines forgiven); `only`
+    limits the policies evaluated (as `gate --policy`)."""
     selected = set(only) if only is not None else None
 
     def active(policy: str) -> str | None:
@@ -181,7 +185,7 @@ def evaluate(
         checks += _changed_checks(manifest, changed, mode)
     if (mode := active("regression")) and baseline is not None:
         checks += regression_checks(
-            headline_figures(services),
+            compared if compared is not None else headline_figures(services),
             baseline,
             tolerance=manifest.gate.tolerance,
             noise=manifest.gate.noise,

@@ -125,7 +125,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 def md_escape(text: str) -> str:
     """Make any text safe in a Markdown table cell: no markup, no HTML, no broken pipes."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=True)).replace("\n", " ")
+    # Quotes are not markup; escaping them to entities would show "&#x27;" once the
+    # entity's "#" is escaped in turn.
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
 
 
 def md_code(text: str) -> str:

@@ -1,10 +1,11 @@
 """Write every report from one Coverage object whose per-file analyses are shared.
 
-Formats: terminal table, HTML (combined with per-line contexts, and one per service
-narrowed to its own tests), Cobertura XML (combined, and one per service likewise), JSON,
-LCOV, a Markdown summary and a JSON file of the per-service figures. Reports are built in
-a staging folder and moved into place only when all of them were written, so a failure
-never leaves a half-new set.
+Formats: terminal table, HTML (combined with per-line contexts, one per service narrowed
+to its own tests, and the dashboard index.html over them), Cobertura XML (combined, and
+one per service likewise), JSON, LCOV, Markdown (summary, masking matrix,
+recommendations), badges, editor copies of LCOV and XML, and a JSON file of the
+per-service figures. Reports are built in a staging folder and moved into place only when
+all of them were written, so a failure never leaves a half-new set.
 """
 
 from __future__ import annotations
@@ -21,19 +22,22 @@ from pathlib import Path
 from coverage import Coverage
 from coverage.exceptions import CoverageException
 
-from tasks import datafiles, render
+from tasks import badges, dashboard, datafiles, editors, masking, recommend, render, trend
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
 from tasks.errors import ConfigError, DataError
 from tasks.layout import ARCHIVE_DIR, archive_name
-from tasks.manifest import Manifest, Service
+from tasks.manifest import TOTAL, Manifest, Service
 
-FORMATS = ("html", "xml", "json", "lcov", "markdown")
+FORMATS = ("html", "xml", "json", "lcov", "markdown", "badges", "editors")
+DASHBOARD = "index.html"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Report:
     services: tuple[ServiceFigures, ...]
     rows: list[render.Row]
+    matrix: masking.MaskingMatrix
+    advice: recommend.Advice
     parses: int  # how many files were parsed for the whole invocation
     written: tuple[Path, ...]
     missing: tuple[str, ...] = ()  # inputs an --allow-missing combine went without
@@ -97,16 +101,40 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
     missing = tuple(datafiles.missing_inputs(manifest))
     try:
         services, rows = figures(manifest, shared, data_file)
-        _write_formats(cov, manifest, services, rows, formats, staging, missing)
+        matrix = masking.build(shared, manifest)
+        advice = recommend.build(shared, manifest, services)
+        derived = Derived(services=services, rows=rows, matrix=matrix, advice=advice, missing=missing)
+        _write_formats(cov, manifest, derived, formats, staging)
         if archive:
             stamp = archive_name(datetime.datetime.now(datetime.UTC))
             shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
         written = _publish(staging, reports_dir)
+        if "editors" in formats:
+            written += editors.write(manifest, reports_dir / "coverage.lcov", reports_dir / "coverage.xml")
     except CoverageException as exc:
         raise _unusable(manifest, data_file, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Report(services=services, rows=rows, parses=shared.parses, written=written, missing=missing)
+    return Report(
+        services=services,
+        rows=rows,
+        matrix=matrix,
+        advice=advice,
+        parses=shared.parses,
+        written=written,
+        missing=missing,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Derived:
+    """Everything the formats show, computed once from the shared analysis."""
+
+    services: tuple[ServiceFigures, ...]
+    rows: list[render.Row]
+    matrix: masking.MaskingMatrix
+    advice: recommend.Advice
+    missing: tuple[str, ...]
 
 
 def incomplete_warning(missing: Sequence[str]) -> list[str]:
@@ -120,25 +148,26 @@ def incomplete_warning(missing: Sequence[str]) -> list[str]:
 
 
 def _write_formats(
-    cov: Coverage,
-    manifest: Manifest,
-    services: tuple[ServiceFigures, ...],
-    rows: list[render.Row],
-    formats: Sequence[str],
-    out: Path,
-    missing: Sequence[str] = (),
+    cov: Coverage, manifest: Manifest, derived: Derived, formats: Sequence[str], out: Path
 ) -> None:
+    services, rows, missing = derived.services, derived.rows, derived.missing
     if "markdown" in formats:
         warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in incomplete_warning(missing))
         (out / "summary.md").write_text(
             warning + render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n",
             encoding="utf-8",
         )
+        (out / "masking.md").write_text(warning + masking.markdown(derived.matrix), encoding="utf-8")
+        (out / "recommendations.md").write_text(
+            warning + recommend.markdown(derived.advice), encoding="utf-8"
+        )
     (out / "services.json").write_text(
         json.dumps({**_services_json(services, rows), "missing": list(missing)}, indent=2) + "\n",
         encoding="utf-8",
     )
-    if "xml" in formats:
+    if "badges" in formats or "html" in formats:  # the dashboard shows the badges
+        _write_badges(manifest, rows, out / BADGES_DIR)
+    if "xml" in formats or "editors" in formats:
         cov.xml_report(outfile=str(out / "coverage.xml"))
         # One per service, its own tests only: what Codecov's per-service flags upload.
         (out / "services").mkdir()
@@ -149,7 +178,7 @@ def _write_formats(
                 )
     if "json" in formats:
         cov.json_report(outfile=str(out / "coverage.json"))
-    if "lcov" in formats:
+    if "lcov" in formats or "editors" in formats:
         cov.lcov_report(outfile=str(out / "coverage.lcov"))
     if "html" in formats:
         cov.html_report(
@@ -163,6 +192,61 @@ def _write_formats(
                     include=include,
                     contexts=contexts,
                 )
+        (out / DASHBOARD).write_text(dashboard.page_html(_page(manifest, derived, out)), encoding="utf-8")
+
+
+BADGES_DIR = "badges"
+
+
+def _write_badges(manifest: Manifest, rows: list[render.Row], folder: Path) -> None:
+    """<scope>.svg and <scope>.json (shields.io endpoint) for the total and each service."""
+    folder.mkdir()
+    for row in rows:
+        if row.is_total:
+            item = badges.badge(TOTAL, "coverage", row.whole, manifest.thresholds.line)
+        else:
+            item = badges.badge(row.label, f"{row.label} coverage", row.isolated, row.thresholds.line)
+        (folder / f"{item.name}.svg").write_text(badges.svg(item), encoding="utf-8")
+        (folder / f"{item.name}.json").write_text(badges.endpoint_json(item), encoding="utf-8")
+
+
+def _page(manifest: Manifest, derived: Derived, out: Path) -> dashboard.Page:
+    """The dashboard's content; links only to files staged beside it."""
+    candidates = [
+        ("html/index.html", "Line by line, all services (whole suite, with the tests behind each line)"),
+        ("summary.md", "Summary (Markdown)"),
+        ("masking.md", "Masking matrix (Markdown)"),
+        ("recommendations.md", "Recommendations (Markdown)"),
+        ("coverage.xml", "Cobertura XML"),
+        ("coverage.json", "JSON"),
+        ("coverage.lcov", "LCOV"),
+        ("services.json", "Per-service figures (JSON)"),
+    ]
+    links = [(href, text) for href, text in candidates if (out / href).exists()]
+    service_links = {
+        name: f"html/services/{name}/index.html"
+        for name in manifest.names
+        if (out / "html" / "services" / name / "index.html").exists()
+    }
+    badge_links = {
+        scope: f"{BADGES_DIR}/{scope}.svg"
+        for scope in (TOTAL, *manifest.names)
+        if (out / BADGES_DIR / f"{scope}.svg").exists()
+    }
+    trend_svg, trend_note = trend.recent_trend(manifest)
+    return dashboard.Page(
+        title="Coverage by service",
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        rows=derived.rows,
+        matrix=derived.matrix,
+        advice=derived.advice,
+        trend_svg=trend_svg,
+        trend_note=trend_note,
+        links=links,
+        service_links=service_links,
+        badges=badge_links,
+        warnings=incomplete_warning(derived.missing),
+    )
 
 
 @contextmanager

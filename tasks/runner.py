@@ -38,7 +38,9 @@ class RunResult:
     combined: bool  # whether combine will read it
 
 
-def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> configparser.ConfigParser:
+def coverage_settings(
+    manifest: Manifest, service: Service, data_file: Path, *, per_test: bool = False
+) -> configparser.ConfigParser:
     """The coverage.py configuration of one service's run, derived from the manifest only.
 
     The project's own [tool.coverage] settings are deliberately not read: a `source` that
@@ -46,7 +48,9 @@ def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> 
     coverage.py's subprocess patch measures every Python process the run starts (pytest-
     xdist workers, and programs the tests launch, as pytest-cov does) with these same
     settings, each writing its own data file; always, so that a run with workers and one
-    without measure the same code.
+    without measure the same code. `per_test` adds each test's name to the context (for
+    `stability`, which names the tests behind a flaky line); it costs time in proportion
+    to tests x files, so measuring runs do without.
     """
     rc = configparser.ConfigParser(interpolation=None)
     rc["run"] = {
@@ -58,6 +62,8 @@ def coverage_settings(manifest: Manifest, service: Service, data_file: Path) -> 
         # Services that import nothing of another service are normal here.
         "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
     }
+    if per_test:
+        rc["run"]["dynamic_context"] = "test_function"
     # Files never imported still count (as 0%), in namespace packages too.
     rc["report"] = {"include_namespace_packages": "true"}
     return rc
@@ -152,39 +158,58 @@ def run(
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".run-{name}-", dir=manifest.data_dir) as scratch:
-        raw = Path(scratch) / "raw"
-        rcfile = Path(scratch) / "coveragerc"
-        with rcfile.open("w", encoding="utf-8") as handle:
-            coverage_settings(manifest, service, raw).write(handle)
-        argv = pytest_command(service, rcfile, extra, options, durations)
-        print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
-        out.flush()
-        try:
-            status = subprocess.run(argv, cwd=service.cwd, check=False).returncode
-        except OSError as exc:
-            raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
-        if status == PYTEST_NO_TESTS and options.shard is not None:
-            raise ConfigError(
-                f"{name}: shard {options.shard.index} of {options.shard.count} selected no tests "
-                f"(fewer tests than shards?). Use fewer shards (services.{name}.shards in "
-                f"{manifest.display(manifest.path)})."
-            )
-        if status == PYTEST_NO_TESTS:
-            raise ConfigError(
-                f"{name}: pytest collected no tests from {', '.join(extra or service.tests)} "
-                f"(in {manifest.display(service.cwd)}). Fix services.{name}.tests in "
-                f"{manifest.display(manifest.path)}, or the test selection after '--'."
-            )
-        if status not in (PYTEST_OK, PYTEST_TESTS_FAILED):
-            raise ConfigError(
-                f"{name}: pytest stopped with exit status {status} (interrupted, internal or "
-                "usage error, see its output above); no data was kept."
-            )
-        # One file, or with workers one per process (raw.<host>.<pid>.<random>).
-        written = sorted(Path(scratch).glob("raw*"))
-        if not written:
-            raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
+        status, written = execute(manifest, service, extra, Path(scratch), out, options, durations)
         return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
+
+
+def execute(
+    manifest: Manifest,
+    service: Service,
+    extra: list[str],
+    scratch: Path,
+    out: TextIO,
+    options: Options = Options(),
+    durations: Path | None = None,
+    *,
+    per_test: bool = False,
+) -> tuple[int, list[Path]]:
+    """Run the service's tests under coverage with `scratch` for its files: pytest's exit
+    status (0 or 1) and the data files written, or a ConfigError for a run that measured
+    nothing worth keeping."""
+    name = service.name
+    raw = scratch / "raw"
+    rcfile = scratch / "coveragerc"
+    with rcfile.open("w", encoding="utf-8") as handle:
+        coverage_settings(manifest, service, raw, per_test=per_test).write(handle)
+    argv = pytest_command(service, rcfile, extra, options, durations)
+    print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
+    out.flush()
+    try:
+        status = subprocess.run(argv, cwd=service.cwd, check=False).returncode
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
+    if status == PYTEST_NO_TESTS and options.shard is not None:
+        raise ConfigError(
+            f"{name}: shard {options.shard.index} of {options.shard.count} selected no tests "
+            f"(fewer tests than shards?). Use fewer shards (services.{name}.shards in "
+            f"{manifest.display(manifest.path)})."
+        )
+    if status == PYTEST_NO_TESTS:
+        raise ConfigError(
+            f"{name}: pytest collected no tests from {', '.join(extra or service.tests)} "
+            f"(in {manifest.display(service.cwd)}). Fix services.{name}.tests in "
+            f"{manifest.display(manifest.path)}, or the test selection after '--'."
+        )
+    if status not in (PYTEST_OK, PYTEST_TESTS_FAILED):
+        raise ConfigError(
+            f"{name}: pytest stopped with exit status {status} (interrupted, internal or "
+            "usage error, see its output above); no data was kept."
+        )
+    # One file, or with workers one per process (raw.<host>.<pid>.<random>).
+    written = sorted(scratch.glob("raw*"))
+    if not written:
+        raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
+    return status, written
 
 
 def _keep(

@@ -128,3 +128,49 @@ def measured_copy(measured_example: Path, tmp_path: Path) -> Path:
     target = tmp_path / "kit"
     shutil.copytree(measured_example, target)
     return target
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A headless Chromium: found on PATH, else installed with apt (Debian's `chromium`
+    package) when this process may; skipped, saying why, only where neither works."""
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    if shutil.which("apt-get") is None:
+        pytest.skip("no chromium on PATH and no apt-get to install it (install Chromium to run this check)")
+    if os.geteuid() != 0:
+        pytest.skip("no chromium on PATH, and installing it needs root: sudo apt-get install chromium")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        installed = subprocess.run(
+            argv, capture_output=True, text=True, timeout=900, env=environment, check=False
+        )
+        if installed.returncode != 0:
+            pytest.skip(f"cannot install chromium ({' '.join(argv)}): {installed.stderr.strip()[-300:]}")
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("apt-get installed chromium but it is not on PATH")
+    return found
+
+
+def headless(chromium: str, page: Path, profile: Path, *args: str) -> Result:
+    """Run Chromium headless on a file; a fresh profile each time (root needs --no-sandbox)."""
+    return run(
+        [
+            chromium,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            *args,
+            page.as_uri(),
+        ],
+        page.parent,
+        timeout=120,
+    )

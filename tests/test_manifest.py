@@ -301,3 +301,57 @@ def test_load__goal_and_ratchet_mistakes(
 
 def test_load__total_is_a_reserved_service_name(tmp_path: Path) -> None:
     assert "reserved" in error_of(tmp_path, GOOD.replace("[services.worker]", "[services.total]"))
+
+
+def test_load__components_noisy_and_editor_dir(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    (tmp_path / "repo/src/api/views.py").write_text("x = 1\n")
+    loaded = load_text(
+        tmp_path,
+        GOOD.replace(
+            "[services.api.thresholds]",
+            '[services.api.components]\nweb = ["src/api/views.py"]\n\n[services.api.thresholds]',
+        )
+        + '\n[gate]\nnoisy = ["src/api/views.py:3-5", "src/api/views.py"]\n',
+    )
+    api = loaded.service("api")
+    views = tmp_path / "repo/src/api/views.py"
+    assert api.components == (("web", (views,)),)
+    assert api.component(views) == "web" and api.component(tmp_path / "repo/src/api/other.py") is None
+    assert [(n.path, sorted(n.lines)) for n in loaded.gate.noisy] == [(views, [3, 4, 5]), (views, [])]
+    assert loaded.editor_dir == tmp_path / "repo"
+
+
+@pytest.mark.parametrize(
+    ("addition", "expected"),
+    [
+        ('[gate]\nnoisy = ["src/api/views.py:5-3"]', ["gate.noisy", "from low to high"]),
+        ('[gate]\nnoisy = ["src/api/views.py:0"]', ["gate.noisy", "count from 1"]),
+        ('[gate]\nnoisy = ["src/api"]', ["gate.noisy", "not a file"]),
+        ('[gate]\nnoisy = ["../../etc/passwd:1"]', ["gate.noisy", "outside the repository"]),
+        ('[gate]\nnoisy = ["src/api/nope.py:1"]', ["gate.noisy", "does not exist"]),
+        (
+            '[services.api.components]\nweb = ["src/worker"]',
+            ["services.api.components.web", "does not exist"],
+        ),
+        (
+            '[services.api.components]\nweb = ["tests/api"]',
+            ["services.api.components.web", "outside the service"],
+        ),
+        ("[services.api.components]\nweb = []", ["services.api.components.web", "at least one"]),
+        ('[settings]\neditor_dir = "../.."', ["settings.editor_dir", "outside the repository"]),
+    ],
+)
+def test_load__component_noisy_and_editor_mistakes(
+    tmp_path: Path, addition: str, expected: list[str]
+) -> None:
+    make_repo(tmp_path)
+    (tmp_path / "repo/src/api/views.py").write_text("x = 1\n")
+    text = GOOD + "\n" + addition + "\n"
+    if addition.startswith("[settings]"):
+        text = GOOD.replace('root = "repo"', 'root = "repo"\n' + addition.split("\n", 1)[1])
+    if addition.startswith("[services.api.components]"):
+        text = GOOD.replace("[services.api.thresholds]", addition + "\n\n[services.api.thresholds]")
+    message = error_of(tmp_path, text)
+    for fragment in expected:
+        assert fragment in message, message

@@ -111,6 +111,7 @@ def test_terminal_table__columns_and_masking_summary() -> None:
         ("[x](http://e)", "\\[x\\]\\(http://e\\)"),
         ("`code` *b*", "\\`code\\` \\*b\\*"),
         ("two\nlines", "two lines"),
+        ("no baseline for 'main' & \"x\"", "no baseline for 'main' &amp; \"x\""),
     ],
 )
 def test_md_escape__names_cannot_inject_markup(raw: str, escaped: str) -> None:

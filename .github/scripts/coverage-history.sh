@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Carry the coverage history between CI runs on a branch of its own, `coverage-history`,
-# holding one file, history.jsonl (docs/history.md). The branch holds no code.
+# holding history.jsonl (docs/history.md) and the latest badges of main, badges/ (the
+# shields.io endpoint files a README links to, docs/reports.md). The branch holds no code.
 #
 #   coverage-history.sh restore   import the branch's history, if the branch exists
-#   coverage-history.sh save      export the local history and push it as a new commit
+#   coverage-history.sh save      export the local history and push it as a new commit, with
+#                                 reports/badges/ when present, else the branch's badges kept
 #                                 (needs `contents: write`; run one writer at a time)
 set -euo pipefail
 
@@ -19,12 +21,24 @@ case "${1:-}" in
     ;;
   save)
     parent=()
+    badges=""
     if git fetch --quiet --depth=1 origin "$branch"; then
       parent=(-p "$(git rev-parse FETCH_HEAD)")
+      badges=$(git rev-parse --quiet --verify "FETCH_HEAD:badges" || true)
     fi
     nox -s baseline -- --export history.jsonl
-    blob=$(git hash-object -w history.jsonl)
-    tree=$(printf '100644 blob %s\thistory.jsonl\n' "$blob" | git mktree)
+    entries=$(printf '100644 blob %s\thistory.jsonl' "$(git hash-object -w history.jsonl)")
+    if [ -d reports/badges ]; then
+      listing=""
+      for file in reports/badges/*; do
+        listing+=$(printf '100644 blob %s\t%s' "$(git hash-object -w "$file")" "$(basename "$file")")$'\n'
+      done
+      badges=$(printf '%s' "$listing" | git mktree)
+    fi
+    if [ -n "$badges" ]; then
+      entries+=$'\n'$(printf '040000 tree %s\tbadges' "$badges")
+    fi
+    tree=$(printf '%s\n' "$entries" | git mktree)
     commit=$(git -c user.name=ci -c user.email=ci@localhost commit-tree "$tree" "${parent[@]}" -m "coverage history")
     git push --quiet origin "$commit:refs/heads/$branch"
     ;;
