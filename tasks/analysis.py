@@ -92,6 +92,13 @@ class ServiceFigures:
         return self.whole.line_pct - self.isolated.line_pct
 
 
+def split_context(context: str) -> tuple[str, str]:
+    """A recorded context as (service, test): the static part is the service's name, the
+    dynamic part (after "|", only with per-test contexts) the test's."""
+    service, _, test = context.partition("|")
+    return service, test
+
+
 def context_pattern(service: str) -> str:
     """The regular expression matching exactly one service's static context."""
     return f"^{re.escape(service)}$"

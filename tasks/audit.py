@@ -7,6 +7,7 @@ Errors fail `nox -s audit` and `nox -s maintenance` (exit 1); warnings are repor
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 import sqlite3
 import tomllib
@@ -39,9 +40,16 @@ def audit(
 ) -> list[Finding]:
     """Every finding for `manifest`'s repository; `baseline` holds each scope's (line, branch)
     figure from the base branch's baseline, when there is one."""
+    # The layout checks build on this module's findings and config reading.
+    from tasks import audit_layout
+
     findings = [
         *_masking_sources(manifest),
         *_masking_cov_options(manifest),
+        *audit_layout.omitted_services(manifest),
+        *audit_layout.unowned_sources(manifest),
+        *audit_layout.namespace_packages(manifest),
+        *audit_layout.test_collection(manifest),
         *_thresholds(manifest, baseline),
     ]
     findings += _data_versions(manifest)
@@ -51,26 +59,35 @@ def audit(
 # -- a coverage `source` or `--cov` that spans several services -----------------------------
 
 
-def _coverage_configs(root: Path) -> Iterable[tuple[Path, str, dict[str, Any]]]:
-    """(file, section name, [run] settings) of every coverage.py config file in `root`."""
+LIST_KEYS = ("source", "source_dirs", "omit", "include")
+
+
+def coverage_settings(root: Path, sections: Sequence[str]) -> Iterable[tuple[Path, str, dict[str, Any]]]:
+    """(file, section name, settings) of each of `sections` ("run", "report") in every
+    coverage.py config file in `root`; list settings of INI files split as coverage.py does."""
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        run = _table(_toml(pyproject), "tool", "coverage", "run")
-        if run:
-            yield pyproject, "[tool.coverage.run]", run
-    for name, section in ((".coveragerc", "run"), ("setup.cfg", "coverage:run"), ("tox.ini", "coverage:run")):
-        path = root / name
-        parser = _ini(path)
-        if parser is not None and parser.has_section(section):
-            settings = {
-                key: value.split() for key, value in parser.items(section) if key in ("source", "source_dirs")
-            }
-            yield path, f"[{section}]", settings
+    document = _toml(pyproject) if pyproject.is_file() else {}
+    for section in sections:
+        table = _table(document, "tool", "coverage", section)
+        if table:
+            yield pyproject, f"[tool.coverage.{section}]", table
+    for name, prefix in ((".coveragerc", ""), ("setup.cfg", "coverage:"), ("tox.ini", "coverage:")):
+        parser = _ini(root / name)
+        for section in sections:
+            if parser is None or not parser.has_section(prefix + section):
+                continue
+            settings: dict[str, Any] = {}
+            for key, value in parser.items(prefix + section):
+                if key in LIST_KEYS:
+                    settings[key] = [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
+                else:
+                    settings[key] = value
+            yield root / name, f"[{prefix}{section}]", settings
 
 
 def _masking_sources(manifest: Manifest) -> list[Finding]:
     findings = []
-    for path, section, run in _coverage_configs(manifest.root):
+    for path, section, run in coverage_settings(manifest.root, ("run",)):
         for key in ("source", "source_dirs"):
             entries = run.get(key) or []
             if isinstance(entries, str):

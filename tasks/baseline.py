@@ -74,10 +74,6 @@ def record(
     return result
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def _delta(new: float | None, old: float | None) -> float | None:
     return None if new is None or old is None else new - old
 
@@ -110,7 +106,7 @@ def status(
     latest = snapshots[-1]
     current = latest.headline()
     print(
-        f"History {shown}: {_count(len(snapshots), 'snapshot')} of {name!r} ({everything} in all); "
+        f"History {shown}: {render.plural(len(snapshots), 'snapshot')} of {name!r} ({everything} in all); "
         f"newest {latest.label}, measured with Python {latest.environment.python}, "
         f"coverage {latest.environment.coverage} ({latest.environment.core}).",
         file=out,
@@ -365,7 +361,7 @@ def export_history(manifest: Manifest, target: Path, out: TextIO) -> None:
             snapshots, baselines = exchange.export(store, target)
         except OSError as exc:
             raise ConfigError(f"{target}: cannot write the export: {exc.strerror or exc}.") from None
-    counts = f"{_count(snapshots, 'snapshot')} and {_count(baselines, 'baseline')}"
+    counts = f"{render.plural(snapshots, 'snapshot')} and {render.plural(baselines, 'baseline')}"
     print(f"exported {counts} from {shown} to {target}", file=out)
 
 
@@ -375,7 +371,8 @@ def import_history(manifest: Manifest, source: Path, out: TextIO) -> None:
     with History.open(manifest.history, shown, create=True) as store:
         added = store.merge(snapshots, baselines)
     print(
-        f"imported {source}: {_count(added, 'new snapshot')} of {len(snapshots)} ({len(snapshots) - added} "
-        f"already there), {_count(len(baselines), 'baseline')}, into {shown}",
+        f"imported {source}: {render.plural(added, 'new snapshot')} of {len(snapshots)} "
+        f"({len(snapshots) - added} already there), {render.plural(len(baselines), 'baseline')}, "
+        f"into {shown}",
         file=out,
     )

@@ -454,6 +454,12 @@ def _report(manifest: manifest_module.Manifest, args: argparse.Namespace, out: T
     print("", file=out)
     for path in result.written:
         print(f"wrote {manifest.display(path)}", file=out)
+    for path in result.not_ours:
+        print(
+            f"left {manifest.display(path)} alone: another tool wrote it; point settings.editor_dir "
+            "elsewhere for the kit's editor files (docs/editors.md)",
+            file=out,
+        )
     print("", file=out)
     print(render.masking_summary(result.rows), file=out)
     if args.open:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from tasks import render
 from tasks.analysis import Figures, ServiceFigures, headline_figures, sum_figures
 from tasks.manifest import TOTAL
-from tasks.policies import FAIL, ChangedFile, Verdict, format_ranges
+from tasks.policies import FAIL, ChangedFile, Verdict
 
 MARKER = "<!-- coverage-workflows -->"  # how CI finds its own comment to update it
 GITHUB_LIMIT = 65_536
@@ -36,9 +36,14 @@ def _delta(now: Figures, before: Mapping[str, Figures] | None, scope: str) -> st
 
 
 def table(
-    services: Sequence[ServiceFigures], verdict: Verdict, baseline: Mapping[str, Figures] | None
+    services: Sequence[ServiceFigures],
+    verdict: Verdict,
+    baseline: Mapping[str, Figures] | None,
+    compared: Mapping[str, Figures] | None = None,
 ) -> list[str]:
-    headline = headline_figures(services)
+    """The per-service table; `compared` are the figures the regression policy set against
+    the baseline (noisy lines forgiven), when they differ from the measured ones."""
+    headline = dict(compared) if compared is not None else headline_figures(services)
     out = [
         "| Service | Line (own tests) | Branch (own tests) | Whole-suite line | Masking gap "
         "| vs baseline | Changed lines (own tests) |",
@@ -53,11 +58,11 @@ def table(
             f"| {_changed(changed)} |"
         )
     isolated = sum_figures(s.isolated for s in services)
-    whole = headline[TOTAL]
+    whole = sum_figures(s.whole for s in services)
     gap = None if isolated.line_pct is None or whole.line_pct is None else whole.line_pct - isolated.line_pct
     out.append(
         f"| **Total** | {render.pct(isolated.line_pct)} | {render.pct(isolated.branch_pct)} "
-        f"| {render.pct(whole.line_pct)} | {render.points(gap)} | {_delta(whole, baseline, TOTAL)} "
+        f"| {render.pct(whole.line_pct)} | {render.points(gap)} | {_delta(headline[TOTAL], baseline, TOTAL)} "
         f"| {_changed(verdict.changed)} |"
     )
     return out
@@ -68,71 +73,69 @@ def build(
     verdict: Verdict,
     baseline: Mapping[str, Figures] | None,
     link: str,
+    *,
+    details: Sequence[str] = (),
+    compared: Mapping[str, Figures] | None = None,
     limit: int = GITHUB_LIMIT,
 ) -> str:
-    """The comment's Markdown, at most `limit` characters."""
+    """The comment's Markdown, at most `limit` characters. `details` are the gate's own
+    Markdown details (worst files, uncovered changed lines, unowned files, notes)."""
     status = "**fail**" if verdict.status == FAIL else verdict.status
-    head = [
-        MARKER,
-        f"## Coverage: {status}",
-        "",
-        *table(services, verdict, baseline),
+    head = [MARKER, f"## Coverage: {status}", ""]
+    body = [
+        *table(services, verdict, baseline, compared),
         "",
         "*vs baseline*: the change in points of the figure the gate judges (own tests for a service, "
         "the whole suite for the total) against the base branch's baseline.",
         "",
     ]
+    lines: list[str] = []
     failing = verdict.failing()
-    details: list[str] = []
     if failing:
-        details.append("Checks that did not pass:")
+        lines.append("Checks that did not pass:")
         for check in failing:
             if check.baseline is not None:
                 target = f"baseline {render.pct(check.baseline)}"
             else:
                 target = f"{check.target:g}%"
-            details.append(
+            lines.append(
                 f"- {check.status}: {check.policy} {render.md_escape(check.scope)} {check.metric}: "
                 f"{render.pct(check.actual)} (target {target})"
             )
-    uncovered = [f for f in verdict.changed if f.uncovered]
-    if uncovered:
-        details.append("")
-        details.append("Changed lines not covered by their service's own tests:")
-        for file in uncovered:
-            details.append(
-                f"- {render.md_escape(file.service)}: {render.md_escape(file.path)}: "
-                f"lines {format_ranges(file.uncovered_ranges)}"
-            )
-    if verdict.unowned:
-        details.append("")
-        details.append("Changed Python files no service owns:")
-        details += [f"- {render.md_escape(path)}" for path in verdict.unowned]
-    if verdict.notes:
-        details += ["", *(render.md_escape(note) for note in verdict.notes)]
-    while details and not details[0]:
-        details.pop(0)
+        lines.append("")
+    lines += details
+    while lines and not lines[-1]:
+        lines.pop()
     tail = ["", f"[Full report]({_url(link)})", ""]
-    return _fit(head, details, tail, limit)
+    if len("\n".join(head + body + tail)) > limit:
+        # More services than a comment holds: the link is all that fits.
+        body = ["The per-service table is too long for a comment; see the full report.", ""]
+        lines = []
+    return _fit(head + body, lines, tail, limit)
 
 
 def _url(link: str) -> str:
     """A link target that cannot break out of the Markdown link."""
-    return link.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C")
+    for raw, encoded in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        link = link.replace(raw, encoded)
+    return link.replace("\n", "").replace("\r", "")
 
 
 def _fit(head: list[str], details: list[str], tail: list[str], limit: int) -> str:
-    """head + as many detail lines as fit + tail; a line saying what was cut when some were."""
-    fixed = "\n".join(head + tail)
+    """head + as many detail lines as fit + tail; a line saying what was cut when some were,
+    never longer than `limit`."""
+    used = len("\n".join(head + tail)) + 1
     kept: list[str] = []
-    used = len(fixed) + 1
     for number, line in enumerate(details):
         left = len(details) - number
-        cut_note = f"... {left} more lines cut to fit GitHub's comment limit; see the full report."
+        cut_note = (
+            f"... {render.plural(left, 'more line')} cut to fit GitHub's comment limit; see the full report."
+        )
         # Room for this line, and for the cut note in case a later line does not fit.
         reserve = len(cut_note) + 1 if left > 1 else 0
         if used + len(line) + 1 + reserve > limit:
-            kept.append(cut_note)
+            if used + len(cut_note) + 1 <= limit:
+                kept.append(cut_note)
             break
         kept.append(line)
         used += len(line) + 1

@@ -7,6 +7,9 @@ workspace is the measured repository, so both files go to `settings.editor_dir` 
 the repository root) with paths relative to the repository, re-based from the report's
 project-relative paths. The XML names the repository as its absolute `<source>`, so that
 tools joining source and file name find the file too.
+
+Both files carry a mark (an LCOV test name, an XML comment): a file of the same name that
+lacks it was written by someone else (pytest-cov's `coverage.xml`, say) and is left alone.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from tasks import datafiles
+from tasks.errors import ConfigError
 from tasks.manifest import Manifest
 
 LCOV_NAME = "lcov.info"
 XML_NAME = "coverage.xml"
+MARK = "coverage-workflows"
+LCOV_MARK = f"TN:{MARK}\n"  # LCOV's test-name record; editors ignore it
 
 
 def _prefix(manifest: Manifest) -> str:
@@ -31,14 +37,48 @@ def _rebase(path: str, prefix: str) -> str:
     return path[len(prefix) :] if prefix and path.startswith(prefix) else path
 
 
-def write(manifest: Manifest, lcov: Path, xml: Path) -> tuple[Path, Path]:
-    """Editor copies of the report's LCOV and XML files; their paths."""
-    prefix = _prefix(manifest)
+def ours(path: Path) -> bool:
+    """Whether `path` is absent or an editor file this kit wrote (so it may be replaced)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            start = handle.read(4096)
+    except FileNotFoundError:
+        return True
+    return start.startswith(LCOV_MARK) or f"<!--{MARK}-->" in start
+
+
+def write(manifest: Manifest, lcov: Path, xml: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Editor copies of the report's LCOV and XML files: those written, and those left
+    alone because someone else's file has the name. A ConfigError when the folder cannot
+    be written."""
     lcov_target = manifest.editor_dir / LCOV_NAME
+    xml_target = manifest.editor_dir / XML_NAME
+    written, skipped = [], []
+    try:
+        for target, make in ((lcov_target, _lcov), (xml_target, _xml)):
+            if not ours(target):
+                skipped.append(target)
+                continue
+            make(manifest, lcov if target is lcov_target else xml, target)
+            written.append(target)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write editor files to {manifest.display(manifest.editor_dir)}: {exc}. Set "
+            f"settings.editor_dir in {manifest.display(manifest.path)} to a folder that can be written."
+        ) from None
+    return tuple(written), tuple(skipped)
+
+
+def _lcov(manifest: Manifest, lcov: Path, target: Path) -> None:
+    prefix = _prefix(manifest)
     lines = lcov.read_text(encoding="utf-8").splitlines(keepends=True)
     rebased = [f"SF:{_rebase(line[3:], prefix)}" if line.startswith("SF:") else line for line in lines]
-    with datafiles.atomic_path(lcov_target) as temporary:
-        temporary.write_text("".join(rebased), encoding="utf-8")
+    with datafiles.atomic_path(target) as temporary:
+        temporary.write_text(LCOV_MARK + "".join(rebased), encoding="utf-8")
+
+
+def _xml(manifest: Manifest, xml: Path, target: Path) -> None:
+    prefix = _prefix(manifest)
 
     # coverage.py's own output, written by this invocation: not untrusted input.
     tree = ElementTree.parse(xml)  # noqa: S314
@@ -51,8 +91,7 @@ def write(manifest: Manifest, lcov: Path, xml: Path) -> tuple[Path, Path]:
         filename = element.get("filename")
         if filename is not None:
             element.set("filename", _rebase(filename, prefix))
-    xml_target = manifest.editor_dir / XML_NAME
-    with datafiles.atomic_path(xml_target) as temporary:
+    tree.getroot().insert(0, ElementTree.Comment(MARK))
+    with datafiles.atomic_path(target) as temporary:
         # The XML declaration is how Coverage Gutters tells Cobertura from LCOV.
         tree.write(temporary, encoding="utf-8", xml_declaration=True)
-    return lcov_target, xml_target

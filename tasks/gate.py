@@ -35,6 +35,7 @@ class GateRun:
     diff: gitdiff.Diff | None
     services: tuple[ServiceFigures, ...]
     baseline: dict[str, Figures] | None = None  # the base branch's baseline, when one was found
+    compared: dict[str, Figures] | None = None  # what was set against it, when not the measured figures
 
 
 def changed_files(
@@ -44,7 +45,7 @@ def changed_files(
     which of them the owner's own tests cover; plus changed Python files nobody owns."""
     changed: list[ChangedFile] = []
     unowned: list[str] = []
-    nobodys = _nobodys_folders(manifest)
+    nobodys = manifest.owned_by_nobody()
     for change in diff.files:
         absolute = (diff.toplevel / change.path).resolve()
         if change.binary or absolute.suffix != ".py":
@@ -88,14 +89,6 @@ def changed_files(
     return changed, unowned
 
 
-def _nobodys_folders(manifest: Manifest) -> list[Path]:
-    """Test paths and `gate.ignore` paths hold nobody's source on purpose (and so does
-    everything outside the measured root); any other changed Python file should belong
-    to a service."""
-    tests = [(s.cwd / t).resolve() for s in manifest.services for t in s.tests]
-    return [*manifest.gate.ignore, *tests]
-
-
 def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
     shared, services = combined_figures(manifest)
     selected = set(only) if only is not None else None
@@ -120,17 +113,14 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
     if manifest.gate.noisy:
         left_out = sum(file.noisy for file in changed or ())
         notes.append(
-            f"Noisy lines (gate.noisy): {_lines(left_out)} left out of the changed-line policy, "
-            f"{_lines(forgiven)} this run missed counted as covered by the regression policy."
+            f"Noisy lines (gate.noisy): {render.plural(left_out, 'line')} left out of the changed-line "
+            f"policy, {render.plural(forgiven, 'line')} this run missed counted as covered by the "
+            "regression policy."
         )
     verdict = policies.evaluate(
         manifest, services, changed, unowned, selected, baseline=baseline, notes=notes, compared=compared
     )
-    return GateRun(verdict=verdict, diff=diff, services=services, baseline=baseline)
-
-
-def _lines(count: int) -> str:
-    return f"{count} line" if count == 1 else f"{count} lines"
+    return GateRun(verdict=verdict, diff=diff, services=services, baseline=baseline, compared=compared)
 
 
 def _baseline(manifest: Manifest, ref: str) -> tuple[dict[str, Figures] | None, str]:
@@ -186,12 +176,12 @@ def terminal(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
     header = ("Policy", "Scope", "Metric", "Target", "Actual", "Status")
     lines = render.columns([header, *_rows(verdict)])
-    lines += ["", *details(run_result, manifest, markdown=False)]
+    lines += ["", *details(run_result, markdown=False)]
     lines.append(f"gate: {verdict.status.upper()}")
     return "\n".join(lines)
 
 
-def details(run_result: GateRun, manifest: Manifest, *, markdown: bool) -> list[str]:
+def details(run_result: GateRun, *, markdown: bool) -> list[str]:
     """What a reviewer acts on: worst files of failing services, uncovered changed ranges."""
     verdict = run_result.verdict
 
@@ -250,7 +240,7 @@ def markdown(run_result: GateRun, manifest: Manifest) -> str:
             f"| {icon.get(status, status)} |"
         )
     lines.append("")
-    lines += details(run_result, manifest, markdown=True)
+    lines += details(run_result, markdown=True)
     return "\n".join(lines) + "\n"
 
 
@@ -338,7 +328,14 @@ def write_outputs(
     text = markdown(run_result, manifest)
     with datafiles.atomic_path(manifest.reports_dir / "gate.md") as temporary:
         temporary.write_text(text, encoding="utf-8")
-    body = comment.build(run_result.services, verdict, run_result.baseline, link or report_link(environ))
+    body = comment.build(
+        run_result.services,
+        verdict,
+        run_result.baseline,
+        link or report_link(environ),
+        details=details(run_result, markdown=True),
+        compared=run_result.compared,
+    )
     with datafiles.atomic_path(manifest.reports_dir / "comment.md") as temporary:
         temporary.write_text(body, encoding="utf-8")
     summary = environ.get("GITHUB_STEP_SUMMARY")

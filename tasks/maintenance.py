@@ -233,7 +233,7 @@ def _figures_section(this_week: Week | None) -> list[str]:
         return [*lines, f"Newest snapshot {code(this_week.newest.label)}; none a week older to compare with."]
     lines += [
         f"Line coverage on {branch}, from {code(this_week.week_ago.label)} to {code(this_week.newest.label)} "
-        f"({_plural(this_week.recorded, 'snapshot')} this week):",
+        f"({render.plural(this_week.recorded, 'snapshot')} this week):",
         "",
         "| Scope | A week ago | Now | Change |",
         "|---|---:|---:|---:|",
@@ -322,11 +322,7 @@ def baseline_figures(baseline: Snapshot | None) -> audit.BaselineFigures | None:
 
 
 def _count(items: Sequence[object], noun: str) -> str:
-    return _plural(len(items), noun)
-
-
-def _plural(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return render.plural(len(items), noun)
 
 
 def _kib(size: int) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tasks import render
-from tasks.analysis import SharedAnalysis
+from tasks.analysis import SharedAnalysis, split_context
 from tasks.manifest import Manifest
 
 
@@ -30,11 +30,6 @@ class MaskingMatrix:
     def whole_share(self, row: str) -> float | None:
         total = self.statements[row]
         return 100.0 * self.whole[row] / total if total else None
-
-    def main_coverer(self, row: str) -> str | None:
-        """The service whose tests cover most of `row`'s statements (None if none do)."""
-        best = max(self.services, key=lambda column: (self.covered[row, column], column == row))
-        return best if self.covered[row, best] else None
 
 
 def build(shared: SharedAnalysis, manifest: Manifest) -> MaskingMatrix:
@@ -55,8 +50,7 @@ def build(shared: SharedAnalysis, manifest: Manifest) -> MaskingMatrix:
         by_context: dict[str, set[int]] = {}
         for line, contexts in data.contexts_by_lineno(filename).items():
             for context in contexts:
-                # A static context is the service's name; anything after "|" is dynamic.
-                by_context.setdefault(context.split("|", 1)[0], set()).add(line)
+                by_context.setdefault(split_context(context)[0], set()).add(line)
         run_by_any: set[int] = set()
         statements[owner.name] += len(statements_here)
         for context, lines in by_context.items():

@@ -47,6 +47,11 @@ def rows(
     return table
 
 
+def plural(number: int, noun: str) -> str:
+    """ "1 line", "2 lines"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
@@ -127,7 +132,8 @@ def md_escape(text: str) -> str:
     """Make any text safe in a Markdown table cell: no markup, no HTML, no broken pipes."""
     # Quotes are not markup; escaping them to entities would show "&#x27;" once the
     # entity's "#" is escaped in turn.
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return escaped.replace("\r", " ").replace("\n", " ")
 
 
 def md_code(text: str) -> str:

@@ -41,6 +41,7 @@ class Report:
     parses: int  # how many files were parsed for the whole invocation
     written: tuple[Path, ...]
     missing: tuple[str, ...] = ()  # inputs an --allow-missing combine went without
+    not_ours: tuple[Path, ...] = ()  # editor files of the same name someone else wrote: left alone
 
 
 def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, SharedAnalysis]:
@@ -99,6 +100,7 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
     missing = tuple(datafiles.missing_inputs(manifest))
+    skipped: tuple[Path, ...] = ()
     try:
         services, rows = figures(manifest, shared, data_file)
         matrix = masking.build(shared, manifest)
@@ -108,9 +110,13 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
         if archive:
             stamp = archive_name(datetime.datetime.now(datetime.UTC))
             shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
-        written = _publish(staging, reports_dir)
+        editor_files: tuple[Path, ...] = ()
         if "editors" in formats:
-            written += editors.write(manifest, reports_dir / "coverage.lcov", reports_dir / "coverage.xml")
+            # Before publishing: an editor folder that cannot be written leaves the old reports.
+            editor_files, skipped = editors.write(
+                manifest, staging / "coverage.lcov", staging / "coverage.xml"
+            )
+        written = _publish(staging, reports_dir) + editor_files
     except CoverageException as exc:
         raise _unusable(manifest, data_file, exc) from None
     finally:
@@ -123,6 +129,7 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
         parses=shared.parses,
         written=written,
         missing=missing,
+        not_ours=skipped,
     )
 
 

@@ -10,17 +10,18 @@ ignore them.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from coverage import Coverage, CoverageData
+from coverage import CoverageData
 from coverage.results import Analysis, analysis_from_file_reporter
 
-from tasks import datafiles, noisy, policies, render, runner
-from tasks.analysis import SharedAnalysis
+from tasks import datafiles, noisy, policies, render, report, runner
+from tasks.analysis import split_context
 from tasks.errors import ConfigError
 from tasks.layout import STABILITY_DIR
 from tasks.manifest import Manifest
@@ -83,10 +84,7 @@ def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: Tex
 def compare(manifest: Manifest, data_files: Sequence[Path]) -> list[FlakyLine]:
     """Statements run in some runs and not others, and branches whose taken exits differ."""
     datas = [datafiles.read(path, manifest.display(path)) for path in data_files]
-    cov = Coverage(data_file=str(data_files[0]), config_file=False)
-    cov.set_option("run:relative_files", True)
-    cov.load()
-    shared = SharedAnalysis(cov)  # parses each file once, for all runs
+    cov, shared = report.open_coverage(manifest, data_files[0])  # parses each file once, for all runs
     files = sorted(set().union(*(data.measured_files() for data in datas)))
     flaky: list[FlakyLine] = []
     for filename in files:
@@ -112,22 +110,22 @@ def _differences(
 ) -> list[FlakyLine]:
     found = []
     branch_runs = [a.executed_branch_arcs() for a in analyses]
+    contexts: list[dict[int, list[str]]] | None = None  # read once, when a line differs
     for line in sorted(analyses[0].statements):
         ran = tuple(n for n, a in enumerate(analyses, 1) if line in a.executed)
         kind = None
         if 0 < len(ran) < len(analyses):
             kind = "line"
-        elif ran and line in analyses[0].exit_counts and analyses[0].exit_counts[line] > 1:
+        elif ran and analyses[0].exit_counts.get(line, 0) > 1:
             taken = [frozenset(arcs.get(line, ())) for arcs in branch_runs]
             if len(set(taken)) > 1:
                 kind = "branch"
         if kind is None:
             continue
-        tests: set[str] = set()
-        for data in datas:
-            for context in data.contexts_by_lineno(filename).get(line, ()):
-                _, _, test = context.partition("|")
-                tests.add(test or context)
+        if contexts is None:
+            contexts = [data.contexts_by_lineno(filename) for data in datas]
+        # Lines run at import time carry no test's name, only the service's.
+        tests = {split_context(c)[1] for by_line in contexts for c in by_line.get(line, ())} - {""}
         found.append(
             FlakyLine(
                 path=filename,
@@ -191,7 +189,7 @@ def terminal(manifest: Manifest, result: Stability) -> str:
     )
     out += render.columns(rows, right=(1,))
     if new:
-        entries = ", ".join(f'"{entry}"' for entry in spots(manifest, new))
+        entries = ", ".join(json.dumps(entry) for entry in spots(manifest, new))  # TOML strings
         out += [
             "",
             "If this is expected (time, randomness, ordering), let the gate ignore these lines in "

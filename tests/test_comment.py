@@ -7,8 +7,9 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from tasks import badges, comment
+from tasks import badges, comment, gate
 from tasks.analysis import Figures, ServiceFigures
+from tasks.manifest import Thresholds
 from tasks.policies import FAIL, PASS, ChangedFile, Check, Verdict
 
 
@@ -22,6 +23,11 @@ def service(name: str, covered: int, whole: int, statements: int = 100) -> Servi
 
 
 SERVICES = (service("xp", 40, 85), service("a|uth", 90, 90))
+
+
+def gate_details(verdict: Verdict) -> list[str]:
+    """The gate's own Markdown details, which the comment quotes."""
+    return gate.details(gate.GateRun(verdict=verdict, diff=None, services=SERVICES), markdown=True)
 
 
 def changed(index: int, service_name: str = "xp") -> ChangedFile:
@@ -54,7 +60,9 @@ def test_comment__table_with_deltas_changed_lines_and_escaped_names() -> None:
         unowned=("tools/<script>.py",),
     )
     baseline = {"total": Figures(statements=200, covered=180), "xp": Figures(statements=100, covered=45)}
-    body = comment.build(SERVICES, verdict, baseline, "https://ci.example/run (1)")
+    body = comment.build(
+        SERVICES, verdict, baseline, "https://ci.example/run (1)", details=gate_details(verdict)
+    )
     lines = body.splitlines()
     assert lines[0] == comment.MARKER
     assert lines[1] == "## Coverage: **fail**"
@@ -71,7 +79,7 @@ def test_comment__table_with_deltas_changed_lines_and_escaped_names() -> None:
 def test_comment__thousands_of_uncovered_files_are_cut_to_the_limit(limit: int) -> None:
     many = tuple(changed(i) for i in range(5_000))
     verdict = Verdict(checks=(), changed=many, unowned=())
-    body = comment.build(SERVICES, verdict, None, "index.html", limit=limit)
+    body = comment.build(SERVICES, verdict, None, "index.html", details=gate_details(verdict), limit=limit)
     assert len(body) <= limit
     cut = re.search(r"^\.\.\. (\d+) more lines cut to fit GitHub's comment limit", body, re.MULTILINE)
     assert cut is not None
@@ -83,8 +91,8 @@ def test_comment__thousands_of_uncovered_files_are_cut_to_the_limit(limit: int) 
 
 def test_comment__short_enough_is_never_cut() -> None:
     verdict = Verdict(checks=(), changed=(changed(1),), unowned=())
-    body = comment.build(SERVICES, verdict, None, "index.html")
-    assert "cut to fit" not in body
+    body = comment.build(SERVICES, verdict, None, "index.html", details=gate_details(verdict))
+    assert "cut to fit" not in body and "\\[evil\\]" in body
     assert body.splitlines()[1] == f"## Coverage: {PASS}"
 
 
@@ -111,3 +119,67 @@ def test_badge_svg__escapes_the_label() -> None:
     svg = ElementTree.fromstring(badges.svg(item))  # well-formed: the label is escaped
     assert svg.get("aria-label") == 'a<b>&"c: 50.0%'
     assert [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")] == ['a<b>&"c', "50.0%"]
+
+
+def test_comment__a_header_near_the_limit_never_overflows() -> None:
+    many = tuple(changed(i) for i in range(50))
+    verdict = Verdict(checks=(), changed=many, unowned=())
+    head_only = len(
+        comment.build(SERVICES, verdict, None, "index.html", limit=10**6).split("Changed lines not")[0]
+    )
+    for limit in range(head_only - 40, head_only + 200, 7):
+        body = comment.build(SERVICES, verdict, None, "index.html", details=["x" * 30] * 20, limit=limit)
+        assert len(body) <= limit, limit
+    tiny = comment.build(SERVICES, verdict, None, "index.html", limit=300)
+    assert len(tiny) <= 300 and "too long for a comment" in tiny
+
+
+def test_dashboard_and_recommendations__hostile_paths_and_components_are_escaped() -> None:
+    from tasks import dashboard, masking, recommend, render
+
+    hostile = "<img src=x onerror=alert(1)>|[x](javascript:alert(1))"
+    advice = recommend.Advice(
+        services=(
+            recommend.ServiceAdvice(
+                name="xp", statements=10, missed=5, line_pct=50.0, targets=(), components=((hostile, 10, 5),)
+            ),
+        ),
+        files=(
+            recommend.FileAdvice(
+                path=f"src/{hostile}.py",
+                service="xp",
+                component=hostile,
+                statements=10,
+                missed=5,
+                line_pct=50.0,
+                uncovered="1-5",
+            ),
+        ),
+    )
+    markdown = recommend.markdown(advice)
+    assert "<img" not in markdown and "](javascript" not in markdown and "&lt;img" in markdown
+    matrix = masking.MaskingMatrix(
+        services=("xp",), statements={"xp": 10}, covered={("xp", "xp"): 5}, whole={"xp": 5}
+    )
+    row = render.Row(
+        label="xp",
+        isolated=Figures(statements=10, covered=5),
+        whole=Figures(statements=10, covered=5),
+        thresholds=Thresholds(),
+    )
+    page = dashboard.page_html(
+        dashboard.Page(
+            title=hostile,
+            generated="now",
+            rows=[row],
+            matrix=matrix,
+            advice=advice,
+            trend_svg=None,
+            trend_note=hostile,
+            links=[(f"{hostile}.md", hostile)],
+            service_links={},
+            badges={},
+            warnings=[hostile],
+        )
+    )
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

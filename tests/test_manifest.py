@@ -329,7 +329,6 @@ def test_load__components_noisy_and_editor_dir(tmp_path: Path) -> None:
         ('[gate]\nnoisy = ["src/api/views.py:0"]', ["gate.noisy", "count from 1"]),
         ('[gate]\nnoisy = ["src/api"]', ["gate.noisy", "not a file"]),
         ('[gate]\nnoisy = ["../../etc/passwd:1"]', ["gate.noisy", "outside the repository"]),
-        ('[gate]\nnoisy = ["src/api/nope.py:1"]', ["gate.noisy", "does not exist"]),
         (
             '[services.api.components]\nweb = ["src/worker"]',
             ["services.api.components.web", "does not exist"],

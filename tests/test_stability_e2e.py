@@ -151,6 +151,10 @@ def test_stability__finds_the_nondeterministic_branch_and_noisy_lets_the_gate_pa
     # The changed line (4) is noisy, so no changed statement is left to judge.
     assert "Noisy lines (gate.noisy): 1 line left out of the changed-line policy" in after.stdout
     assert "3 lines this run missed counted as covered by the regression policy" in after.stdout
+    # The comment's delta is the figure the verdict judged (noisy lines forgiven).
+    assert (
+        "| coin | 72.7% | 75.0% | 72.7% | +0.0 | +9.1 | - |" in (project / "reports/comment.md").read_text()
+    )
     verdict = json.loads((project / "reports/gate.json").read_text())
     assert verdict["status"] == "pass"
     assert [f["noisy"] for f in verdict["changed_files"]] == [1]
