@@ -57,6 +57,10 @@ def _sample(manifest: Manifest, paths: list[Path]) -> str:
 def omitted_services(manifest: Manifest) -> list[Finding]:
     """`omit` patterns (run or report) that leave out all, or part, of a service's source."""
     findings = []
+    files_of = {
+        service.name: [f for src in service.source for f in python_files(src)]
+        for service in manifest.services
+    }
     for path, section, settings in coverage_settings(manifest.root, ("run", "report")):
         patterns = [str(p) for p in settings.get("omit", [])]
         if not patterns:
@@ -65,7 +69,7 @@ def omitted_services(manifest: Manifest) -> list[Finding]:
         # not start with a wildcard is relative to it.
         matcher = GlobMatcher([p if p.startswith(("*", "?")) else str(manifest.root / p) for p in patterns])
         for service in manifest.services:
-            files = [f for src in service.source for f in python_files(src)]
+            files = files_of[service.name]
             hidden = [f for f in files if matcher.match(str(f))]
             if not hidden:
                 continue

@@ -446,11 +446,12 @@ def _report(manifest: manifest_module.Manifest, args: argparse.Namespace, out: T
     if args.open and "html" not in chosen:
         raise ConfigError("--open shows the HTML dashboard; add --format html or leave --format out.")
     result = report.build(manifest, chosen, archive=args.archive)
-    for line in report.incomplete_warning(result.missing):
+    shown = result.figures
+    for line in report.incomplete_warning(shown.missing):
         print(line, file=out)
-    print(render.terminal_table(result.rows), file=out)
+    print(render.terminal_table(shown.rows), file=out)
     print("", file=out)
-    print(masking.terminal(result.matrix), file=out)
+    print(masking.terminal(shown.matrix), file=out)
     print("", file=out)
     for path in result.written:
         print(f"wrote {manifest.display(path)}", file=out)
@@ -461,7 +462,7 @@ def _report(manifest: manifest_module.Manifest, args: argparse.Namespace, out: T
             file=out,
         )
     print("", file=out)
-    print(render.masking_summary(result.rows), file=out)
+    print(render.masking_summary(shown.rows), file=out)
     if args.open:
         page = manifest.reports_dir / report.DASHBOARD
         # webbrowser honours $BROWSER; without any browser it returns False rather than failing.

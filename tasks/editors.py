@@ -51,15 +51,14 @@ def write(manifest: Manifest, lcov: Path, xml: Path) -> tuple[tuple[Path, ...], 
     """Editor copies of the report's LCOV and XML files: those written, and those left
     alone because someone else's file has the name. A ConfigError when the folder cannot
     be written."""
-    lcov_target = manifest.editor_dir / LCOV_NAME
-    xml_target = manifest.editor_dir / XML_NAME
     written, skipped = [], []
     try:
-        for target, make in ((lcov_target, _lcov), (xml_target, _xml)):
+        for source, name, make in ((lcov, LCOV_NAME, _lcov), (xml, XML_NAME, _xml)):
+            target = manifest.editor_dir / name
             if not ours(target):
                 skipped.append(target)
                 continue
-            make(manifest, lcov if target is lcov_target else xml, target)
+            make(manifest, source, target)
             written.append(target)
     except OSError as exc:
         raise ConfigError(

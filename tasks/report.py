@@ -33,14 +33,21 @@ DASHBOARD = "index.html"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Report:
+class Derived:
+    """Everything the formats show, computed once from the shared analysis."""
+
     services: tuple[ServiceFigures, ...]
     rows: list[render.Row]
     matrix: masking.MaskingMatrix
     advice: recommend.Advice
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    figures: Derived
     parses: int  # how many files were parsed for the whole invocation
     written: tuple[Path, ...]
-    missing: tuple[str, ...] = ()  # inputs an --allow-missing combine went without
     not_ours: tuple[Path, ...] = ()  # editor files of the same name someone else wrote: left alone
 
 
@@ -103,9 +110,13 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
     skipped: tuple[Path, ...] = ()
     try:
         services, rows = figures(manifest, shared, data_file)
-        matrix = masking.build(shared, manifest)
-        advice = recommend.build(shared, manifest, services)
-        derived = Derived(services=services, rows=rows, matrix=matrix, advice=advice, missing=missing)
+        derived = Derived(
+            services=services,
+            rows=rows,
+            matrix=masking.build(shared, manifest),
+            advice=recommend.build(shared, manifest, services),
+            missing=missing,
+        )
         _write_formats(cov, manifest, derived, formats, staging)
         if archive:
             stamp = archive_name(datetime.datetime.now(datetime.UTC))
@@ -121,27 +132,7 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
         raise _unusable(manifest, data_file, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Report(
-        services=services,
-        rows=rows,
-        matrix=matrix,
-        advice=advice,
-        parses=shared.parses,
-        written=written,
-        missing=missing,
-        not_ours=skipped,
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Derived:
-    """Everything the formats show, computed once from the shared analysis."""
-
-    services: tuple[ServiceFigures, ...]
-    rows: list[render.Row]
-    matrix: masking.MaskingMatrix
-    advice: recommend.Advice
-    missing: tuple[str, ...]
+    return Report(figures=derived, parses=shared.parses, written=written, not_ours=skipped)
 
 
 def incomplete_warning(missing: Sequence[str]) -> list[str]:

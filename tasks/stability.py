@@ -83,8 +83,8 @@ def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: Tex
 
 def compare(manifest: Manifest, data_files: Sequence[Path]) -> list[FlakyLine]:
     """Statements run in some runs and not others, and branches whose taken exits differ."""
-    datas = [datafiles.read(path, manifest.display(path)) for path in data_files]
     cov, shared = report.open_coverage(manifest, data_files[0])  # parses each file once, for all runs
+    datas = [cov.get_data(), *(datafiles.read(path, manifest.display(path)) for path in data_files[1:])]
     files = sorted(set().union(*(data.measured_files() for data in datas)))
     flaky: list[FlakyLine] = []
     for filename in files:

@@ -126,7 +126,7 @@ def test_report__analyses_each_file_once(measured: tuple[Path, str], monkeypatch
     monkeypatch.chdir(project)
     loaded = manifest_module.load(project_dir=project)
     built = report.build(loaded)
-    measured_files = sum(len(s.files) for s in built.services)
+    measured_files = sum(len(s.files) for s in built.figures.services)
     assert measured_files == 17
     assert len(parsed) == measured_files, sorted(parsed)
     assert len(set(parsed)) == measured_files
