@@ -154,11 +154,29 @@ def audit(session: nox.Session) -> None:
     _tasks(session, "audit", *session.posargs)
 
 
+BENCH_DEPS = [*COVERAGE_DEPS, "diff-cover>=9", "nox>=2026.8.10", "tomlkit>=0.13"]
+# sys.monitoring (coverage.py's sysmon core) exists from Python 3.12.
+CORE_PYTHONS = ["3.12", "3.13"]
+
+
 @nox.session(default=False, tags=["bench"])
 def bench(session: nox.Session) -> None:
-    """Measure the kit side by side on a synthetic repository (-- --size small|medium|large --repeat N)."""
-    session.install(*COVERAGE_DEPS)
+    """Measure the kit side by side on a synthetic repository (-- --size small|medium|large --repeat N).
+
+    Then the tracing cores on Python 3.12 and 3.13 (bench_cores), where those are installed.
+    """
+    session.install(*BENCH_DEPS)
     session.run("python", "benchmarks/bench.py", *session.posargs)
+    if not any(arg.startswith("--group") for arg in session.posargs):
+        for version in CORE_PYTHONS:
+            session.notify(f"bench_cores-{version}", session.posargs)
+
+
+@nox.session(python=CORE_PYTHONS, default=False, tags=["bench"])
+def bench_cores(session: nox.Session) -> None:
+    """Tracing overhead of coverage.py's ctrace and sysmon cores on this Python (-- --size S)."""
+    session.install(*BENCH_DEPS)
+    session.run("python", "benchmarks/bench.py", *session.posargs, "--group", "cores")
 
 
 @nox.session(default=False)

@@ -1,15 +1,17 @@
 """Measure the kit side by side on a synthetic repository (nox -s bench).
 
-Every variant runs in the same invocation, alternating (variant order rotates each round),
-several times; the table gives the median wall time, the min-max, the ratio to the
-reference variant and the peak memory of the largest process. Results go to
-reports/bench/bench-<size>.json and .md with the commit, so runs can be compared.
+Each group of variants runs in the same invocation, alternating (the order rotates each
+round), several times; a table per group gives the median wall time, the min-max, the
+ratio to the group's reference and the peak memory of the largest process. Then every
+target of docs/performance.md is checked against these medians: met or not. Results go
+to reports/bench/bench-<size>[-py<X.Y>].json and .md with the commit, to compare runs.
 
 This machine may set PYTHONDONTWRITEBYTECODE=1, which makes every run recompile every
-module; the measured processes run with it unset (and one warm-up run writes the
-bytecode), and the header says so.
+module; the measured processes run with it unset (a warm-up run writes the bytecode),
+and the header says so.
 
-    python benchmarks/bench.py --size small --repeat 3
+    python benchmarks/bench.py --size medium --repeat 3
+    python benchmarks/bench.py --size small --group cores   # tracing cores, this Python
 """
 
 from __future__ import annotations
@@ -22,118 +24,460 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import synth  # the sibling script: run as `python benchmarks/bench.py`, its folder is on sys.path
+import shards
+import synth  # sibling scripts: run as `python benchmarks/bench.py`, this folder is on sys.path
+import tomlkit
 
 KIT = Path(__file__).resolve().parent.parent
-# Runs the commands given as JSON argv lists, one after another, in a child process whose
-# RUSAGE_CHILDREN then holds the peak RSS of the largest process among them (kB on Linux).
+PY = sys.executable
+KIT_CMD = [PY, "-m", "tasks"]
+PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+REPORT_DIR = "bench-out"  # where the coverage.py CLI variants write, inside the repository
+# The CLI on the kit's combined data, whose paths are relative to the repository.
+RCFILE = "bench.coveragerc"
+COMBINED = ".coverage-data/combined"
+SAVED_COMBINED = "bench-combined"  # the combined data as measured once, for every group to start from
+
+
+def coverage_cli(command: str, *args: str) -> Command:
+    return Command([PY, "-m", "coverage", command, f"--rcfile={RCFILE}", f"--data-file={COMBINED}", *args])
+
+
+# Runs the commands given as JSON [argv, accepted exit codes] pairs, one after another, in
+# a child process. It samples, every 50 ms, the resident memory of all its descendants
+# together (Linux /proc): the memory the runs took at once, so that two side-by-side
+# services or xdist's workers are counted together. Elsewhere: the largest single process.
 MEASURE = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, threading, time
+PAGE = os.sysconf("SC_PAGE_SIZE")
+peak = 0
+done = threading.Event()
+
+def tree_rss():
+    parents, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * PAGE
+    total, me = 0, os.getpid()
+    for pid in rss:
+        seen = pid
+        while seen in parents and seen != me:
+            seen = parents[seen]
+        if seen == me and pid != me:
+            total += rss[pid]
+    return total
+
+def sample():
+    global peak
+    while not done.wait(0.05):
+        peak = max(peak, tree_rss())
+
+if os.path.isdir("/proc"):
+    threading.Thread(target=sample, daemon=True).start()
 start = time.perf_counter()
-for argv in json.loads(sys.argv[1]):
-    status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-    if status:
-        sys.exit(f"exit {status}: {argv}")
-print(json.dumps([time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))
+for argv, accepted in json.loads(sys.argv[1]):
+    status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if status.returncode not in accepted:
+        sys.exit(f"exit {status.returncode}: {argv}\\n{status.stderr[-2000:]}")
+seconds = time.perf_counter() - start
+done.set()
+largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps([seconds, max(peak, largest)]))
 """
 
 
 @dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    accepted: tuple[int, ...] = (0,)  # the gate exits 1 when a policy fails: still a measurement
+
+
+@dataclass
 class Variant:
     name: str
-    commands: list[list[str]]
-    reference: str  # the variant its ratio is taken against
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    seconds: list[float]
-    peak_mib: float
-    reference: str
+    commands: list[Command]
+    prepare: Callable[[], None] | None = None  # untimed, before every measurement
+    cwd: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+    peak_mib: float = 0.0
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
 
-SEQUENTIAL = "every service, one after another"
+@dataclass
+class Group:
+    title: str
+    reference: str
+    variants: list[Variant]
+    note: str = ""
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
 
 
-def variants(services: list[str], cores: int) -> list[Variant]:
-    kit = [sys.executable, "-m", "tasks"]
-    first = services[0]
-    alone = f"{first} alone, one process"
-    classic = f"{first}: classic coverage run of its own source"
-    return [
-        Variant(
-            "plain pytest, no coverage",
-            [[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]],
-            SEQUENTIAL,
-        ),
-        Variant(SEQUENTIAL, [[*kit, "run", name] for name in services], SEQUENTIAL),
-        Variant(
-            f"every service, {cores} side by side",
-            [[*kit, "run-all", "--jobs", str(cores)]],
-            SEQUENTIAL,
-        ),
-        Variant(
-            f"every service in 2 shards, {cores} side by side",
-            [[*kit, "run-all", "--jobs", str(cores), "--shards", "2"]],
-            SEQUENTIAL,
-        ),
-        Variant(alone, [[*kit, "run", first]], alone),
-        Variant(
-            f"{first} in {cores} shards side by side",
-            [[*kit, "run-all", first, "--jobs", str(cores), "--shards", str(cores)]],
-            alone,
-        ),
-        Variant(
-            f"{first} with {cores} xdist workers",
-            [[*kit, "run", first, "--workers", str(cores)]],
-            alone,
-        ),
-        # What the masking matrix costs: the kit's runs measure every service's sources under
-        # a static context; a classic run measures only the service's own. Both run plain
-        # `coverage run` here, so the kit's own work (start-up, merging the data) is apart.
-        Variant(classic, classic_run(first, [first]), classic),
-        Variant(
-            f"{first}: the same over every service's sources, with a context (what the matrix needs)",
-            classic_run(first, services, context=first),
-            classic,
-        ),
-    ]
+@dataclass(frozen=True)
+class Target:
+    text: str  # the target as docs/performance.md states it
+    measured: str
+    met: bool
 
 
-def classic_run(service: str, measured: list[str], context: str | None = None) -> list[list[str]]:
-    sources = ",".join(f"src/{name}" for name in measured)
-    argv = [sys.executable, "-m", "coverage", "run", "--rcfile=/dev/null", "--branch", f"--source={sources}"]
-    if context:
-        argv.append(f"--context={context}")
-    argv += ["--data-file=.coverage-data/classic", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    return [[*argv, f"tests/{service}"]]
+def cmd(*argv: str, accepted: tuple[int, ...] = (0,)) -> Command:
+    return Command(list(argv), accepted)
 
 
-def measure(repo: Path, variant: Variant, env: dict[str, str]) -> tuple[float, float]:
-    shutil.rmtree(repo / ".coverage-data", ignore_errors=True)
-    proc = subprocess.run(
-        [sys.executable, "-c", MEASURE, json.dumps(variant.commands)],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+class Bench:
+    """One synthetic repository, measured; its groups of variants and the targets."""
+
+    def __init__(self, repo: Path, services: list[str], env: dict[str, str], cores: int) -> None:
+        self.repo = repo
+        self.services = services
+        self.env = env
+        self.cores = cores
+        self.first = services[0]
+
+    def run_untimed(self, *argv: str, cwd: Path | None = None, accepted: tuple[int, ...] = (0,)) -> None:
+        proc = subprocess.run(
+            argv, cwd=cwd or self.repo, env=self.env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode not in accepted:
+            raise SystemExit(
+                f"bench setup failed: {' '.join(argv)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
+
+    def clear(self, *relative: str) -> Callable[[], None]:
+        """Delete these, and put the combined data back (a service's run retires it)."""
+
+        def prepare() -> None:
+            saved = self.repo / SAVED_COMBINED
+            if saved.exists():
+                shutil.copy2(saved, self.repo / COMBINED)
+            for name in relative:
+                path = self.repo / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
+
+        return prepare
+
+    def measure(self, variant: Variant) -> None:
+        if variant.prepare:
+            variant.prepare()
+        proc = subprocess.run(
+            [PY, "-c", MEASURE, json.dumps([[c.argv, list(c.accepted)] for c in variant.commands])],
+            cwd=variant.cwd or self.repo,
+            env={**self.env, **variant.env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode:
+            raise SystemExit(f"{variant.name}: {proc.stderr.strip()}")
+        seconds, peak_bytes = json.loads(proc.stdout)
+        variant.seconds.append(float(seconds))
+        variant.peak_mib = max(variant.peak_mib, peak_bytes / 2**20)
+
+    # The groups ---------------------------------------------------------------------
+
+    def measuring(self) -> Group:
+        isolated = [cmd(*KIT_CMD, "run", name) for name in self.services]
+        whole = [*PYTEST, "--cov=src", "--cov-branch", "--cov-report="]
+        alone = f"{self.first} alone"
+        # Runs overwrite their own data files; the combined file the other groups read is kept.
+        clear_data = self.clear(".coverage")
+        return Group(
+            "Measuring every service",
+            reference=WHOLE,
+            variants=[
+                Variant(PLAIN, [cmd(*PYTEST)], clear_data),
+                Variant(WHOLE, [cmd(*whole)], clear_data),
+                Variant(ISOLATED, isolated, clear_data),
+                Variant(SIDE_BY_SIDE, [cmd(*KIT_CMD, "run-all", "--jobs", str(self.cores))], clear_data),
+                Variant(XDIST, [cmd(*whole, "-n", str(self.cores))], clear_data),
+                Variant(alone, [cmd(*KIT_CMD, "run", self.first)], clear_data),
+                Variant(
+                    f"{self.first} in {self.cores} shards side by side",
+                    [
+                        cmd(
+                            *KIT_CMD,
+                            "run-all",
+                            self.first,
+                            "--jobs",
+                            str(self.cores),
+                            "--shards",
+                            str(self.cores),
+                        )
+                    ],
+                    clear_data,
+                ),
+            ],
+            note="Isolated runs measure every service's sources under the service's static context "
+            "(what the masking matrix needs); the whole-suite runs are pytest-cov over src/.",
+        )
+
+    def reporting(self) -> Group:
+        cli = [
+            coverage_cli("report"),
+            coverage_cli("json", "-o", f"{REPORT_DIR}/coverage.json"),
+            coverage_cli("xml", "-o", f"{REPORT_DIR}/coverage.xml"),
+            coverage_cli("lcov", "-o", f"{REPORT_DIR}/coverage.lcov"),
+            coverage_cli("html", "-d", f"{REPORT_DIR}/html"),
+        ]
+        fresh = self.clear("reports", ".coverage-data/cache", REPORT_DIR)
+        cli_formats = [*KIT_CMD, "report", *(f"--format={f}" for f in ("html", "xml", "json", "lcov"))]
+
+        def first_then_again() -> None:
+            fresh()
+            self.run_untimed(*cli_formats)
+
+        return Group(
+            "Reporting (every format from the combined data)",
+            reference=CLI_SEQUENCE,
+            variants=[
+                Variant(CLI_SEQUENCE, cli, fresh),
+                Variant(CLI_HTML, [cli[-1]], fresh),
+                Variant(REPORT_FIRST, [cmd(*cli_formats)], fresh),
+                Variant(REPORT_EVERYTHING, [cmd(*KIT_CMD, "report")], fresh),
+                Variant(REPORT_SECOND, [cmd(*cli_formats)], first_then_again),
+            ],
+            note="`report` with the CLI's formats writes HTML (with the services behind each line), "
+            "Cobertura XML, JSON and LCOV, and prints the per-service figures and the masking matrix; "
+            "every format adds per-service HTML and XML, Markdown, badges, editor files and the dashboard. "
+            "First: no analysis cache, no earlier reports.",
+        )
+
+    def gating(self) -> Group:
+        cold = self.clear(".coverage-data/cache", "reports/.made-from.json", REPORT_DIR)
+        gate = [*KIT_CMD, "gate"]
+
+        def warm() -> None:
+            cold()
+            self.run_untimed(*gate, accepted=(0, 1))
+
+        return Group(
+            "Gating (the change on `change` against `main`)",
+            reference=DIFF_COVER,
+            variants=[
+                Variant(
+                    DIFF_COVER,
+                    [
+                        cmd(
+                            PY,
+                            "-m",
+                            "coverage",
+                            "xml",
+                            f"--data-file={COMBINED}",
+                            "-o",
+                            "diff.xml",
+                        ),
+                        cmd(PY, "-m", "diff_cover.diff_cover_tool", "diff.xml", "--compare-branch=main"),
+                    ],
+                    cold,
+                ),
+                Variant(GATE_CHANGED, [cmd(*gate, "--policy=changed", accepted=(0, 1))], cold),
+                Variant(GATE_FIRST, [cmd(*gate, accepted=(0, 1))], cold),
+                Variant(GATE_SECOND, [cmd(*gate, accepted=(0, 1))], warm),
+            ],
+            note="The gate exits 1 here (the change's guards are not covered): a verdict, "
+            "measured like a pass.",
+        )
+
+    def overhead(self) -> Group:
+        direct = f"{self.first}: python -m tasks run (what the session runs, in its environment)"
+        session_python = str(self.repo / ".nox" / f"coverage-{self.first}" / "bin" / "python")
+        return Group(
+            "Nox session overhead",
+            reference=direct,
+            variants=[
+                Variant(direct, [cmd(session_python, "-m", "tasks", "run", self.first)]),
+                Variant(NOX_REUSED, [cmd(PY, "-m", "nox", "-R", "-s", f"coverage-{self.first}")]),
+            ],
+        )
+
+    def combining(self) -> Group:
+        variants = []
+        for count in shards.COUNTS:
+            manifest = shards.manifest_path(count)
+            variants.append(
+                Variant(
+                    combine_name(count),
+                    [cmd(*KIT_CMD, "--manifest", manifest, "combine")],
+                    self.clear(f"{shards.data_dir(count)}/combined"),
+                )
+            )
+        return Group("Combining shard files", reference=combine_name(shards.COUNTS[0]), variants=variants)
+
+    def cores_group(self) -> Group | None:
+        """Tracing cores on this interpreter: ctrace (C tracer) and sysmon (sys.monitoring)."""
+        if sys.version_info < (3, 12):
+            return None
+        tests = f"tests/{self.first}"
+        base = [PY, "-m", "coverage", "run", f"--source=src/{self.first}", "--data-file=.coverage-cores"]
+        variants = [Variant(f"{self.first}: plain pytest", [cmd(*PYTEST, tests)])]
+        notes = []
+        for core in ("ctrace", "sysmon"):
+            for branch in (False, True):
+                argv = [
+                    *base,
+                    *(["--branch"] if branch else []),
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                ]
+                name = f"{self.first}: {core}, {'line and branch' if branch else 'line only'}"
+                fallback = self.fallback(core, [*argv, tests])
+                if fallback:
+                    notes.append(f"{name}: {fallback}")
+                variants.append(Variant(name, [cmd(*argv, tests)], env={"COVERAGE_CORE": core}))
+        return Group(
+            f"Tracing cores, Python {sys.version.split()[0]}",
+            reference=f"{self.first}: ctrace, line and branch",
+            variants=variants,
+            note=" ".join(notes),
+        )
+
+    def fallback(self, core: str, argv: list[str]) -> str:
+        """What coverage.py says when it cannot use `core` with these settings (falls back)."""
+        proc = subprocess.run(
+            argv,
+            cwd=self.repo,
+            env={**self.env, "COVERAGE_CORE": core},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        said = [
+            line
+            for line in (proc.stdout + proc.stderr).splitlines()
+            if "CoverageWarning" in line or "core" in line
+        ]
+        return said[0].strip() if said else ""
+
+
+PLAIN = "plain pytest, no coverage"
+WHOLE = "whole suite, one pytest --cov run"
+ISOLATED = "every service isolated, one after another"
+SIDE_BY_SIDE = "every service isolated, side by side"
+XDIST = "whole suite, pytest --cov with xdist workers"
+CLI_SEQUENCE = "coverage.py CLI: report, json, xml, lcov, html"
+CLI_HTML = "coverage.py CLI: html alone"
+REPORT_FIRST = "report: the CLI's formats + per-service figures, first"
+REPORT_EVERYTHING = "report: every format, first"
+REPORT_SECOND = "report: the CLI's formats again, sources unchanged"
+DIFF_COVER = "coverage xml + diff-cover"
+GATE_CHANGED = "gate --policy changed, first"
+GATE_FIRST = "gate, every policy, first"
+GATE_SECOND = "gate, every policy, again"
+NOX_REUSED = "nox -R -s coverage-<service>"
+
+
+def combine_name(count: int) -> str:
+    return f"combine {count} shard files"
+
+
+def targets(groups: dict[str, Group]) -> list[Target]:
+    """Every target of the issue that this run measured, with the figure and the verdict."""
+    found: list[Target] = []
+
+    def median(group: str, name: str) -> float | None:
+        chosen = groups.get(group)
+        if chosen is None:
+            return None
+        variant = next((v for v in chosen.variants if v.name == name), None)
+        return variant.median if variant and variant.seconds else None
+
+    def ratio(text: str, group: str, top: str, bottom: str, limit: float, *, at_least: bool = False) -> None:
+        a, b = median(group, top), median(group, bottom)
+        if a is None or b is None:
+            return
+        value = a / b
+        met = value >= limit if at_least else value <= limit
+        found.append(Target(text, f"{value:.2f}x", met))
+
+    def speedup(text: str, group: str, slow: str, fast: str, limit: float) -> None:
+        a, b = median(group, slow), median(group, fast)
+        if a is None or b is None:
+            return
+        found.append(Target(text, f"{a / b:.1f}x faster", a / b >= limit))
+
+    ratio(
+        "isolated with provenance ≤ 1.05x one whole-suite pytest --cov run",
+        "measuring",
+        ISOLATED,
+        WHOLE,
+        1.05,
     )
-    if proc.returncode:
-        raise SystemExit(f"{variant.name}: {proc.stderr.strip()}")
-    seconds, peak_kb = json.loads(proc.stdout)
-    return float(seconds), peak_kb / 1024
+    ratio("services side by side ≤ 0.6x one after another", "measuring", SIDE_BY_SIDE, ISOLATED, 0.6)
+    ratio(
+        "services side by side ≤ 1.0x pytest-xdist on the same cores", "measuring", SIDE_BY_SIDE, XDIST, 1.0
+    )
+    measuring = groups.get("measuring")
+    if measuring and measuring.variants[0].seconds:
+        side, xdist = measuring.variant(SIDE_BY_SIDE), measuring.variant(XDIST)
+        share = side.peak_mib / xdist.peak_mib
+        found.append(
+            Target(
+                "services side by side: peak memory a fraction of xdist's (< 1.0x)",
+                f"{share:.2f}x",
+                share < 1,
+            )
+        )
+    speedup("one report ≥ 2.5x faster than the CLI sequence", "reporting", CLI_SEQUENCE, REPORT_FIRST, 2.5)
+    ratio("one report ≤ 1.3x coverage html alone", "reporting", REPORT_FIRST, CLI_HTML, 1.3)
+    speedup(
+        "second report on unchanged sources ≥ 3x faster than the first",
+        "reporting",
+        REPORT_FIRST,
+        REPORT_SECOND,
+        3,
+    )
+    reporting = groups.get("reporting")
+    if reporting and reporting.variants[0].seconds:
+        peak = max(reporting.variant(REPORT_FIRST).peak_mib, reporting.variant(REPORT_EVERYTHING).peak_mib)
+        found.append(
+            Target("report peak memory ≤ 1 GiB (target at the large size)", f"{peak:.0f} MiB", peak <= 1024)
+        )
+    speedup(
+        "changed-line gate ≥ 20x faster than coverage xml + diff-cover",
+        "gating",
+        DIFF_COVER,
+        GATE_CHANGED,
+        20,
+    )
+    speedup(
+        "second gate on unchanged sources ≥ 3x faster than the first", "gating", GATE_FIRST, GATE_SECOND, 3
+    )
+    overhead = groups.get("overhead")
+    if overhead and overhead.variants[0].seconds:
+        extra = overhead.variants[1].median - overhead.variants[0].median
+        found.append(
+            Target(
+                "nox -R overhead < 0.3 s over the same command run directly", f"{extra:+.2f} s", extra < 0.3
+            )
+        )
+    hundred = median("combining", combine_name(100))
+    if hundred is not None:
+        found.append(Target("combine of 100 shard files < 1 s", f"{hundred:.2f} s", hundred < 1))
+    return found
 
 
-def run(size_name: str, repeat: int, out_dir: Path) -> dict[str, object]:
+def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[str, object]:
     size = synth.SIZES[size_name]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     env = dict(os.environ)
@@ -142,22 +486,23 @@ def run(size_name: str, repeat: int, out_dir: Path) -> dict[str, object]:
         if env.pop("PYTHONDONTWRITEBYTECODE", None)
         else "PYTHONDONTWRITEBYTECODE not set"
     )
-    env["PYTHONPATH"] = str(KIT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("COVERAGE_CORE", None)
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         repo = Path(scratch) / "repo"
-        services = synth.generate(repo, size)
-        chosen = variants(services, cores)
-        measure(repo, chosen[0], env)  # warm-up: bytecode written, caches filled, not counted
-        times: dict[str, list[float]] = {v.name: [] for v in chosen}
-        peaks: dict[str, float] = dict.fromkeys(times, 0.0)
+        services = synth.generate(repo, size, git=True)
+        install_kit(repo)
+        bench = Bench(repo, services, env, cores)
+        groups = build_groups(bench, chosen)
+        for group in groups.values():
+            for variant in group.variants:  # warm-up, not counted: bytecode written, caches filled
+                bench.measure(variant)
+                variant.seconds.clear()
+                variant.peak_mib = 0.0
         for round_index in range(repeat):
-            shift = round_index % len(chosen)
-            for variant in chosen[shift:] + chosen[:shift]:
-                seconds, peak = measure(repo, variant, env)
-                times[variant.name].append(seconds)
-                peaks[variant.name] = max(peaks[variant.name], peak)
-    results = [Result(v.name, times[v.name], peaks[v.name], v.reference) for v in chosen]
-    medians = {r.name: r.median for r in results}
+            for group in groups.values():
+                shift = round_index % len(group.variants)
+                for variant in group.variants[shift:] + group.variants[:shift]:
+                    bench.measure(variant)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=KIT, capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -169,46 +514,133 @@ def run(size_name: str, repeat: int, out_dir: Path) -> dict[str, object]:
         "bytecode": bytecode_note,
         "commit": commit or "unknown",
         "python": sys.version.split()[0],
-        "results": [
-            {**asdict(r), "median": r.median, "ratio": r.median / medians[r.reference]} for r in results
+        "groups": [
+            {
+                "key": key,
+                "title": group.title,
+                "reference": group.reference,
+                "note": group.note,
+                "results": [
+                    {
+                        "name": v.name,
+                        "seconds": v.seconds,
+                        "median": v.median,
+                        "ratio": v.median / group.variant(group.reference).median,
+                        "peak_mib": v.peak_mib,
+                    }
+                    for v in group.variants
+                ],
+            }
+            for key, group in groups.items()
         ],
+        "targets": [asdict(t) for t in targets(groups)],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"bench-{size_name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (out_dir / f"bench-{size_name}.md").write_text(markdown(report), encoding="utf-8")
+    stem = out_dir / result_stem(size_name, chosen)
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    stem.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
     return report
+
+
+GROUPS = ("measuring", "reporting", "gating", "overhead", "combining", "cores")
+
+
+def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
+    """Set the repository up for the chosen groups (untimed) and return them."""
+    groups: dict[str, Group] = {}
+    if "measuring" in chosen:
+        groups["measuring"] = bench.measuring()
+    if {"reporting", "gating", "combining"} & set(chosen):
+        # One measured and combined repository serves reporting, gating and the shard files.
+        bench.run_untimed(*KIT_CMD, "run-all", "--jobs", str(bench.cores))
+        bench.run_untimed(*KIT_CMD, "combine")
+        shutil.copy2(bench.repo / COMBINED, bench.repo / SAVED_COMBINED)
+    if "reporting" in chosen:
+        groups["reporting"] = bench.reporting()
+    if "gating" in chosen:
+        groups["gating"] = bench.gating()
+    if "overhead" in chosen:
+        bench.run_untimed(PY, "-m", "nox", "-s", f"coverage-{bench.first}")  # creates the session's venv
+        groups["overhead"] = bench.overhead()
+    if "combining" in chosen:
+        shards.write_all(bench.repo, bench.services)
+        groups["combining"] = bench.combining()
+    if "cores" in chosen:
+        cores = bench.cores_group()
+        if cores is not None:
+            groups["cores"] = cores
+    return groups
+
+
+def install_kit(repo: Path) -> None:
+    """The kit inside the repository it measures: tasks/, the noxfile, and the dependency
+    groups its sessions install (not the kit's own pytest settings)."""
+    shutil.copytree(KIT / "tasks", repo / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(KIT / "noxfile.py", repo / "noxfile.py")
+    kit_project = tomlkit.parse((KIT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = tomlkit.document()
+    project["dependency-groups"] = kit_project["dependency-groups"]
+    (repo / "pyproject.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
+    (repo / RCFILE).write_text("[run]\nrelative_files = true\n", encoding="utf-8")
+    with (repo / ".gitignore").open("a", encoding="utf-8") as ignore:
+        ignore.write(f"{REPORT_DIR}/\ndiff.xml\n.coverage*\n{RCFILE}\n{SAVED_COMBINED}\n")
+
+
+def result_stem(size_name: str, chosen: list[str]) -> str:
+    name = f"bench-{size_name}"
+    if chosen != list(GROUPS):
+        name += "-" + "-".join(chosen)
+    return f"{name}-py{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def markdown(report: dict[str, object]) -> str:
     shape = report["shape"]
     assert isinstance(shape, dict)
-    head = (
+    lines = [
         f"Bench `{report['size']}` ({shape['services']} services x {shape['modules']} modules x "
         f"{shape['functions']} functions), {report['repeat']} rounds alternating, {report['cores']} cores, "
-        f"Python {report['python']}, commit {report['commit']}; {report['bytecode']}.\n\n"
-    )
-    rows = ["| variant | median | min-max | ratio | vs | peak RSS |", "|---|---:|---:|---:|---|---:|"]
-    results = report["results"]
-    assert isinstance(results, list)
-    for r in results:
-        rows.append(
-            f"| {r['name']} | {r['median']:.2f} s | {min(r['seconds']):.2f}-{max(r['seconds']):.2f} s | "
-            f"{r['ratio']:.2f}x | {r['reference']} | {r['peak_mib']:.0f} MiB |"
-        )
-    return head + "\n".join(rows) + "\n"
+        f"Python {report['python']}, commit {report['commit']}; {report['bytecode']}.",
+        "",
+    ]
+    groups = report["groups"]
+    assert isinstance(groups, list)
+    for group in groups:
+        lines += [f"### {group['title']}", ""]
+        lines += ["| variant | median | min-max | ratio | peak RSS |", "|---|---:|---:|---:|---:|"]
+        for r in group["results"]:
+            marker = " (reference)" if r["name"] == group["reference"] else ""
+            lines.append(
+                f"| {r['name']}{marker} | {r['median']:.2f} s "
+                f"| {min(r['seconds']):.2f}-{max(r['seconds']):.2f} s "
+                f"| {r['ratio']:.2f}x | {r['peak_mib']:.0f} MiB |"
+            )
+        if group["note"]:
+            lines += ["", group["note"]]
+        lines.append("")
+    found = report["targets"]
+    assert isinstance(found, list)
+    if found:
+        lines += ["### Targets", "", "| target | measured | met |", "|---|---:|---|"]
+        lines += [f"| {t['text']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |" for t in found]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--size", choices=sorted(synth.SIZES), default="small")
+    parser.add_argument("--size", choices=sorted(synth.SIZES), default="medium")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--group", action="append", choices=GROUPS, help="only these groups (repeatable; default: all)"
+    )
     parser.add_argument("--out", type=Path, default=KIT / "reports" / "bench")
     args = parser.parse_args()
-    report = run(args.size, max(1, args.repeat), args.out)
+    chosen = [g for g in GROUPS if g in (args.group or GROUPS)]
+    report = run(args.size, max(1, args.repeat), chosen, args.out)
     print(markdown(report), end="")
-    print(f"\nwrote {args.out / f'bench-{args.size}.json'} and .md")
+    print(f"\nwrote {args.out / result_stem(args.size, chosen)}.json and .md")
 
 
 if __name__ == "__main__":

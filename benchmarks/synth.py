@@ -5,6 +5,10 @@ loops; some functions call into the next service (so whole-suite coverage differ
 isolated coverage, as in real monorepos); each service's tests call most, not all, of its
 functions, with a loop size that sets how long the tests take. Deterministic for a seed.
 
+With git, the repository has two commits: the base on `main`, then on `change` a change
+that adds a guard (two lines its tests never run) to a few percent of the functions, for
+the changed-line gate to measure against `main`.
+
     python benchmarks/synth.py DIR --size small|medium|large
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,20 +28,23 @@ class Size:
     functions: int  # per module
     work: int  # loop iterations per test call: how long the tests run
     tested: float  # share of functions a service's own tests call
+    changed: float = 0.03  # share of functions the `change` commit touches
 
 
 SIZES = {
     "small": Size(services=3, modules=8, functions=8, work=6000, tested=0.7),
     "medium": Size(services=8, modules=40, functions=10, work=3000, tested=0.7),
-    "large": Size(services=20, modules=60, functions=12, work=2500, tested=0.7),
+    # About a minute of plain pytest on a 2-core machine.
+    "large": Size(services=20, modules=60, functions=12, work=12000, tested=0.7),
 }
 
 
-def function_source(rng: random.Random, name: str, call: str | None) -> str:
+def function_source(rng: random.Random, name: str, call: str | None, *, changed: bool = False) -> str:
     a, b, c = rng.randint(2, 7), rng.randint(10, 90), rng.randint(100, 5000)
     lines = [
         f"def {name}(n, y):",
         "    total = 0",
+        *(["    if n < 0:", "        raise ValueError(n)"] if changed else []),
         "    for i in range(n):",
         f"        if i % {a} == 0:",
         "            total += i * y",
@@ -56,16 +64,48 @@ def function_source(rng: random.Random, name: str, call: str | None) -> str:
     return "\n\n" + "\n".join(lines) + "\n"
 
 
-def generate(root: Path, size: Size, seed: int = 1) -> list[str]:
-    """Write the repository and its manifest under `root`; the service names."""
+def generate(root: Path, size: Size, seed: int = 1, *, git: bool = False) -> list[str]:
+    """Write the repository and its manifest under `root`; the service names. With `git`,
+    commit it on `main`, then the change on `change` (checked out)."""
+    names = write_sources(root, size, seed, changed=set())
+    (root / "conftest.py").write_text(
+        "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parent / 'src'))\n",
+        encoding="utf-8",
+    )
+    manifest = ['[settings]\nroot = "."\n\n[gate]\nbase = "main"\n']
+    for service in names:
+        manifest.append(f'\n[services.{service}]\nsource = ["src/{service}"]\ntests = ["tests/{service}"]\n')
+    (root / "configs").mkdir()
+    (root / "configs" / "services.toml").write_text("".join(manifest), encoding="utf-8")
+    if git:
+        (root / ".gitignore").write_text(".coverage-data/\nreports/\n.nox/\n__pycache__/\n", encoding="utf-8")
+        _git(root, "init", "-q", "-b", "main")
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", "base")
+        _git(root, "checkout", "-q", "-b", "change")
+        write_sources(root, size, seed, changed=changed_functions(size, seed))
+        _git(root, "commit", "-q", "-am", "change: guard a few functions")
+    return names
+
+
+def changed_functions(size: Size, seed: int) -> set[tuple[int, int, int]]:
+    """(service, module, function) indexes the `change` commit touches."""
+    rng = random.Random(seed + 1)  # noqa: S311 (a reproducible workload, not a secret)
+    everything = [
+        (s, m, f) for s in range(size.services) for m in range(size.modules) for f in range(size.functions)
+    ]
+    return set(rng.sample(everything, max(1, round(len(everything) * size.changed))))
+
+
+def write_sources(root: Path, size: Size, seed: int, changed: set[tuple[int, int, int]]) -> list[str]:
     rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
     names = [f"svc{index:02d}" for index in range(size.services)]
     for position, service in enumerate(names):
         package = root / "src" / service
-        package.mkdir(parents=True)
+        package.mkdir(parents=True, exist_ok=True)
         (package / "__init__.py").write_text("", encoding="utf-8")
         tests = root / "tests" / service
-        tests.mkdir(parents=True)
+        tests.mkdir(parents=True, exist_ok=True)
         # Calls go to the next service only, so imports never form a cycle.
         other = names[position + 1] if position + 1 < len(names) else None
         for module_index in range(size.modules):
@@ -80,7 +120,8 @@ def generate(root: Path, size: Size, seed: int = 1) -> list[str]:
                     alias = f"{other}_{target_module}_{target}"
                     imports.append(f"from {other}.{target_module} import {target} as {alias}\n")
                     call = alias
-                bodies.append(function_source(rng, function, call))
+                touched = (position, module_index, function_index) in changed
+                bodies.append(function_source(rng, function, call, changed=touched))
                 if rng.random() < size.tested:
                     tested.append(function)
             (package / f"{module}.py").write_text("".join(dict.fromkeys(imports)) + "".join(bodies), "utf-8")
@@ -92,16 +133,19 @@ def generate(root: Path, size: Size, seed: int = 1) -> list[str]:
                     f"        assert {module}.{function}({size.work}, y) >= 0\n"
                 )
             (tests / f"test_{service}_{module}.py").write_text("".join(test_lines), encoding="utf-8")
-    (root / "conftest.py").write_text(
-        "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parent / 'src'))\n",
-        encoding="utf-8",
-    )
-    manifest = ['[settings]\nroot = "."\n']
-    for service in names:
-        manifest.append(f'\n[services.{service}]\nsource = ["src/{service}"]\ntests = ["tests/{service}"]\n')
-    (root / "configs").mkdir()
-    (root / "configs" / "services.toml").write_text("".join(manifest), encoding="utf-8")
     return names
+
+
+def _git(root: Path, *args: str) -> None:
+    identity = [
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=bench@example.invalid",
+        "-c",
+        "commit.gpgsign=false",
+    ]
+    subprocess.run(["git", *identity, *args], cwd=root, check=True)
 
 
 def main() -> None:
@@ -111,8 +155,9 @@ def main() -> None:
     parser.add_argument("root", type=Path)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--git", action="store_true", help="commit the base on main and a change on change")
     args = parser.parse_args()
-    names = generate(args.root, SIZES[args.size], args.seed)
+    names = generate(args.root, SIZES[args.size], args.seed, git=args.git)
     print(f"wrote {len(names)} services to {args.root}")
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from coverage import Coverage
     from coverage.plugin import FileReporter
 
+    from tasks.analysis_cache import AnalysisCache
     from tasks.manifest import Manifest
 
 
@@ -105,10 +106,12 @@ def context_pattern(service: str) -> str:
 
 
 class SharedAnalysis:
-    """Memoises coverage.py's per-file reporter and analysis on one Coverage object."""
+    """Memoises coverage.py's per-file reporter and analysis on one Coverage object; with a
+    cache, file reporters answer from the previous invocations' parse of unchanged files."""
 
-    def __init__(self, cov: Coverage) -> None:
+    def __init__(self, cov: Coverage, cache: AnalysisCache | None = None) -> None:
         self.cov = cov
+        self.cache = cache
         self.parses = 0  # file reporters created: one per file is the promise
         self._reporters: dict[str, FileReporter] = {}
         self._analyses: dict[tuple[str, tuple[str, ...]], Analysis] = {}
@@ -122,9 +125,22 @@ class SharedAnalysis:
         reporter = self._reporters.get(key)
         if reporter is None:
             reporter = self._original_reporter(morf)
+            if self.cache is not None:
+                reporter = self.cache.reporter(reporter)
             self._reporters[key] = reporter
             self.parses += 1
         return reporter
+
+    def adopt(self, other: SharedAnalysis) -> None:
+        """Answer from `other`'s file reporters and analyses (same data, another Coverage
+        object: a forked process's own)."""
+        self._reporters.update(other._reporters)
+        self._analyses.update(other._analyses)
+
+    def save_cache(self) -> None:
+        """Keep what this invocation parsed for the next one."""
+        if self.cache is not None:
+            self.cache.save()
 
     def _analyze(self, morf: Any, file_reporter: FileReporter | None = None) -> Analysis:
         # HTML and JSON narrow the data to `report_contexts`; keep their analyses apart.

@@ -23,10 +23,13 @@ from tasks.errors import DataError
 from tasks.history import History
 from tasks.manifest import Manifest
 from tasks.policies import FAIL, PASS, WARN, ChangedFile, Verdict
-from tasks.report import combined_figures, incomplete_warning
+from tasks.report import combined_figures, incomplete_warning, open_coverage
 
 ANNOTATION_CAP = 10  # GitHub shows only so many per step; the rest are counted
 WORST_FILES = 5
+
+
+FIGURE_POLICIES = ("total", "service", "file", "regression")  # those that need every file's figures
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +93,14 @@ def changed_files(
 
 
 def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
-    shared, services = combined_figures(manifest)
     selected = set(only) if only is not None else None
+    if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
+        shared, services = combined_figures(manifest)
+    else:
+        # The changed-line policy alone reads only the files in the diff: nothing else is
+        # parsed or analysed, and there is no per-service table to show.
+        _, shared = open_coverage(manifest, datafiles.require_combined(manifest))
+        services = ()
     base_ref = base or manifest.gate.base
     diff = None
     changed: list[ChangedFile] | None = None
@@ -99,6 +108,7 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
     if policies.active_mode(manifest, "changed", selected):
         diff = gitdiff.changed_lines(manifest.project_dir, base_ref, staged=staged)
         changed, unowned = changed_files(manifest, shared, diff)
+        shared.save_cache()
     baseline: dict[str, Figures] | None = None
     notes = [" ".join(line.strip() for line in incomplete_warning(datafiles.missing_inputs(manifest)))]
     notes = [note for note in notes if note]

@@ -20,6 +20,7 @@ FAILED_DIR = "failed"  # data of runs whose tests failed: kept, never combined
 STALE_DIR = "stale"  # the previous good data of a service whose latest run failed
 SLICES_DIR = "slices"  # runs of a chosen subset of tests: shown, never combined
 STABILITY_DIR = "stability"  # repeated runs of `stability`: compared, never combined
+CACHE_FILE = "cache/analysis.db"  # under data_dir: coverage.py's parse of each source file
 ARCHIVE_DIR = "archive"  # under reports_dir: timestamped copies of reports (report --archive)
 LOGS_DIR = "logs"  # under reports_dir: one log per run of coverage-all
 ARCHIVE_NAME = re.compile(r"\d{8}T\d{6}Z\Z")  # an archive folder: its UTC time, 20261121T075515Z

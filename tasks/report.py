@@ -14,7 +14,7 @@ import datetime
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,13 +22,20 @@ from pathlib import Path
 from coverage import Coverage
 from coverage.exceptions import CoverageException
 
-from tasks import badges, dashboard, datafiles, editors, masking, recommend, render, trend
+from tasks import badges, dashboard, datafiles, editors, masking, recommend, render, reuse, trend
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
+from tasks.analysis_cache import AnalysisCache
 from tasks.errors import ConfigError, DataError
-from tasks.layout import ARCHIVE_DIR, archive_name
+from tasks.layout import ARCHIVE_DIR, CACHE_FILE, archive_name
 from tasks.manifest import TOTAL, Manifest, Service
+from tasks.sidejob import SideJob
 
-FORMATS = ("html", "xml", "json", "lcov", "markdown", "badges", "editors")
+try:
+    import fcntl
+except ImportError:  # Windows: reports are not locked against a second concurrent run
+    fcntl = None  # type: ignore[assignment]
+
+FORMATS = ("html", "xml", "json", "lcov", "markdown", "badges", "editors", "services")
 DASHBOARD = "index.html"
 
 
@@ -63,7 +70,7 @@ def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, Shared
     cov.set_option("run:relative_files", True)
     cov.set_option("report:ignore_errors", False)
     cov.load()
-    return cov, SharedAnalysis(cov)
+    return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov))
 
 
 def measured_figures(
@@ -80,7 +87,9 @@ def combined_figures(manifest: Manifest) -> tuple[SharedAnalysis, tuple[ServiceF
     """The per-service figures of the combined data (and its analysis, for more questions)."""
     data_file = datafiles.require_combined(manifest)
     _, shared = open_coverage(manifest, data_file)
-    return shared, measured_figures(manifest, shared, data_file)
+    services = measured_figures(manifest, shared, data_file)
+    shared.save_cache()
+    return shared, services
 
 
 def _unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
@@ -105,7 +114,24 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
     cov, shared = open_coverage(manifest, data_file)
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
+    with _exclusive(reports_dir / LOCK_NAME):
+        return _build_staged(manifest, cov, shared, data_file, formats, archive)
+
+
+def _build_staged(
+    manifest: Manifest,
+    cov: Coverage,
+    shared: SharedAnalysis,
+    data_file: Path,
+    formats: Sequence[str],
+    archive: bool,
+) -> Report:
+    reports_dir = manifest.reports_dir
+    # Always the same folder (one report at a time holds the lock): coverage.py's HTML
+    # reporter fingerprints its settings, the folder included, to decide which pages to reuse.
+    staging = reports_dir / STAGING_NAME
+    shutil.rmtree(staging, ignore_errors=True)  # what a killed run left behind
+    staging.mkdir()
     missing = tuple(datafiles.missing_inputs(manifest))
     skipped: tuple[Path, ...] = ()
     try:
@@ -117,7 +143,8 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
             advice=recommend.build(shared, manifest, services),
             missing=missing,
         )
-        _write_formats(cov, manifest, derived, formats, staging)
+        made_from = reuse.fingerprint(manifest, cov, data_file)
+        _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from)
         if archive:
             stamp = archive_name(datetime.datetime.now(datetime.UTC))
             shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
@@ -146,8 +173,82 @@ def incomplete_warning(missing: Sequence[str]) -> list[str]:
 
 
 def _write_formats(
-    cov: Coverage, manifest: Manifest, derived: Derived, formats: Sequence[str], out: Path
+    cov: Coverage,
+    shared: SharedAnalysis,
+    manifest: Manifest,
+    derived: Derived,
+    formats: Sequence[str],
+    out: Path,
+    data_file: Path,
+    made_from: str,
 ) -> None:
+    """Write the kit's own files here, then coverage.py's: XML, JSON and LCOV in a forked
+    process while this one writes the HTML. Formats made from unchanged inputs are copied."""
+    _write_summaries(manifest, derived, formats, out)
+    published = manifest.reports_dir
+    unchanged = reuse.reusable(published, made_from)
+    wanted = {name for name, needed in _COVERAGE_FORMATS.items() if needed & set(formats)}
+    copied = {name for name in wanted & unchanged if _copy_published(published, out, name)}
+    to_write = wanted - copied
+    if to_write & {"html", "services"}:
+        _reuse_pages(published / "html", out / "html", services="services" in wanted)
+    # The child gets every analysis computed here (each file's whole-suite one, and the
+    # per-service ones behind the figures), on a Coverage object of its own: coverage.py's
+    # data object must not be used across a fork (it takes the child for a new process to
+    # measure and erases the data file), nor may SQLite connections.
+    for filename in cov.get_data().measured_files():
+        shared.analysis(filename)
+    shared.save_cache()
+
+    def write_in_child() -> None:
+        child_cov, child_shared = open_coverage(manifest, data_file)
+        child_shared.adopt(shared)
+        _write_data_formats(child_cov, manifest, to_write, out)
+
+    side = SideJob(write_in_child)
+    try:
+        _write_pages(cov, manifest, to_write, out)
+    finally:
+        side.wait()
+    reuse.record(out, made_from, wanted)
+    if "html" in formats:
+        (out / DASHBOARD).write_text(dashboard.page_html(_page(manifest, derived, out)), encoding="utf-8")
+
+
+# coverage.py's outputs, and the report formats that ask for each.
+_COVERAGE_FORMATS = {
+    "xml": {"xml", "editors"},
+    "json": {"json"},
+    "lcov": {"lcov", "editors"},
+    "html": {"html"},
+    "services": {"services"},
+}
+_OUTPUTS = {
+    "xml": ("coverage.xml",),
+    "json": ("coverage.json",),
+    "lcov": ("coverage.lcov",),
+    "html": ("html",),
+    "services": ("services", "html/services"),
+}
+
+
+def _copy_published(published: Path, out: Path, name: str) -> bool:
+    """Copy a format's published files into the staging folder; False if any is gone."""
+    sources = [published / relative for relative in _OUTPUTS[name]]
+    if not all(source.exists() for source in sources):
+        return False
+    for relative, source in zip(_OUTPUTS[name], sources, strict=True):
+        target = out / relative
+        if source.is_dir():
+            # Without the per-service pages when they are not asked for: they would go stale.
+            skip = None if name != "html" else _top_level("services", source)
+            shutil.copytree(source, target, symlinks=True, ignore=skip, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target)
+    return True
+
+
+def _write_summaries(manifest: Manifest, derived: Derived, formats: Sequence[str], out: Path) -> None:
     services, rows, missing = derived.services, derived.rows, derived.missing
     if "markdown" in formats:
         warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in incomplete_warning(missing))
@@ -165,23 +266,31 @@ def _write_formats(
     )
     if "badges" in formats or "html" in formats:  # the dashboard shows the badges
         _write_badges(manifest, rows, out / BADGES_DIR)
-    if "xml" in formats or "editors" in formats:
+
+
+def _write_data_formats(cov: Coverage, manifest: Manifest, to_write: set[str], out: Path) -> None:
+    if "xml" in to_write:
         cov.xml_report(outfile=str(out / "coverage.xml"))
-        # One per service, its own tests only: what Codecov's per-service flags upload.
+    if "json" in to_write:
+        cov.json_report(outfile=str(out / "coverage.json"))
+    if "lcov" in to_write:
+        cov.lcov_report(outfile=str(out / "coverage.lcov"))
+    if "services" in to_write:
+        # Per service, its own tests only: what Codecov's per-service flags upload.
         (out / "services").mkdir()
         for service in manifest.services:
             with _narrowed(cov, manifest, service) as (include, contexts):
                 cov.xml_report(
                     outfile=str(out / "services" / f"{service.name}.xml"), include=include, contexts=contexts
                 )
-    if "json" in formats:
-        cov.json_report(outfile=str(out / "coverage.json"))
-    if "lcov" in formats or "editors" in formats:
-        cov.lcov_report(outfile=str(out / "coverage.lcov"))
-    if "html" in formats:
+
+
+def _write_pages(cov: Coverage, manifest: Manifest, to_write: set[str], out: Path) -> None:
+    if "html" in to_write:
         cov.html_report(
             directory=str(out / "html"), show_contexts=True, title="Coverage: all services (whole suite)"
         )
+    if "services" in to_write:
         for service in manifest.services:
             with _narrowed(cov, manifest, service) as (include, contexts):
                 cov.html_report(
@@ -190,10 +299,42 @@ def _write_formats(
                     include=include,
                     contexts=contexts,
                 )
-        (out / DASHBOARD).write_text(dashboard.page_html(_page(manifest, derived, out)), encoding="utf-8")
+
+
+def _reuse_pages(published: Path, staged: Path, *, services: bool) -> None:
+    """Start the staged HTML from the published one: coverage.py then rewrites only the pages
+    whose source or data changed (its status.json records what each page was made from).
+    Without `services`, the per-service pages are not carried over to go stale."""
+    if published.is_dir():
+        shutil.copytree(
+            published,
+            staged,
+            symlinks=True,
+            ignore=None if services else _top_level("services", published),
+            dirs_exist_ok=True,
+        )
+
+
+def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
+    return lambda folder, entries: [name] if Path(folder) == root and name in entries else []
 
 
 BADGES_DIR = "badges"
+STAGING_NAME = ".staging"
+LOCK_NAME = ".lock"
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file`: a second `report` waits for the first to publish."""
+    with lock_file.open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_badges(manifest: Manifest, rows: list[render.Row], folder: Path) -> None:

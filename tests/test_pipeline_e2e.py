@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -125,11 +126,17 @@ def test_report__analyses_each_file_once(measured: tuple[Path, str], monkeypatch
     monkeypatch.setattr(python.PythonParser, "parse_source", counting)
     monkeypatch.chdir(project)
     loaded = manifest_module.load(project_dir=project)
+    shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)  # another test's report filled it
     built = report.build(loaded)
     measured_files = sum(len(s.files) for s in built.figures.services)
     assert measured_files == 17
     assert len(parsed) == measured_files, sorted(parsed)
     assert len(set(parsed)) == measured_files
+    # The next invocation on unchanged sources parses nothing: the analysis cache answers.
+    parsed.clear()
+    again = report.build(loaded)
+    assert parsed == []
+    assert again.figures.services == built.figures.services
 
 
 def test_combine__missing_service_names_it(kit_copy: Path) -> None:

@@ -1,0 +1,187 @@
+"""The benchmark's workload and bookkeeping are right (never how fast anything is)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import KIT, run
+from tests.oracle import strict_run
+
+sys.path.insert(0, str(KIT / "benchmarks"))
+import bench
+import shards
+import synth
+
+TINY = synth.Size(services=3, modules=3, functions=5, work=40, tested=0.7, changed=0.1)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.parts
+    }
+
+
+def test_synth__same_seed_same_repository_other_seed_another(tmp_path: Path) -> None:
+    synth.generate(tmp_path / "a", TINY, seed=7)
+    synth.generate(tmp_path / "b", TINY, seed=7)
+    synth.generate(tmp_path / "c", TINY, seed=8)
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert tree(tmp_path / "a") != tree(tmp_path / "c")
+    assert len(list((tmp_path / "a" / "src").rglob("mod*.py"))) == TINY.services * TINY.modules
+
+
+def test_synth__change_touches_the_chosen_share_of_functions(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    synth.generate(repo, TINY, seed=3, git=True)
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=repo, capture_output=True, text=True, check=True)
+    assert log.stdout.splitlines() == ["change: guard a few functions", "base"]
+    diff = subprocess.run(
+        ["git", "diff", "--numstat", "main"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    added = sum(int(line.split()[0]) for line in diff.splitlines())
+    removed = sum(int(line.split()[1]) for line in diff.splitlines())
+    touched = round(TINY.services * TINY.modules * TINY.functions * TINY.changed)
+    assert (added, removed) == (2 * touched, 0)  # each touched function gains its two-line guard
+
+
+def test_synth__figures_are_deterministic_and_match_a_strict_run(tmp_path: Path) -> None:
+    """Two generations measure the same; each service's isolated figure is what a classic
+    `coverage run --source=src/<service> -m pytest tests/<service>` gives."""
+    figures = []
+    for name in ("a", "b"):
+        repo = tmp_path / name
+        services = synth.generate(repo, TINY, seed=5)
+        shutil.copytree(KIT / "tasks", repo / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+        for argv in (["run-all", "--jobs", "2"], ["combine"], ["report", "--format", "json"]):
+            result = run([sys.executable, "-m", "tasks", *argv], repo)
+            assert result.returncode == 0, result.output
+        figures.append(json.loads((repo / "reports" / "services.json").read_text(encoding="utf-8")))
+    assert figures[0] == figures[1]
+    repo = tmp_path / "a"
+    for service in figures[0]["services"]:
+        name = service["name"]
+        truth = strict_run(repo, [repo / "src" / name], [f"tests/{name}"], tmp_path / "oracle" / name)
+        assert service["isolated"]["statements"] == sum(len(t.statements) for t in truth.values())
+        assert service["isolated"]["covered"] == sum(len(t.statements - t.missing) for t in truth.values())
+        assert service["isolated"]["branches"] == sum(t.branches for t in truth.values())
+        assert service["isolated"]["covered_branches"] == sum(t.taken_branches for t in truth.values())
+    assert services == [s["name"] for s in figures[0]["services"]]
+
+
+def test_shards__every_expected_shard_written_and_combined(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    services = synth.generate(repo, TINY, seed=2)
+    shutil.copytree(KIT / "tasks", repo / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    assert run([sys.executable, "-m", "tasks", "run-all", "--jobs", "2"], repo).returncode == 0
+    written = shards.write(repo, services, 12)
+    assert len(written) == 12
+    combined = run([sys.executable, "-m", "tasks", "--manifest", shards.manifest_path(12), "combine"], repo)
+    assert combined.returncode == 0, combined.output
+    # One missing shard: combine names it and refuses, as CI's combine job would.
+    written[5].unlink()
+    missing = run([sys.executable, "-m", "tasks", "--manifest", shards.manifest_path(12), "combine"], repo)
+    assert missing.returncode == 3
+    assert written[5].name in missing.output
+    # 100 over 3 services: 34, 33 and 33, as the manifest declares.
+    assert len(shards.write(repo, services, 100)) == 100
+    declared = (repo / shards.manifest_path(100)).read_text(encoding="utf-8")
+    assert [line for line in declared.splitlines() if line.startswith("shards")] == [
+        "shards = 34",
+        "shards = 33",
+        "shards = 33",
+    ]
+
+
+def group(
+    key: str, reference: str, medians: dict[str, float], peaks: dict[str, float] | None = None
+) -> bench.Group:
+    variants = [
+        bench.Variant(name, [], seconds=[m, m], peak_mib=(peaks or {}).get(name, 10.0))
+        for name, m in medians.items()
+    ]
+    return bench.Group(key, reference, variants)
+
+
+def test_targets__each_ratio_judged_against_its_limit() -> None:
+    groups = {
+        "measuring": group(
+            "measuring",
+            bench.WHOLE,
+            {bench.WHOLE: 10.0, bench.ISOLATED: 10.4, bench.SIDE_BY_SIDE: 6.5, bench.XDIST: 7.0},
+            {bench.SIDE_BY_SIDE: 50.0, bench.XDIST: 100.0},
+        ),
+        "reporting": group(
+            "reporting",
+            bench.CLI_SEQUENCE,
+            {
+                bench.CLI_SEQUENCE: 25.0,
+                bench.CLI_HTML: 7.0,
+                bench.REPORT_FIRST: 9.5,
+                bench.REPORT_EVERYTHING: 12.0,
+                bench.REPORT_SECOND: 3.0,
+            },
+            {bench.REPORT_EVERYTHING: 2048.0},
+        ),
+        "gating": group(
+            "gating",
+            bench.DIFF_COVER,
+            {bench.DIFF_COVER: 10.0, bench.GATE_CHANGED: 0.4, bench.GATE_FIRST: 5.0, bench.GATE_SECOND: 2.0},
+        ),
+        "overhead": group("overhead", "direct", {"direct": 2.0, bench.NOX_REUSED: 2.4}),
+        "combining": group(
+            "combining", bench.combine_name(12), {bench.combine_name(12): 0.3, bench.combine_name(100): 1.2}
+        ),
+    }
+    verdicts = {t.text: (t.measured, t.met) for t in bench.targets(groups)}
+    assert verdicts == {
+        "isolated with provenance ≤ 1.05x one whole-suite pytest --cov run": ("1.04x", True),
+        "services side by side ≤ 0.6x one after another": ("0.62x", False),
+        "services side by side ≤ 1.0x pytest-xdist on the same cores": ("0.93x", True),
+        "services side by side: peak memory a fraction of xdist's (< 1.0x)": ("0.50x", True),
+        "one report ≥ 2.5x faster than the CLI sequence": ("2.6x faster", True),
+        "one report ≤ 1.3x coverage html alone": ("1.36x", False),
+        "second report on unchanged sources ≥ 3x faster than the first": ("3.2x faster", True),
+        "report peak memory ≤ 1 GiB (target at the large size)": ("2048 MiB", False),
+        "changed-line gate ≥ 20x faster than coverage xml + diff-cover": ("25.0x faster", True),
+        "second gate on unchanged sources ≥ 3x faster than the first": ("2.5x faster", False),
+        "nox -R overhead < 0.3 s over the same command run directly": ("+0.40 s", False),
+        "combine of 100 shard files < 1 s": ("1.20 s", False),
+    }
+
+
+def test_bench__runs_a_group_and_writes_json_and_markdown(tmp_path: Path) -> None:
+    """The real script, one group, one round: every variant measured, its target judged."""
+    out = tmp_path / "out"
+    result = run(
+        [
+            sys.executable,
+            str(KIT / "benchmarks" / "bench.py"),
+            "--size",
+            "small",
+            "--repeat",
+            "1",
+            "--group",
+            "combining",
+            "--out",
+            str(out),
+        ],
+        KIT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.output
+    stem = out / f"bench-small-combining-py{sys.version_info.major}.{sys.version_info.minor}"
+    report = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    (combining,) = report["groups"]
+    assert [r["name"] for r in combining["results"]] == ["combine 12 shard files", "combine 100 shard files"]
+    assert all(len(r["seconds"]) == 1 and r["seconds"][0] > 0 for r in combining["results"])
+    assert [t["text"] for t in report["targets"]] == ["combine of 100 shard files < 1 s"]
+    assert "PYTHONDONTWRITEBYTECODE" in report["bytecode"]
+    text = stem.with_suffix(".md").read_text(encoding="utf-8")
+    assert "| combine 100 shard files |" in text and "### Targets" in text
+    assert text in result.stdout

@@ -1,0 +1,108 @@
+"""The speed levers of `report` change nothing but the time: the analysis cache, the
+reuse of unchanged formats, and the forked writer of XML, JSON and LCOV."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from coverage import Coverage
+from coverage.exceptions import CoverageException
+
+from tasks import manifest as manifest_module
+from tasks import report
+from tasks.errors import DataError
+from tasks.layout import CACHE_FILE
+from tasks.reuse import RECORD_NAME
+
+
+def outputs(reports: Path) -> dict[str, str]:
+    """coverage.py's reports, with the moment they were written taken out."""
+    found = {
+        "coverage.xml": re.sub(
+            r' timestamp="\d+"', "", (reports / "coverage.xml").read_text(encoding="utf-8")
+        ),
+        "coverage.lcov": (reports / "coverage.lcov").read_text(encoding="utf-8"),
+    }
+    as_json = json.loads((reports / "coverage.json").read_text(encoding="utf-8"))
+    as_json["meta"].pop("timestamp")
+    found["coverage.json"] = json.dumps(as_json, sort_keys=True)
+    for page in sorted((reports / "html").rglob("*.html")):
+        text = re.sub(r"created at [^<]*", "", page.read_text(encoding="utf-8"))
+        found[page.relative_to(reports).as_posix()] = text
+    for xml in sorted((reports / "services").glob("*.xml")):
+        found[xml.relative_to(reports).as_posix()] = re.sub(
+            r' timestamp="\d+"', "", xml.read_text(encoding="utf-8")
+        )
+    return found
+
+
+def test_report__cached_parse_writes_the_same_reports(
+    measured_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(measured_copy)
+    loaded = manifest_module.load(project_dir=measured_copy)
+    shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)
+    shutil.rmtree(loaded.reports_dir, ignore_errors=True)
+    first = report.build(loaded)
+    uncached = outputs(loaded.reports_dir)
+    assert (loaded.data_dir / CACHE_FILE).is_file()
+    # Everything written again (no reuse, no earlier HTML), every parse from the cache.
+    (loaded.reports_dir / RECORD_NAME).unlink()
+    shutil.rmtree(loaded.reports_dir / "html")
+    second = report.build(loaded)
+    assert second.figures.services == first.figures.services
+    assert outputs(loaded.reports_dir) == uncached
+    assert len(uncached) > 20  # the pages of 17 files, indexes, per-service XML
+
+
+def test_report__unchanged_inputs_reuse_formats_changed_sources_do_not(
+    measured_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(measured_copy)
+    loaded = manifest_module.load(project_dir=measured_copy)
+    report.build(loaded)
+    xml = loaded.reports_dir / "coverage.xml"
+    written = xml.read_text(encoding="utf-8")
+    report.build(loaded)
+    assert xml.read_text(encoding="utf-8") == written  # copied, timestamp and all
+    source = next((loaded.root / "src").rglob("*.py"))
+    source.write_text(
+        source.read_text(encoding="utf-8") + "# a comment changes no figure\n", encoding="utf-8"
+    )
+    report.build(loaded)
+    assert xml.read_text(encoding="utf-8") != written  # written anew: a source it was made from changed
+
+
+def test_report__corrupt_cache_is_set_aside(measured_copy: Path) -> None:
+    from tests.conftest import tasks
+
+    cache = measured_copy / ".coverage-data" / CACHE_FILE
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"not a database at all" * 100)
+    result = tasks(measured_copy, "report")
+    assert result.returncode == 0, result.output
+    assert cache.with_name(cache.name + ".corrupt").read_bytes().startswith(b"not a database")
+    assert tasks(measured_copy, "report").returncode == 0
+
+
+def test_report__failure_in_the_forked_writer_keeps_the_old_reports(
+    measured_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(measured_copy)
+    loaded = manifest_module.load(project_dir=measured_copy)
+    report.build(loaded)
+    before = outputs(loaded.reports_dir)
+    (loaded.reports_dir / RECORD_NAME).unlink()  # nothing to reuse: the writer must run
+
+    def broken(self: Coverage, **_: object) -> float:
+        raise CoverageException("the LCOV writer broke")
+
+    monkeypatch.setattr(Coverage, "lcov_report", broken)
+    with pytest.raises(DataError, match="the LCOV writer broke"):
+        report.build(loaded)
+    assert outputs(loaded.reports_dir) == before
+    assert not (loaded.reports_dir / report.STAGING_NAME).exists()
