@@ -154,7 +154,7 @@ def audit(session: nox.Session) -> None:
     _tasks(session, "audit", *session.posargs)
 
 
-BENCH_DEPS = [*COVERAGE_DEPS, "diff-cover>=9", "nox>=2026.8.10", "tomlkit>=0.13"]
+BENCH_DEPS = [*COVERAGE_DEPS, "pytest-cov>=5", "diff-cover>=9", "nox>=2026.8.10", "tomlkit>=0.13"]
 # sys.monitoring (coverage.py's sysmon core) exists from Python 3.12.
 CORE_PYTHONS = ["3.12", "3.13"]
 

@@ -142,6 +142,12 @@ class SharedAnalysis:
         if self.cache is not None:
             self.cache.save()
 
+    def close_cache(self) -> None:
+        """Done with the cache (before a fork: no SQLite connection may cross one)."""
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+
     def _analyze(self, morf: Any, file_reporter: FileReporter | None = None) -> Analysis:
         # HTML and JSON narrow the data to `report_contexts`; keep their analyses apart.
         contexts = tuple(self.cov.config.report_contexts or ())

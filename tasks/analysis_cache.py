@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import coverage
+from coverage.exceptions import CoverageException
 from coverage.plugin import CodeRegion, FileReporter
 from coverage.python import PythonFileReporter
 
@@ -58,10 +60,10 @@ class Entry:
     def of(cls, real: PythonFileReporter) -> Entry | None:
         """The entry for a parsed file, or None when this coverage.py keeps its parse elsewhere."""
         statements = real.lines()
+        arcs = real.arcs()  # first: the arc analysis is what sets the `with` fixers
         fixers = getattr(real.parser, "_with_jump_fixers", None)
         if not isinstance(fixers, dict):
             return None  # a coverage.py whose parser we do not know: parse every time
-        arcs = real.arcs()
         exits = real.exit_counts()
         branch_arcs = [(a, b) for a, b in arcs if exits.get(a, 0) > 1]
         return cls(
@@ -204,6 +206,7 @@ class AnalysisCache:
             [
                 FORMAT,
                 coverage.__version__,
+                sys.implementation.cache_tag,  # the parse depends on the interpreter's AST and bytecode
                 cov.get_exclude_list("exclude"),
                 config.partial_list,
                 config.partial_always_list,
@@ -221,11 +224,18 @@ class AnalysisCache:
                 "(key TEXT PRIMARY KEY, entry TEXT NOT NULL, used REAL NOT NULL)"
             )
             return db
-        except (OSError, sqlite3.Error):
-            # A corrupt file is set aside (for anyone who wants to look) and the next run starts anew.
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                return None  # locked by another invocation, or unreadable: parse without it
+            # Not a database, or a damaged one: set aside (for anyone who wants to look), with
+            # its journal, and the next run starts anew.
             with contextlib.suppress(OSError):
-                if self.path.exists():
-                    self.path.replace(self.path.with_name(self.path.name + ".corrupt"))
+                for suffix in ("", "-wal", "-shm"):
+                    damaged = self.path.with_name(self.path.name + suffix)
+                    if damaged.exists():
+                        damaged.replace(damaged.with_name(damaged.name + ".corrupt"))
+            return None
+        except (OSError, sqlite3.Error):
             return None
 
     def key(self, text: bytes) -> str:
@@ -243,7 +253,10 @@ class AnalysisCache:
         entry = self._load(key)
         if entry is None:
             self.misses += 1
-            entry = Entry.of(real)
+            try:
+                entry = Entry.of(real)
+            except CoverageException:
+                return real  # not Python, say: coverage.py reports it its own way when it gets there
             if entry is None:
                 return real
             self._new[key] = entry

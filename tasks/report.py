@@ -10,6 +10,7 @@ all of them were written, so a failure never leaves a half-new set.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import shutil
@@ -58,8 +59,11 @@ class Report:
     not_ours: tuple[Path, ...] = ()  # editor files of the same name someone else wrote: left alone
 
 
-def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, SharedAnalysis]:
-    """A Coverage object over `data_file` (paths relative to the project) with shared analysis."""
+def open_coverage(
+    manifest: Manifest, data_file: Path, *, cache: bool = True
+) -> tuple[Coverage, SharedAnalysis]:
+    """A Coverage object over `data_file` (paths relative to the project) with shared analysis
+    (and, with `cache`, the parse of unchanged files from earlier invocations)."""
     if Path.cwd().resolve() != manifest.project_dir:
         # coverage.py resolves the data's relative paths against the current directory.
         raise ConfigError(
@@ -70,7 +74,7 @@ def open_coverage(manifest: Manifest, data_file: Path) -> tuple[Coverage, Shared
     cov.set_option("run:relative_files", True)
     cov.set_option("report:ignore_errors", False)
     cov.load()
-    return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov))
+    return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov) if cache else None)
 
 
 def measured_figures(
@@ -127,8 +131,7 @@ def _build_staged(
     archive: bool,
 ) -> Report:
     reports_dir = manifest.reports_dir
-    # Always the same folder (one report at a time holds the lock): coverage.py's HTML
-    # reporter fingerprints its settings, the folder included, to decide which pages to reuse.
+    # One report at a time holds the lock, so one staging folder; a killed run's is cleared.
     staging = reports_dir / STAGING_NAME
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left behind
     staging.mkdir()
@@ -190,18 +193,21 @@ def _write_formats(
     wanted = {name for name, needed in _COVERAGE_FORMATS.items() if needed & set(formats)}
     copied = {name for name in wanted & unchanged if _copy_published(published, out, name)}
     to_write = wanted - copied
-    if to_write & {"html", "services"}:
-        _reuse_pages(published / "html", out / "html", services="services" in wanted)
+    if "services" in wanted and "html" not in wanted and (published / "html").is_dir():
+        # Only the per-service pages are new: the whole-suite pages stay as published.
+        _copy_published_html(published / "html", out / "html")
     # The child gets every analysis computed here (each file's whole-suite one, and the
     # per-service ones behind the figures), on a Coverage object of its own: coverage.py's
     # data object must not be used across a fork (it takes the child for a new process to
     # measure and erases the data file), nor may SQLite connections.
     for filename in cov.get_data().measured_files():
-        shared.analysis(filename)
+        with contextlib.suppress(CoverageException):  # not Python, say: coverage.py's reporters skip it
+            shared.analysis(filename)
     shared.save_cache()
+    shared.close_cache()
 
     def write_in_child() -> None:
-        child_cov, child_shared = open_coverage(manifest, data_file)
+        child_cov, child_shared = open_coverage(manifest, data_file, cache=False)
         child_shared.adopt(shared)
         _write_data_formats(child_cov, manifest, to_write, out)
 
@@ -301,18 +307,10 @@ def _write_pages(cov: Coverage, manifest: Manifest, to_write: set[str], out: Pat
                 )
 
 
-def _reuse_pages(published: Path, staged: Path, *, services: bool) -> None:
-    """Start the staged HTML from the published one: coverage.py then rewrites only the pages
-    whose source or data changed (its status.json records what each page was made from).
-    Without `services`, the per-service pages are not carried over to go stale."""
-    if published.is_dir():
-        shutil.copytree(
-            published,
-            staged,
-            symlinks=True,
-            ignore=None if services else _top_level("services", published),
-            dirs_exist_ok=True,
-        )
+def _copy_published_html(published: Path, staged: Path) -> None:
+    shutil.copytree(
+        published, staged, symlinks=True, ignore=_top_level("services", published), dirs_exist_ok=True
+    )
 
 
 def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
@@ -320,8 +318,8 @@ def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
 
 
 BADGES_DIR = "badges"
-STAGING_NAME = ".staging"
-LOCK_NAME = ".lock"
+STAGING_NAME = ".coverage-workflows-staging"  # the reports folder may be the project's root
+LOCK_NAME = ".coverage-workflows-lock"
 
 
 @contextmanager
@@ -428,7 +426,10 @@ def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row])
 def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
     """Move each staged report over its old copy: files by rename, folders by swap."""
     written = []
-    for item in sorted(staging.iterdir()):
+    # What the reports were made from goes last: until every report is in place, the old
+    # record (removed first) cannot vouch for a half-new set.
+    (reports_dir / reuse.RECORD_NAME).unlink(missing_ok=True)
+    for item in sorted(staging.iterdir(), key=lambda path: (path.name == reuse.RECORD_NAME, path.name)):
         target = reports_dir / item.name
         if item.is_dir() and target.exists():
             old = Path(tempfile.mkdtemp(prefix=".old-", dir=reports_dir))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def fingerprint(manifest: Manifest, cov: Coverage, data_file: Path) -> str:
     settings = [
         VERSION,
         coverage.__version__,
+        sys.implementation.cache_tag,
         str(manifest.project_dir),
         [[s.name, [str(path) for path in s.source]] for s in manifest.services],
     ]

@@ -106,3 +106,61 @@ def test_report__failure_in_the_forked_writer_keeps_the_old_reports(
         report.build(loaded)
     assert outputs(loaded.reports_dir) == before
     assert not (loaded.reports_dir / report.STAGING_NAME).exists()
+
+
+WITH_BLOCKS = """
+import contextlib
+
+
+def guarded(flag):
+    value = 0
+    with contextlib.nullcontext():
+        if flag:
+            value = 1
+    return value
+
+
+for flag in (False, False):
+    guarded(flag)
+"""
+
+
+def test_cached_reporter__agrees_with_coverage_py_on_with_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.10+ traces `with` exits oddly and coverage.py fixes the arcs; the cached
+    reporter must fix them the same, on the run that fills the cache and the one that reads it."""
+    from tasks.analysis import SharedAnalysis
+    from tasks.analysis_cache import AnalysisCache
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mod.py").write_text(WITH_BLOCKS, encoding="utf-8")
+    measured = Coverage(data_file=str(tmp_path / "data"), branch=True, config_file=False)
+    measured.start()
+    exec(compile(WITH_BLOCKS, str(tmp_path / "mod.py"), "exec"), {})
+    measured.stop()
+    measured.save()
+
+    def analysis(cache: bool) -> tuple[object, ...]:
+        cov = Coverage(data_file=str(tmp_path / "data"), config_file=False)
+        cov.load()
+        shared = SharedAnalysis(cov, AnalysisCache(tmp_path / "cache.db", cov) if cache else None)
+        result = shared.analysis(str(tmp_path / "mod.py"))
+        shared.save_cache()
+        reporter = shared.file_reporter(str(tmp_path / "mod.py"))
+        descriptions = sorted(
+            reporter.missing_arc_description(a, b)
+            for a, bs in result.missing_branch_arcs().items()
+            for b in bs
+        )
+        return (
+            result.numbers.n_executed_branches,
+            sorted(result.missing),
+            result.missing_branch_arcs(),
+            descriptions,
+        )
+
+    truth = analysis(cache=False)
+    assert analysis(cache=True) == truth  # fills the cache
+    assert analysis(cache=True) == truth  # reads it
+    assert truth[2]  # `if flag` never took its body: a missing arc to describe
