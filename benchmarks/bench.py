@@ -545,9 +545,9 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
         "targets": [asdict(t) for t in targets(groups)],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / result_stem(size_name, chosen)
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    stem.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    stem = result_stem(size_name, chosen)  # ends in the Python version: no with_suffix
+    (out_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out_dir / f"{stem}.md").write_text(markdown(report), encoding="utf-8")
     return report
 
 

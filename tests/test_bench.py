@@ -175,13 +175,13 @@ def test_bench__runs_a_group_and_writes_json_and_markdown(tmp_path: Path) -> Non
         timeout=600,
     )
     assert result.returncode == 0, result.output
-    stem = out / f"bench-small-combining-py{sys.version_info.major}.{sys.version_info.minor}"
-    report = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    stem = f"bench-small-combining-py{sys.version_info.major}.{sys.version_info.minor}"
+    report = json.loads((out / f"{stem}.json").read_text(encoding="utf-8"))
     (combining,) = report["groups"]
     assert [r["name"] for r in combining["results"]] == ["combine 12 shard files", "combine 100 shard files"]
     assert all(len(r["seconds"]) == 1 and r["seconds"][0] > 0 for r in combining["results"])
     assert [t["text"] for t in report["targets"]] == ["combine of 100 shard files < 1 s"]
     assert "PYTHONDONTWRITEBYTECODE" in report["bytecode"]
-    text = stem.with_suffix(".md").read_text(encoding="utf-8")
+    text = (out / f"{stem}.md").read_text(encoding="utf-8")
     assert "| combine 100 shard files |" in text and "### Targets" in text
     assert text in result.stdout
