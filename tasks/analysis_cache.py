@@ -197,8 +197,6 @@ class AnalysisCache:
 
     def __init__(self, path: Path, cov: Coverage) -> None:
         self.path = path
-        self.hits = 0
-        self.misses = 0
         self._new: dict[str, Entry] = {}
         self._used: list[str] = []
         config = cov.config
@@ -252,7 +250,6 @@ class AnalysisCache:
         key = self.key(text)
         entry = self._load(key)
         if entry is None:
-            self.misses += 1
             try:
                 entry = Entry.of(real)
             except CoverageException:
@@ -260,8 +257,6 @@ class AnalysisCache:
             if entry is None:
                 return real
             self._new[key] = entry
-        else:
-            self.hits += 1
         self._used.append(key)
         return CachedFileReporter(real, entry)
 
@@ -276,8 +271,8 @@ class AnalysisCache:
 
     def save(self) -> None:
         """Store this invocation's new entries, mark the ones it used, drop long-unused ones."""
-        if self._db is None:
-            return
+        if self._db is None or not (self._new or self._used):
+            return  # nothing parsed or read since the last save: no write transaction
         now = time.time()
         try:
             with contextlib.closing(self._db.cursor()) as cursor:

@@ -54,7 +54,7 @@ class Derived:
 @dataclass(frozen=True, kw_only=True)
 class Report:
     figures: Derived
-    parses: int  # how many files were parsed for the whole invocation
+    parses: int  # file reporters created: each file parsed once, or read from the analysis cache
     written: tuple[Path, ...]
     not_ours: tuple[Path, ...] = ()  # editor files of the same name someone else wrote: left alone
 
@@ -193,9 +193,9 @@ def _write_formats(
     wanted = {name for name, needed in _COVERAGE_FORMATS.items() if needed & set(formats)}
     copied = {name for name in wanted & unchanged if _copy_published(published, out, name)}
     to_write = wanted - copied
-    if "services" in wanted and "html" not in wanted and (published / "html").is_dir():
+    if "services" in wanted and "html" not in wanted:
         # Only the per-service pages are new: the whole-suite pages stay as published.
-        _copy_published_html(published / "html", out / "html")
+        _copy_published(published, out, "html")
     # The child gets every analysis computed here (each file's whole-suite one, and the
     # per-service ones behind the figures), on a Coverage object of its own: coverage.py's
     # data object must not be used across a fork (it takes the child for a new process to
@@ -305,12 +305,6 @@ def _write_pages(cov: Coverage, manifest: Manifest, to_write: set[str], out: Pat
                     include=include,
                     contexts=contexts,
                 )
-
-
-def _copy_published_html(published: Path, staged: Path) -> None:
-    shutil.copytree(
-        published, staged, symlinks=True, ignore=_top_level("services", published), dirs_exist_ok=True
-    )
 
 
 def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:

@@ -4,8 +4,8 @@ coverage.py's XML, JSON, LCOV and HTML depend only on the combined data, the mea
 sources, coverage.py's version and how the kit asks for them. `report` records a
 fingerprint of all of that beside the reports it publishes; the next `report` whose
 fingerprint is the same copies those files instead of writing them again (they keep the
-timestamp of when they were first written). HTML pages are also reused one by one when
-only some changed: coverage.py's own status.json does that.
+timestamp of when they were first written). HTML pages are not reused one by one:
+coverage.py's per-page hash leaves out the contexts the whole-suite pages show.
 """
 
 from __future__ import annotations

@@ -18,12 +18,7 @@ import sys
 from collections.abc import Callable
 
 from tasks.errors import KitError
-
-
-def usable_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+from tasks.parallel import machine_cores
 
 
 class SideJob:
@@ -32,7 +27,7 @@ class SideJob:
     def __init__(self, work: Callable[[], None]) -> None:
         self._pid = 0
         self._read = -1
-        if not hasattr(os, "fork") or usable_cores() < 2:
+        if not hasattr(os, "fork") or machine_cores() < 2:
             work()
             return
         read, write = os.pipe()
