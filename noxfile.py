@@ -159,7 +159,7 @@ BENCH_DEPS = [*COVERAGE_DEPS, "pytest-cov>=5", "diff-cover>=9", "nox>=2026.8.10"
 CORE_PYTHONS = ["3.12", "3.13"]
 
 
-@nox.session(default=False, tags=["bench"])
+@nox.session(default=False, tags=["bench"], venv_backend="uv|virtualenv")
 def bench(session: nox.Session) -> None:
     """Measure the kit side by side on a synthetic repository (-- --size small|medium|large --repeat N).
 
@@ -172,7 +172,7 @@ def bench(session: nox.Session) -> None:
             session.notify(f"bench_cores-{version}", session.posargs)
 
 
-@nox.session(python=CORE_PYTHONS, default=False, tags=["bench"])
+@nox.session(python=CORE_PYTHONS, default=False, tags=["bench"], venv_backend="uv|virtualenv")
 def bench_cores(session: nox.Session) -> None:
     """Tracing overhead of coverage.py's ctrace and sysmon cores on this Python (-- --size S)."""
     session.install(*BENCH_DEPS)

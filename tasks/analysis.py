@@ -9,12 +9,14 @@ same parsed file reporter with the data narrowed to the service's static context
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from coverage.exceptions import CoverageException
 from coverage.results import Analysis, analysis_from_file_reporter
 
 from tasks.manifest import TOTAL
@@ -131,6 +133,22 @@ class SharedAnalysis:
             self.parses += 1
         return reporter
 
+    def prepare(self, filenames: Iterable[str], *, tokens: bool = False) -> None:
+        """Make the file reporters of `filenames` at once: what the cache lacks is then parsed
+        on every core, instead of one file at a time as each is asked for; with `tokens`,
+        the HTML's tokens too."""
+        todo = [name for name in dict.fromkeys(filenames) if name not in self._reporters]
+        if self.cache is None or not todo:
+            return
+        originals = {}
+        for name in todo:
+            with contextlib.suppress(CoverageException):  # coverage.py says it again when asked
+                originals[name] = self._original_reporter(name)
+        self.cache.prefetch(list(originals.values()), tokens=tokens)
+        for name, original in originals.items():
+            self._reporters[name] = self.cache.reporter(original)
+            self.parses += 1
+
     def adopt(self, other: SharedAnalysis) -> None:
         """Answer from `other`'s file reporters and analyses (same data, another Coverage
         object: a forked process's own)."""
@@ -185,10 +203,13 @@ def service_figures(
     """
     names = (only,) if only else manifest.names
     by_service: dict[str, list[FileFigures]] = {name: [] for name in names}
+    owned = []
     for filename in sorted(shared.cov.get_data().measured_files()):
         owner = manifest.owner((manifest.project_dir / filename).resolve())
-        if owner is None or owner.name not in by_service:
-            continue
+        if owner is not None and owner.name in by_service:
+            owned.append((filename, owner))
+    shared.prepare(filename for filename, _ in owned)
+    for filename, owner in owned:
         whole = shared.analysis(filename)
         isolated = shared.analysis(filename, (context_pattern(owner.name),))
         by_service[owner.name].append(

@@ -20,10 +20,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +36,15 @@ from coverage.exceptions import CoverageException
 from coverage.plugin import CodeRegion, FileReporter
 from coverage.python import PythonFileReporter
 
+from tasks.parallel import machine_cores
+
 if TYPE_CHECKING:
     from coverage import Coverage
 
 FORMAT = 1  # bump when the entry's layout changes: old entries then never match
 KEEP_SECONDS = 14 * 24 * 3600  # entries no invocation used for this long are dropped
+# Fewer files than this are parsed in line: starting the worker processes would cost more.
+PARALLEL_PARSE_MIN = 8
 
 Arc = tuple[int, int]
 
@@ -121,10 +128,11 @@ class Entry:
 class CachedFileReporter(FileReporter):
     """coverage.py's FileReporter for one Python file, its parse read from an Entry."""
 
-    def __init__(self, real: PythonFileReporter, entry: Entry) -> None:
+    def __init__(self, real: PythonFileReporter, entry: Entry, tokens: bytes | None = None) -> None:
         super().__init__(real.filename)
         self.real = real
         self.entry = entry
+        self.tokens = tokens  # packed HTML tokens, when the cache has them
 
     def __repr__(self) -> str:
         return f"<CachedFileReporter {self.filename!r}>"
@@ -137,6 +145,8 @@ class CachedFileReporter(FileReporter):
         return self.real.source()
 
     def source_token_lines(self) -> Any:
+        if self.tokens is not None:
+            return unpack_tokens(self.tokens)
         return self.real.source_token_lines()
 
     def should_be_python(self) -> bool:
@@ -197,7 +207,12 @@ class AnalysisCache:
 
     def __init__(self, path: Path, cov: Coverage) -> None:
         self.path = path
+        self._cov = cov
         self._new: dict[str, Entry] = {}
+        self._found: dict[str, Entry] = {}  # read by `prefetch`, for `reporter`
+        self._tokens: dict[str, bytes] = {}  # key -> packed HTML tokens, read or made by `prefetch`
+        self._new_tokens: dict[str, bytes] = {}
+        self._keys: dict[str, str] = {}  # file name -> key, this invocation
         self._used: list[str] = []
         config = cov.config
         self._settings = json.dumps(
@@ -221,6 +236,8 @@ class AnalysisCache:
                 "CREATE TABLE IF NOT EXISTS entries "
                 "(key TEXT PRIMARY KEY, entry TEXT NOT NULL, used REAL NOT NULL)"
             )
+            # The HTML's syntax-coloured tokens, kept apart: only HTML reports read them.
+            db.execute("CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, tokens BLOB NOT NULL)")
             return db
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError):
@@ -239,16 +256,61 @@ class AnalysisCache:
     def key(self, text: bytes) -> str:
         return hashlib.sha256(self._settings.encode() + b"\0" + text).hexdigest()
 
+    def _key_of(self, filename: str) -> str:
+        key = self._keys.get(filename)
+        if key is None:
+            key = self._keys[filename] = self.key(Path(filename).read_bytes())
+        return key
+
+    def prefetch(self, reals: Sequence[FileReporter], *, tokens: bool = False) -> None:
+        """Read the entries of `reals` (and, with `tokens`, their HTML tokens) and parse what
+        the cache lacks, on every core, so that `reporter` finds it all: a first `report` or
+        `gate` parses in parallel, and the HTML pages are written without tokenizing."""
+        jobs: dict[str, tuple[str, bool, bool]] = {}  # key -> (file name, entry?, tokens?)
+        for real in reals:
+            if type(real) is not PythonFileReporter:
+                continue
+            try:
+                key = self._key_of(real.filename)
+            except OSError:
+                continue  # `reporter` leaves it to coverage.py, which says what is wrong
+            if key in jobs:
+                continue
+            need_entry = key not in self._new and key not in self._found
+            if need_entry and (entry := self._load(key)) is not None:
+                self._found[key] = entry
+                need_entry = False
+            need_tokens = tokens and key not in self._tokens
+            if need_tokens and (packed := self._load_tokens(key)) is not None:
+                self._tokens[key] = packed
+                need_tokens = False
+            if need_entry or need_tokens:
+                jobs[key] = (real.filename, need_entry, need_tokens)
+        for key, (entry, packed) in zip(jobs, self._parse_all(list(jobs.values())), strict=True):
+            if entry is not None:
+                self._new[key] = entry
+            if packed is not None:
+                self._tokens[key] = self._new_tokens[key] = packed
+
+    def _parse_all(self, jobs: list[tuple[str, bool, bool]]) -> list[tuple[Entry | None, bytes | None]]:
+        workers = _cores()
+        if len(jobs) < PARALLEL_PARSE_MIN or workers < 2 or not _can_fork():
+            return [_parse_one(self._cov, job) for job in jobs]
+        self.close()  # no SQLite connection may cross a fork
+        try:
+            return _parse_in_workers(self._cov, jobs, workers)
+        finally:
+            self._db = self._open()
+
     def reporter(self, real: FileReporter) -> FileReporter:
         """`real` answering from the cache when it is coverage.py's Python reporter."""
         if type(real) is not PythonFileReporter:
             return real  # a plugin's reporter (templates, say): its parse is not ours to keep
         try:
-            text = Path(real.filename).read_bytes()
+            key = self._key_of(real.filename)
         except OSError:
             return real  # coverage.py's own error, in its own words, when it reads the file
-        key = self.key(text)
-        entry = self._load(key)
+        entry = self._new.get(key) or self._found.get(key) or self._load(key)
         if entry is None:
             try:
                 entry = Entry.of(real)
@@ -257,8 +319,9 @@ class AnalysisCache:
             if entry is None:
                 return real
             self._new[key] = entry
-        self._used.append(key)
-        return CachedFileReporter(real, entry)
+        if key not in self._new:
+            self._used.append(key)
+        return CachedFileReporter(real, entry, self._tokens.get(key))
 
     def _load(self, key: str) -> Entry | None:
         if self._db is None:
@@ -269,9 +332,18 @@ class AnalysisCache:
         except (sqlite3.Error, ValueError, KeyError, TypeError):
             return None  # locked or damaged: parse this file as if uncached
 
+    def _load_tokens(self, key: str) -> bytes | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT tokens FROM tokens WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row and isinstance(row[0], bytes) else None
+
     def save(self) -> None:
         """Store this invocation's new entries, mark the ones it used, drop long-unused ones."""
-        if self._db is None or not (self._new or self._used):
+        if self._db is None or not (self._new or self._used or self._new_tokens):
             return  # nothing parsed or read since the last save: no write transaction
         now = time.time()
         try:
@@ -284,7 +356,11 @@ class AnalysisCache:
                 cursor.executemany(
                     "UPDATE entries SET used = ? WHERE key = ?", [(now, key) for key in self._used]
                 )
+                cursor.executemany(
+                    "INSERT OR REPLACE INTO tokens (key, tokens) VALUES (?, ?)", self._new_tokens.items()
+                )
                 cursor.execute("DELETE FROM entries WHERE used < ?", (now - KEEP_SECONDS,))
+                cursor.execute("DELETE FROM tokens WHERE key NOT IN (SELECT key FROM entries)")
                 cursor.execute("COMMIT")
         except sqlite3.Error:
             # Another invocation holds the lock, or the disk is full: this one's parse is lost, no more.
@@ -293,8 +369,68 @@ class AnalysisCache:
         finally:
             self._new.clear()
             self._used.clear()
+            self._new_tokens.clear()
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+# The Coverage object the parsing workers use: set before they fork, so they inherit it.
+_worker_coverage: Coverage | None = None
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _cores() -> int:
+    return machine_cores()
+
+
+def _parse_in_workers(
+    cov: Coverage, jobs: list[tuple[str, bool, bool]], workers: int
+) -> list[tuple[Entry | None, bytes | None]]:
+    """`_parse_one` of every job, in `workers` forked processes.
+
+    Forked, not spawned: the workers inherit the Coverage object and its settings. They use
+    neither its data object (coverage.py would take a worker for a new process to measure
+    and erase the data file) nor any SQLite connection, which must not cross a fork."""
+    global _worker_coverage
+    _worker_coverage = cov
+    chunk = max(1, len(jobs) // (workers * 4))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_parse_in_worker, jobs, chunksize=chunk))
+    except (OSError, RuntimeError):  # no processes to be had, or one died: parse in line
+        return [_parse_one(cov, job) for job in jobs]
+    finally:
+        _worker_coverage = None
+
+
+def _parse_in_worker(job: tuple[str, bool, bool]) -> tuple[Entry | None, bytes | None]:
+    assert _worker_coverage is not None  # set by _parse_in_workers before the fork
+    return _parse_one(_worker_coverage, job)
+
+
+def _parse_one(cov: Coverage, job: tuple[str, bool, bool]) -> tuple[Entry | None, bytes | None]:
+    """One file's entry and packed tokens, as asked; None for what could not be made (the
+    file's reporter then parses it as coverage.py does, and says what is wrong with it)."""
+    filename, need_entry, need_tokens = job
+    real = PythonFileReporter(filename, cov)
+    entry = packed = None
+    with contextlib.suppress(Exception):
+        entry = Entry.of(real) if need_entry else None
+    with contextlib.suppress(Exception):
+        packed = pack_tokens(real.source_token_lines()) if need_tokens else None
+    return entry, packed
+
+
+def pack_tokens(lines: Iterable[list[tuple[str, str]]]) -> bytes:
+    """coverage.py's HTML tokens of a file, compact: a big repository's fit in memory."""
+    return zlib.compress(json.dumps(list(lines), separators=(",", ":")).encode(), 1)
+
+
+def unpack_tokens(packed: bytes) -> list[list[tuple[str, str]]]:
+    return [[(kind, text) for kind, text in line] for line in json.loads(zlib.decompress(packed))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from html import escape  # not xml.sax.saxutils: it imports urllib, a cost every command paid
 
 from tasks.analysis import Figures
 
@@ -70,7 +70,7 @@ def svg(item: Badge) -> str:
     text = f"{item.label}: {item.message}"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
-        f"aria-label={quoteattr(text)}>"
+        f'aria-label="{escape(text)}">'
         f"<title>{escape(text)}</title>"
         f'<rect width="{left}" height="20" fill="#555"/>'
         f'<rect x="{left}" width="{right}" height="20" fill="{fill}"/>'

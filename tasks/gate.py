@@ -49,6 +49,7 @@ def changed_files(
     changed: list[ChangedFile] = []
     unowned: list[str] = []
     nobodys = manifest.owned_by_nobody()
+    owned = []
     for change in diff.files:
         absolute = (diff.toplevel / change.path).resolve()
         if change.binary or absolute.suffix != ".py":
@@ -62,9 +63,10 @@ def changed_files(
             if not absolute.is_relative_to(manifest.root) or any(absolute.is_relative_to(f) for f in nobodys):
                 continue
             unowned.append(relative)
-            continue
-        if not change.added:
-            continue
+        elif change.added:
+            owned.append((change, absolute, relative, owner))
+    shared.prepare(relative for _, _, relative, _ in owned)
+    for change, absolute, relative, owner in owned:
         try:
             analysis = shared.analysis(relative, (context_pattern(owner.name),))
         except CoverageException as exc:

@@ -138,6 +138,10 @@ def _build_staged(
     missing = tuple(datafiles.missing_inputs(manifest))
     skipped: tuple[Path, ...] = ()
     try:
+        # Every file parsed at once, on every core (with its HTML tokens when pages are wanted).
+        shared.prepare(
+            sorted(cov.get_data().measured_files()), tokens=bool({"html", "services"} & set(formats))
+        )
         services, rows = figures(manifest, shared, data_file)
         derived = Derived(
             services=services,

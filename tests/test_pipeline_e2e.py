@@ -111,31 +111,44 @@ def test_pipeline__whole_suite_figures_equal_one_classic_run(
         assert file.whole.covered_branches == expected.taken_branches, path
 
 
-def test_report__analyses_each_file_once(measured: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every format plus per-service figures from one parse per source file."""
+@pytest.mark.parametrize("parse", ["in workers", "in line"])
+def test_report__analyses_each_file_once(
+    measured: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, parse: str
+) -> None:
+    """Every format plus per-service figures from one parse per source file, whether the
+    files are parsed by forked workers or one at a time."""
     from coverage import python
 
+    from tasks import analysis_cache
+
     project, _ = measured
-    parsed: list[str] = []
+    log = tmp_path / "parsed.log"  # appended to by whichever process parses
     original = python.PythonParser.parse_source
 
     def counting(self: python.PythonParser) -> None:
-        parsed.append(self.filename)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(self.filename + "\n")
         original(self)
 
+    def parsed() -> list[str]:
+        return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
     monkeypatch.setattr(python.PythonParser, "parse_source", counting)
+    monkeypatch.setattr(analysis_cache, "_cores", lambda: 2)
+    if parse == "in line":
+        monkeypatch.setattr(analysis_cache, "PARALLEL_PARSE_MIN", 10**6)
     monkeypatch.chdir(project)
     loaded = manifest_module.load(project_dir=project)
     shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)  # another test's report filled it
     built = report.build(loaded)
     measured_files = sum(len(s.files) for s in built.figures.services)
     assert measured_files == 17
-    assert len(parsed) == measured_files, sorted(parsed)
-    assert len(set(parsed)) == measured_files
+    assert len(parsed()) == measured_files, sorted(parsed())
+    assert len(set(parsed())) == measured_files
     # The next invocation on unchanged sources parses nothing: the analysis cache answers.
-    parsed.clear()
+    log.unlink()
     again = report.build(loaded)
-    assert parsed == []
+    assert parsed() == []
     assert again.figures.services == built.figures.services
 
 

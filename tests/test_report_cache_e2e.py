@@ -3,6 +3,7 @@ reuse of unchanged formats, and the forked writer of XML, JSON and LCOV."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -12,8 +13,8 @@ import pytest
 from coverage import Coverage
 from coverage.exceptions import CoverageException
 
+from tasks import analysis_cache, report
 from tasks import manifest as manifest_module
-from tasks import report
 from tasks.errors import DataError
 from tasks.layout import CACHE_FILE
 from tasks.reuse import RECORD_NAME
@@ -40,23 +41,40 @@ def outputs(reports: Path) -> dict[str, str]:
     return found
 
 
-def test_report__cached_parse_writes_the_same_reports(
-    measured_copy: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("parse", ["in workers", "in line"])
+def test_report__cached_parse_writes_the_same_reports_as_coverage_py(
+    measured_copy: Path, monkeypatch: pytest.MonkeyPatch, parse: str
 ) -> None:
     monkeypatch.chdir(measured_copy)
     loaded = manifest_module.load(project_dir=measured_copy)
     shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)
-    shutil.rmtree(loaded.reports_dir, ignore_errors=True)
+
+    def fresh_reports() -> None:
+        shutil.rmtree(loaded.reports_dir, ignore_errors=True)
+
+    # The oracle: coverage.py's own file reporters, no cache and no workers.
+    with monkeypatch.context() as patched:
+        patched.setattr(report, "open_coverage", functools.partial(report.open_coverage, cache=False))
+        fresh_reports()
+        plain = report.build(loaded)
+    expected = outputs(loaded.reports_dir)
+    assert plain.parses >= analysis_cache.PARALLEL_PARSE_MIN
+    assert not (loaded.data_dir / CACHE_FILE).exists()
+
+    # Parsed by forked workers (two cores, whatever this machine has), or one file at a time.
+    monkeypatch.setattr(analysis_cache, "_cores", lambda: 2)
+    if parse == "in line":
+        monkeypatch.setattr(analysis_cache, "PARALLEL_PARSE_MIN", 10**6)
+    fresh_reports()
     first = report.build(loaded)
-    uncached = outputs(loaded.reports_dir)
     assert (loaded.data_dir / CACHE_FILE).is_file()
+    assert outputs(loaded.reports_dir) == expected
     # Everything written again (no reuse, no earlier HTML), every parse from the cache.
-    (loaded.reports_dir / RECORD_NAME).unlink()
-    shutil.rmtree(loaded.reports_dir / "html")
+    fresh_reports()
     second = report.build(loaded)
-    assert second.figures.services == first.figures.services
-    assert outputs(loaded.reports_dir) == uncached
-    assert len(uncached) > 20  # the pages of 17 files, indexes, per-service XML
+    assert second.figures.services == first.figures.services == plain.figures.services
+    assert outputs(loaded.reports_dir) == expected
+    assert len(expected) > 20  # the pages of 17 files, indexes, per-service XML
 
 
 def test_report__unchanged_inputs_reuse_formats_changed_sources_do_not(
