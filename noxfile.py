@@ -36,10 +36,10 @@ STOP_CODES = MEANINGS
 
 
 def _tasks(session: nox.Session, *args: str) -> None:
-    """Run `python -m tasks ARGS`, keeping its exit code 2 or 3 as nox's own.
+    """Run `python -m tasks ARGS`, keeping its exit code 2, 3 or 4 as nox's own.
 
     nox reports every failed session as exit 1; CI needs to tell a failed gate (1) from
-    a broken setup (2) or missing data (3), so those stop nox with the same code.
+    a broken setup (2), missing data (3) or a full disk (4), so those stop nox with the same code.
     """
     try:
         session.run("python", "-m", "tasks", *args)

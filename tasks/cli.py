@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tasks import manifest as manifest_module
-from tasks.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ConfigError, KitError
+from tasks.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_OK,
+    ConfigError,
+    KitError,
+    io_failure,
+)
 
 if TYPE_CHECKING:
     from tasks.runner import Options
@@ -257,6 +266,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     except KitError as exc:
         print(f"error: {exc.message}", file=err)
         return exc.exit_code
+    except OSError as exc:  # a full disk or a permission: the system's words, and the file
+        print(f"error: {io_failure(exc)}", file=err)
+        return EXIT_IO
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse restricts choices
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
-from tasks.errors import DataError
+from tasks.errors import DataError, StorageError
 from tasks.layout import (
     COMBINED_NAME,
     FAILED_DIR,
@@ -117,10 +117,28 @@ def read(path: Path, shown: str) -> CoverageData:
     return data
 
 
+STORAGE_FAILURES = ("disk is full", "disk I/O error")  # SQLite's words for ENOSPC, EFBIG and EIO
+
+
+@contextmanager
+def writing(shown: str) -> Iterator[None]:
+    """Turn coverage.py's or SQLite's report of a full disk while writing `shown` into a
+    StorageError (exit 4); any other error goes on as it was."""
+    try:
+        yield
+    except (CoverageException, sqlite3.Error) as exc:
+        if not any(words in str(exc) for words in STORAGE_FAILURES):
+            raise
+        raise StorageError(
+            f"{shown}: could not be written ({exc}). Nothing was replaced: the data from before is "
+            "unchanged. Free some disk space and run the command again."
+        ) from None
+
+
 def relocate(sources: list[Path], target: Path, map_path: Callable[[str], str]) -> None:
     """Merge `sources` (one run's data: a file per process) into `target`, atomically,
     with every file path mapped."""
-    with atomic_path(target) as temporary:
+    with atomic_path(target) as temporary, writing(str(target)):
         out = CoverageData(basename=str(temporary))
         for source in sources:
             out.update(read(source, str(source)), map_path=map_path)
@@ -182,12 +200,14 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
     counts: dict[str, int] = {}
     target = combined_file(manifest)
     missing_path = manifest.data_dir / MISSING_NAME
-    with atomic_path(target) as temporary:
+    with atomic_path(target) as temporary, writing(manifest.display(target)):
         merged = CoverageData(basename=str(temporary))
         for label, (path, data) in inputs.items():
             try:
                 merged.update(data)
             except CoverageException as exc:
+                if any(words in str(exc) for words in STORAGE_FAILURES):
+                    raise  # the disk, not the data: `writing` says so
                 raise DataError(
                     f"{manifest.display(path)}: cannot be combined with the data before it: {exc}. "
                     "One run measured branches and another did not; run every service's session "

@@ -1,7 +1,8 @@
 """The kit's error types and the exit codes they map to.
 
 Exit codes mean one thing each (docs/exit-codes.md): 0 ok, 1 a check failed (tests or a
-gate), 2 usage or configuration error, 3 missing or corrupt coverage data.
+gate), 2 usage or configuration error, 3 missing or corrupt coverage data, 4 a file could
+not be read or written (a full disk, a permission).
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATA = 3
+EXIT_IO = 4
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
 # What codes 2 and 3 mean, for messages that relay another process's exit status.
-MEANINGS = {EXIT_CONFIG: "usage or configuration error", EXIT_DATA: "missing or corrupt coverage data"}
+MEANINGS = {
+    EXIT_CONFIG: "usage or configuration error",
+    EXIT_DATA: "missing or corrupt coverage data",
+    EXIT_IO: "a file could not be read or written",
+}
 
 
 class KitError(Exception):
@@ -38,7 +44,27 @@ class DataError(KitError):
     exit_code = EXIT_DATA
 
 
+class StorageError(KitError):
+    """A file could not be written or read: a full disk, a permission, an I/O error."""
+
+    exit_code = EXIT_IO
+
+
 class CheckFailed(KitError):
     """A service's tests failed, or a figure is below its threshold."""
 
     exit_code = EXIT_FAILED
+
+
+def io_failure(exc: OSError) -> str:
+    """What an OSError that reached the command line means to the user: which file, what
+    the system said, and what to do. Every writer replaces its files only once complete,
+    so what was there before is intact."""
+    where = exc.filename or "a file"
+    if exc.filename2:
+        where = f"{exc.filename} -> {exc.filename2}"
+    reason = exc.strerror or str(exc)
+    return (
+        f"cannot write or read {where}: {reason}. Free some disk space or fix the permissions, then "
+        "run the command again; the data, reports and history from before this command are unchanged."
+    )

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from tasks.errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_OK, MEANINGS, ConfigError
+from tasks.errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_IO, EXIT_OK, MEANINGS, ConfigError
 from tasks.layout import LOGS_DIR, Shard
 from tasks.manifest import MAX_SHARDS, Manifest
 
 TAIL_LINES = 15  # of a failed run's log, shown in the terminal
-# The most telling exit status first: a broken setup, then missing data, then failed tests.
-SEVERITY = (EXIT_CONFIG, EXIT_DATA, EXIT_FAILED)
+# The most telling exit status first: a broken setup, an unwritable disk, missing data, failed tests.
+SEVERITY = (EXIT_CONFIG, EXIT_IO, EXIT_DATA, EXIT_FAILED)
 MEANING = {EXIT_FAILED: "tests failed", **MEANINGS}
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,9 +159,34 @@ def run(
     durations = durations_file(manifest, service)
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".run-{name}-", dir=manifest.data_dir) as scratch:
+    clear_abandoned_scratch(manifest.data_dir)
+    scratch_prefix = f"{SCRATCH_PREFIX}{name}-{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix, dir=manifest.data_dir) as scratch:
         status, written = execute(manifest, service, extra, Path(scratch), out, options, durations)
         return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
+
+
+SCRATCH_PREFIX = ".run-"  # then the service, the run's process id, and tempfile's random part
+
+
+def clear_abandoned_scratch(data_dir: Path) -> None:
+    """Remove the scratch folders of runs that were killed (SIGKILL, a power cut): those
+    whose process is gone. Runs going on beside this one (shards, services) keep theirs."""
+    for folder in data_dir.glob(f"{SCRATCH_PREFIX}*"):
+        parts = folder.name.rsplit("-", 2)  # [".run-<service>", "<pid>", "<random>"]
+        pid = parts[1] if len(parts) == 3 else ""
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def execute(

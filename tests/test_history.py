@@ -16,7 +16,7 @@ from tasks.analysis import Figures
 from tasks.errors import EXIT_CONFIG, EXIT_DATA, ConfigError, DataError
 from tasks.history import FileRecord, History, ServiceRecord, Snapshot
 from tasks.toolinfo import Environment
-from tests.conftest import KIT, tasks
+from tests.conftest import KIT
 
 ENV = Environment(python="3.11.7", coverage="7.17.3", core="ctrace")
 
@@ -233,34 +233,6 @@ def test_record__killed_mid_write_leaves_no_partial_snapshot(tmp_path: Path) -> 
             assert rows == 3 * 2  # only the first snapshot's files, isolated and whole
     with History.open(db, "h.db", create=True) as store:
         assert not store.record(snapshot(commit="9" * 40, files=400)).reused
-
-
-def test_baseline_command__eight_processes_recording_at_once_make_eight_snapshots(
-    measured_copy: Path,
-) -> None:
-    """Real `python -m tasks baseline` processes, started together on the same database."""
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tasks", "baseline", "--commit", f"{n:040x}", "--branch", "main"],
-            cwd=measured_copy,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(8)
-    ]
-    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in processes]
-    for code, out, err in outcomes:
-        assert code == 0, out + err
-        assert "recorded snapshot #" in out
-    with History.open(measured_copy / ".coverage-history/history.db", "h", create=False) as store:
-        stored = store.snapshots(files=True)
-    assert sorted(s.commit for s in stored) == [f"{n:040x}" for n in range(8)]
-    assert sorted(s.id or 0 for s in stored) == list(range(1, 9))
-    assert all(len(s.files) == 17 for s in stored)
-    status = tasks(measured_copy, "baseline", "--status", "--branch", "main")
-    assert status.returncode == 0, status.output
-    assert "8 snapshots of 'main'" in status.stdout
 
 
 def test_open__another_programs_database_is_left_alone(tmp_path: Path) -> None:

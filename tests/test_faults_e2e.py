@@ -1,0 +1,283 @@
+"""Faults from outside the kit: a run killed with SIGKILL, a full disk, writers at once.
+
+Each fault is made real (a killed process group, a file-size limit the kernel enforces,
+eight processes on one database) and repeated five times, because a fault that strikes at
+a different moment each time is what finds the window where something is half written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from coverage import CoverageData
+
+from tests.conftest import Result, run, tasks
+
+pytestmark = pytest.mark.e2e
+
+ROUNDS = 5
+
+SLOW_SERVICE = {
+    "configs/services.toml": """
+        [services.slow]
+        source = ["src/slow"]
+        tests = ["tests/slow"]
+
+        [services.quick]
+        source = ["src/quick"]
+        tests = ["tests/quick"]
+    """,
+    "pytest.ini": """
+        [pytest]
+        # The measured repository's own settings, not the kit's (which turn warnings into errors).
+    """,
+    "conftest.py": """
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).parent / "src"))
+    """,
+    "src/slow/__init__.py": "",
+    "src/slow/work.py": """
+        def double(n):
+            if n < 0:
+                return 0
+            return 2 * n
+    """,
+    "tests/slow/test_work.py": """
+        import os
+        import time
+        from pathlib import Path
+
+        from slow.work import double
+
+
+        def test_double():
+            assert double(2) == 4
+
+
+        def test_waits_to_be_killed():
+            marker = os.environ.get("KILL_MARKER")
+            if marker:  # tell the test we are mid-run, then wait for the SIGKILL
+                Path(marker).write_text("running", encoding="utf-8")
+                time.sleep(120)
+    """,
+    "src/quick/__init__.py": "",
+    "src/quick/core.py": """
+        def name():
+            return "quick"
+    """,
+    "tests/quick/test_core.py": """
+        from quick.core import name
+
+
+        def test_name():
+            assert name() == "quick"
+    """,
+}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.output, result.output
+
+
+def killed_mid_run(project: Path, marker: Path, *args: str) -> None:
+    """Start `python -m tasks run ARGS`, wait until its tests are running, SIGKILL the lot."""
+    marker.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tasks", "run", *args],
+        cwd=project,
+        env={**os.environ, "KILL_MARKER": str(marker)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kit, pytest and coverage die together
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, f"the run ended (exit {process.returncode}) before it was killed"
+        assert time.monotonic() < deadline, "the run never reached its slow test"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+
+
+def test_sigkill_mid_run__last_good_data_is_kept_and_combine_names_a_shard_that_never_arrived(
+    make_project, tmp_path: Path
+) -> None:
+    project = make_project(SLOW_SERVICE)
+    for name in ("slow", "quick"):
+        first = tasks(project, "run", name)
+        assert first.returncode == 0, first.output
+    data = project / ".coverage-data" / "slow"
+    good = digest(data)
+    before = CoverageData(basename=str(data))
+    before.read()
+    good_files = before.measured_files()
+    assert len(good_files) == 4
+    marker = tmp_path / "running"
+    for _ in range(ROUNDS):
+        killed_mid_run(project, marker, "slow")
+        assert digest(data) == good  # the last good data, byte for byte
+        combined = tasks(project, "combine")
+        assert combined.returncode == 0, combined.output
+    reread = CoverageData(basename=str(data))
+    reread.read()
+    assert reread.measured_files() == good_files
+    # What the killed runs left behind (their scratch folders) is cleared by the next run.
+    again = tasks(project, "run", "slow")
+    assert again.returncode == 0, again.output
+    assert not list((project / ".coverage-data").glob(".run-*"))
+
+    # A shard killed before it ever wrote data: combine names it, with the command to run.
+    killed_mid_run(project, marker, "slow", "--shards", "2", "--shard", "2")
+    shard_one = tasks(project, "run", "slow", "--shards", "2", "--shard", "1")
+    assert shard_one.returncode == 0, shard_one.output
+    missing = tasks(project, "combine")
+    assert missing.returncode == 3, missing.output
+    assert "slow: shard 2 of 2 has no data" in missing.stderr
+    assert "--shards 2 --shard 2" in missing.stderr
+    assert_no_traceback(missing)
+
+
+def file_size_limited(limit: int):
+    """Files may grow to `limit` bytes and no further; a write beyond fails with EFBIG ("File
+    too large"), as a full disk fails one with ENOSPC, at whatever point it comes."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error from write(), not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def run_limited(project: Path, limit: int, *args: str) -> Result:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tasks", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=file_size_limited(limit),
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_full_disk__report_and_combine_fail_with_exit_4_and_keep_what_was_published(
+    measured_copy: Path,
+) -> None:
+    project = measured_copy
+    built = tasks(project, "report")
+    assert built.returncode == 0, built.output
+    reports = project / "reports"
+    (reports / ".made-from.json").unlink()  # nothing vouches for the reports: all are rewritten
+    published = tree_digest(reports)
+    largest = max(p.stat().st_size for p in reports.rglob("*") if p.is_file())
+    combined = project / ".coverage-data" / "combined"
+    good_data = digest(combined)
+    # The disk fills at a different point each round: at the first write, ..., at the largest file.
+    for limit in (0, 1_000, 8_000, largest // 2, largest - 1)[:ROUNDS]:
+        failed = run_limited(project, limit, "report")
+        assert failed.returncode == 4, (limit, failed.output)
+        assert "error: cannot write or read" in failed.stderr
+        assert "File too large" in failed.stderr
+        assert_no_traceback(failed)
+        assert tree_digest(reports) == published, limit
+        assert not (reports / ".coverage-workflows-staging").exists()
+
+        refused = run_limited(project, min(limit, 1_000), "combine")
+        assert refused.returncode == 4, (limit, refused.output)
+        assert_no_traceback(refused)
+        assert digest(combined) == good_data
+        assert not [p.name for p in combined.parent.glob(".combined.*")]
+    rebuilt = tasks(project, "report")
+    assert rebuilt.returncode == 0, rebuilt.output
+
+
+def test_full_disk__history_write_fails_whole_and_the_history_stays_readable(measured_copy: Path) -> None:
+    """The disk fills while the history is opened (its shared-memory file is 32 KiB) and, past
+    that, while a snapshot's pages go to the write-ahead log: every run records all of its
+    snapshot (exit 0) or none of it (exit 4), and the database stays intact."""
+    project = measured_copy
+    first = tasks(project, "baseline", "--commit", "a" * 40, "--branch", "main")
+    assert first.returncode == 0, first.output
+    db = project / ".coverage-history" / "history.db"
+
+    def snapshots() -> int:
+        check = sqlite3.connect(db)
+        try:
+            assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            return int(check.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+        finally:
+            check.close()
+
+    count = snapshots()
+    failed_limits = []
+    for index, limit in enumerate([0, 8_192, 32_767, *range(33_000, 60_000, 2_000)]):
+        outcome = run_limited(project, limit, "baseline", "--commit", f"{index + 1:040x}", "--branch", "main")
+        assert_no_traceback(outcome)
+        if outcome.returncode == 4:
+            assert "the history database could not be written" in outcome.stderr
+            assert snapshots() == count, limit  # none of it
+            failed_limits.append(limit)
+        else:
+            assert outcome.returncode == 0, outcome.output
+            count += 1
+            assert snapshots() == count, limit  # all of it
+    assert len(failed_limits) >= ROUNDS, failed_limits
+    assert [limit for limit in failed_limits if limit > 32_768], failed_limits  # some mid-transaction
+    recorded = tasks(project, "baseline", "--commit", "b" * 40, "--branch", "main")
+    assert recorded.returncode == 0, recorded.output
+    assert snapshots() == count + 1
+
+
+def test_eight_history_writers_at_once__five_rounds(measured_copy: Path) -> None:
+    """Real `python -m tasks baseline` processes, started together on one database."""
+    db = measured_copy / ".coverage-history" / "history.db"
+    for round_index in range(ROUNDS):
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tasks",
+                    "baseline",
+                    "--commit",
+                    f"{round_index}{n:039x}",
+                    "--branch",
+                    "main",
+                ],
+                cwd=measured_copy,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(8)
+        ]
+        outcomes = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+        for code, out, err in outcomes:
+            assert code == 0, out + err
+            assert "recorded snapshot #" in out
+        check = sqlite3.connect(db)
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert check.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] == 8 * (round_index + 1)
+        check.close()
+    status = run([sys.executable, "-m", "tasks", "baseline", "--status", "--branch", "main"], measured_copy)
+    assert f"{8 * ROUNDS} snapshots of 'main'" in status.stdout

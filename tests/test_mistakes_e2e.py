@@ -1,0 +1,198 @@
+"""Every user mistake of docs/reliability.md, made for real and run through the command
+line: the documented exit code, a message that names what is wrong, and no traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from coverage import CoverageData
+
+from tasks import exchange
+from tests.conftest import Result, run
+
+pytestmark = pytest.mark.e2e
+
+MANIFEST = "configs/services.toml"
+REPO = "examples/monorepo"
+
+
+def edit_manifest(old: str, new: str) -> Callable[[Path], None]:
+    def apply(project: Path) -> None:
+        path = project / MANIFEST
+        text = path.read_text(encoding="utf-8")
+        assert old in text, old
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return apply
+
+
+def append_manifest(extra: str) -> Callable[[Path], None]:
+    def apply(project: Path) -> None:
+        path = project / MANIFEST
+        path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+
+    return apply
+
+
+def escaping_path(project: Path) -> None:
+    (project.parent / "outside").mkdir()  # it exists: refused for where it is, not for being absent
+    edit_manifest('source = ["src/auth"]', 'source = ["../../../outside"]')(project)
+
+
+def symlink_out(project: Path) -> None:
+    outside = project.parent / "outside"
+    outside.mkdir()
+    (project / REPO / "src" / "link").symlink_to(outside, target_is_directory=True)
+    edit_manifest('source = ["src/auth"]', 'source = ["src/link"]')(project)
+
+
+def no_data(project: Path) -> None:
+    shutil.rmtree(project / ".coverage-data")
+
+
+def truncated_data(project: Path) -> None:
+    combined = project / ".coverage-data" / "combined"
+    combined.write_bytes(combined.read_bytes()[: combined.stat().st_size // 3])
+
+
+def not_sqlite(project: Path) -> None:
+    (project / ".coverage-data" / "auth").write_text("this is not coverage data\n", encoding="utf-8")
+
+
+def newer_coverage_schema(project: Path) -> None:
+    db = sqlite3.connect(project / ".coverage-data" / "combined")
+    db.execute("UPDATE coverage_schema SET version = 99")
+    db.commit()
+    db.close()
+
+
+def line_only_data(project: Path) -> None:
+    target = project / ".coverage-data" / "auth"
+    target.unlink()
+    data = CoverageData(basename=str(target))
+    data.add_lines({str(project / REPO / "src" / "auth" / "__init__.py"): {1}})
+    data.write()
+
+
+def lost_service_data(project: Path) -> None:
+    (project / ".coverage-data" / "discord").unlink()
+
+
+def bad_import(project: Path) -> None:
+    header = json.dumps({"format": exchange.FORMAT, "version": exchange.VERSION})
+    (project / "history.jsonl").write_text(f"{header}\nnot json at all\n", encoding="utf-8")
+
+
+def git_repo(project: Path) -> None:
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "base"],
+    ):
+        subprocess.run(argv, cwd=project, check=True, capture_output=True)
+
+
+def detached_head(project: Path) -> None:
+    git_repo(project)
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=project, check=True, capture_output=True)
+
+
+def no_git_on_path(project: Path) -> None:
+    (project / ".no-git").mkdir()
+
+
+@dataclass(frozen=True)
+class Mistake:
+    make: Callable[[Path], None]
+    command: tuple[str, ...]
+    code: int
+    says: str  # part of the one-paragraph error
+
+
+MISTAKES = {
+    "malformed TOML": Mistake(append_manifest("\n[services.xp\n"), ("services",), 2, "not valid TOML"),
+    "unknown key": Mistake(
+        edit_manifest('tests = ["tests/xp"]', 'tets = ["tests/xp"]'), ("services",), 2, "unknown key"
+    ),
+    "wrong type": Mistake(edit_manifest("line = 40", 'line = "forty"'), ("services",), 2, "expected"),
+    "duplicate service": Mistake(
+        append_manifest('\n[services.auth]\nsource = ["src/auth"]\n'), ("services",), 2, "twice"
+    ),
+    "path through ..": Mistake(escaping_path, ("services",), 2, "outside the repository"),
+    "absolute path": Mistake(
+        edit_manifest('source = ["src/auth"]', 'source = ["/etc"]'), ("services",), 2, "absolute"
+    ),
+    "symlink out of the repository": Mistake(symlink_out, ("services",), 2, "outside the repository"),
+    "unsafe service name": Mistake(
+        edit_manifest("[services.discord]", '[services."dis cord"]'), ("services",), 2, "service name"
+    ),
+    "overlapping sources": Mistake(
+        edit_manifest('source = ["src/auth"]', 'source = ["src"]'), ("services",), 2, "overlaps"
+    ),
+    "test path that does not exist": Mistake(
+        edit_manifest('tests = ["tests/auth"]', 'tests = ["tests/nope"]'), ("services",), 2, "does not exist"
+    ),
+    "unknown service": Mistake(lambda project: None, ("run", "payments"), 2, "unknown service 'payments'"),
+    "no data at report": Mistake(no_data, ("report",), 3, "no combined data"),
+    "no data at gate": Mistake(no_data, ("gate", "--policy", "total"), 3, "no combined data"),
+    "truncated data file": Mistake(truncated_data, ("report",), 3, "not usable coverage data"),
+    "non-SQLite data file": Mistake(not_sqlite, ("combine",), 3, "not usable coverage data"),
+    "data from an incompatible coverage.py": Mistake(newer_coverage_schema, ("report",), 3, "schema"),
+    "line data mixed with branch data": Mistake(line_only_data, ("combine",), 3, "measured branches"),
+    "a service's data that never arrived": Mistake(lost_service_data, ("combine",), 3, "discord: no data"),
+    "malformed history import": Mistake(
+        bad_import, ("baseline", "--import", "history.jsonl"), 2, "history.jsonl:2"
+    ),
+    "git missing": Mistake(no_git_on_path, ("gate", "--policy", "changed"), 2, "git is not installed"),
+    "not a git repository": Mistake(
+        lambda project: None, ("gate", "--policy", "changed"), 2, "is not inside a git repository"
+    ),
+    "detached HEAD": Mistake(detached_head, ("baseline", "--set"), 2, "detached"),
+    "base ref that does not exist": Mistake(
+        git_repo, ("gate", "--policy", "changed", "--base", "no-such-branch"), 2, "'no-such-branch'"
+    ),
+}
+
+
+def kit_command(project: Path, *args: str) -> Result:
+    env = {"PATH": str(Path(sys.executable).parent)} if (project / ".no-git").exists() else None
+    return run([sys.executable, "-m", "tasks", *args], project, env=env)
+
+
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_mistake__documented_exit_code_clear_message_no_traceback(measured_copy: Path, name: str) -> None:
+    mistake = MISTAKES[name]
+    mistake.make(measured_copy)
+    result = kit_command(measured_copy, *mistake.command)
+    assert result.returncode == mistake.code, result.output
+    assert "Traceback" not in result.output, result.output
+    assert result.stderr.startswith("error: "), result.stderr
+    assert mistake.says in result.stderr, result.stderr
+
+
+def test_mistake__history_locked_by_another_writer(measured_copy: Path) -> None:
+    """Another process holds the write lock longer than the kit waits: exit 3, nothing written."""
+    first = kit_command(measured_copy, "baseline", "--commit", "a" * 40, "--branch", "main")
+    assert first.returncode == 0, first.output
+    db = measured_copy / ".coverage-history" / "history.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held for longer than the kit waits
+    try:
+        result = kit_command(measured_copy, "baseline", "--commit", "b" * 40, "--branch", "main")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 3, result.output
+    assert "Traceback" not in result.output, result.output
+    assert "locked by another process" in result.stderr
+    check = sqlite3.connect(db)
+    assert check.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] == 1
+    check.close()
