@@ -605,9 +605,9 @@ LONG_GROUPS = ("measuring", "reporting")  # no uncounted warm-up round (it would
 
 def compile_everything(repo: Path) -> None:
     """Write the bytecode of everything the measured processes import, as a first run
-    would: this environment's packages, the kit, the repository and its session's venv."""
+    would: this environment's packages, the kit and the repository. (The nox session's own
+    environment is warmed by the overhead group's uncounted round.)"""
     folders = [Path(sysconfig.get_paths()["purelib"]), repo / "tasks", repo / "src", repo / "tests"]
-    folders += sorted((repo / ".nox").glob("*/lib/python*/site-packages"))
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, folders)],
         capture_output=True,

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import multiprocessing
+import signal
 import sqlite3
 import sys
 import time
@@ -289,8 +290,8 @@ class AnalysisCache:
         for key, (entry, packed) in zip(jobs, self._parse_all(list(jobs.values())), strict=True):
             if entry is not None:
                 self._new[key] = entry
-            if packed is not None:
-                self._tokens[key] = self._new_tokens[key] = packed
+            if packed is not None and (key in self._new or key in self._found):
+                self._tokens[key] = self._new_tokens[key] = packed  # kept only beside an entry
 
     def _parse_all(self, jobs: list[tuple[str, bool, bool]]) -> list[tuple[Entry | None, bytes | None]]:
         workers = _cores()
@@ -401,12 +402,21 @@ def _parse_in_workers(
     _worker_coverage = cov
     chunk = max(1, len(jobs) // (workers * 4))
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_ignore_interrupts,
+        ) as pool:
             return list(pool.map(_parse_in_worker, jobs, chunksize=chunk))
     except (OSError, RuntimeError):  # no processes to be had, or one died: parse in line
         return [_parse_one(cov, job) for job in jobs]
     finally:
         _worker_coverage = None
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the pool, the workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _parse_in_worker(job: tuple[str, bool, bool]) -> tuple[Entry | None, bytes | None]:

@@ -266,6 +266,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     except KitError as exc:
         print(f"error: {exc.message}", file=err)
         return exc.exit_code
+    except BrokenPipeError:
+        return EXIT_OK  # the reader (`| head`) had what it wanted
     except OSError as exc:  # a full disk or a permission: the system's words, and the file
         print(f"error: {io_failure(exc)}", file=err)
         return EXIT_IO
@@ -317,6 +319,7 @@ def _run(manifest: manifest_module.Manifest, args: argparse.Namespace, extra: li
     print(runner.outcome_message(manifest, result), file=out)
     _, shared = report.open_coverage(manifest, result.data_file)
     (service,) = analysis.service_figures(shared, manifest, only=name)
+    shared.save_cache()  # the next report or gate finds this service's files parsed
     thresholds = manifest.service(name).thresholds
     row = render.Row(label=name, isolated=service.isolated, whole=service.whole, thresholds=thresholds)
     print(

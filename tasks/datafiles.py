@@ -20,7 +20,7 @@ from pathlib import Path
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
-from tasks.errors import DataError, StorageError
+from tasks.errors import DataError, StorageError, is_storage_failure
 from tasks.layout import (
     COMBINED_NAME,
     FAILED_DIR,
@@ -110,14 +110,16 @@ def read(path: Path, shown: str) -> CoverageData:
         data.read()
         data.measured_files()  # touches the tables: a truncated file fails here, not later
     except (CoverageException, sqlite3.Error) as exc:
+        if is_storage_failure(exc):
+            raise StorageError(
+                f"{shown}: cannot be read ({exc}). The file may be fine: check the disk, then run "
+                "the command again."
+            ) from None
         raise DataError(
             f"{shown}: not usable coverage data ({exc}). The file is corrupt or was not "
             "written by coverage.py; delete it and run its session again."
         ) from None
     return data
-
-
-STORAGE_FAILURES = ("disk is full", "disk I/O error")  # SQLite's words for ENOSPC, EFBIG and EIO
 
 
 @contextmanager
@@ -127,18 +129,18 @@ def writing(shown: str) -> Iterator[None]:
     try:
         yield
     except (CoverageException, sqlite3.Error) as exc:
-        if not any(words in str(exc) for words in STORAGE_FAILURES):
+        if not is_storage_failure(exc):
             raise
         raise StorageError(
             f"{shown}: could not be written ({exc}). Nothing was replaced: the data from before is "
-            "unchanged. Free some disk space and run the command again."
+            "unchanged. Check the disk (is it full?) and run the command again."
         ) from None
 
 
 def relocate(sources: list[Path], target: Path, map_path: Callable[[str], str]) -> None:
     """Merge `sources` (one run's data: a file per process) into `target`, atomically,
     with every file path mapped."""
-    with atomic_path(target) as temporary, writing(str(target)):
+    with atomic_path(target) as temporary, writing(target.name):
         out = CoverageData(basename=str(temporary))
         for source in sources:
             out.update(read(source, str(source)), map_path=map_path)
@@ -206,7 +208,7 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
             try:
                 merged.update(data)
             except CoverageException as exc:
-                if any(words in str(exc) for words in STORAGE_FAILURES):
+                if is_storage_failure(exc):
                     raise  # the disk, not the data: `writing` says so
                 raise DataError(
                     f"{manifest.display(path)}: cannot be combined with the data before it: {exc}. "

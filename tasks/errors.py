@@ -7,6 +7,8 @@ not be read or written (a full disk, a permission).
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -56,6 +58,17 @@ class CheckFailed(KitError):
     exit_code = EXIT_FAILED
 
 
+# SQLite's words (through coverage.py or directly) for ENOSPC, EFBIG and EIO.
+STORAGE_FAILURES = ("disk is full", "disk I/O error")
+_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """Whether a coverage.py or SQLite error is the disk's, not the data's."""
+    return any(words in str(exc) for words in STORAGE_FAILURES)
+
+
 def io_failure(exc: OSError) -> str:
     """What an OSError that reached the command line means to the user: which file, what
     the system said, and what to do. Every writer replaces its files only once complete,
@@ -64,7 +77,13 @@ def io_failure(exc: OSError) -> str:
     if exc.filename2:
         where = f"{exc.filename} -> {exc.filename2}"
     reason = exc.strerror or str(exc)
+    if exc.errno in _FULL:
+        fix = "Free some disk space"
+    elif exc.errno in _DENIED:
+        fix = "Make it writable for this user"
+    else:
+        fix = "Check the file and the disk"
     return (
-        f"cannot write or read {where}: {reason}. Free some disk space or fix the permissions, then "
-        "run the command again; the data, reports and history from before this command are unchanged."
+        f"cannot write or read {where}: {reason}. {fix}, then run the command again; the data, "
+        "reports and history from before this command are unchanged."
     )

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tasks.analysis import Figures, ServiceFigures, headline_figures
-from tasks.errors import ConfigError, DataError, StorageError
+from tasks.errors import ConfigError, DataError, StorageError, is_storage_failure
 from tasks.toolinfo import Environment
 
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another one before giving up
@@ -482,10 +482,10 @@ def _counts(figures: Figures) -> tuple[int, int, int, int]:
 
 def _explain(exc: sqlite3.Error | OverflowError, shown: str) -> DataError | StorageError:
     text = str(exc)
-    if "disk is full" in text or "disk I/O error" in text:
+    if is_storage_failure(exc):
         return StorageError(
             f"{shown}: the history database could not be written ({text}). Nothing was written: "
-            "the history is as it was. Free some disk space and run the command again."
+            "the history is as it was. Check the disk (is it full?) and run the command again."
         )
     if "locked" in text or "busy" in text:
         return DataError(

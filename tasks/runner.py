@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 from tasks import datafiles
 from tasks.errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
@@ -160,33 +166,43 @@ def run(
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
     clear_abandoned_scratch(manifest.data_dir)
-    scratch_prefix = f"{SCRATCH_PREFIX}{name}-{os.getpid()}-"
-    with tempfile.TemporaryDirectory(prefix=scratch_prefix, dir=manifest.data_dir) as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{name}-", dir=manifest.data_dir) as scratch,
+        _holding_alive(Path(scratch)),
+    ):
         status, written = execute(manifest, service, extra, Path(scratch), out, options, durations)
         return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
 
 
-SCRATCH_PREFIX = ".run-"  # then the service, the run's process id, and tempfile's random part
+SCRATCH_PREFIX = ".run-"  # then the service and tempfile's random part
+ALIVE_NAME = ".alive"  # locked by the run for as long as it lives; the kernel drops the lock
 
 
 def clear_abandoned_scratch(data_dir: Path) -> None:
     """Remove the scratch folders of runs that were killed (SIGKILL, a power cut): those
-    whose process is gone. Runs going on beside this one (shards, services) keep theirs."""
+    whose run no longer holds the lock on its `.alive` file. Runs going on beside this one,
+    in this container or another sharing the folder, hold theirs and keep their folders."""
+    if fcntl is None:
+        return  # no flock (Windows): a killed run's folder stays until someone removes it
     for folder in data_dir.glob(f"{SCRATCH_PREFIX}*"):
-        parts = folder.name.rsplit("-", 2)  # [".run-<service>", "<pid>", "<random>"]
-        pid = parts[1] if len(parts) == 3 else ""
-        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
+        alive = folder / ALIVE_NAME
+        try:
+            with alive.open("rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # locked (a live run), or no lock file yet (a run just starting)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
+@contextmanager
+def _holding_alive(scratch: Path) -> Iterator[None]:
+    """Hold the lock that tells `clear_abandoned_scratch` this run is alive."""
+    if fcntl is None:
+        yield
+        return
+    with (scratch / ALIVE_NAME).open("wb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def execute(

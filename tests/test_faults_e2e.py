@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from coverage import CoverageData
 
+from tasks.history import History
+from tasks.runner import ALIVE_NAME, clear_abandoned_scratch
 from tests.conftest import Result, run, tasks
 
 pytestmark = pytest.mark.e2e
@@ -192,6 +194,7 @@ def test_full_disk__report_and_combine_fail_with_exit_4_and_keep_what_was_publis
     largest = max(p.stat().st_size for p in reports.rglob("*") if p.is_file())
     combined = project / ".coverage-data" / "combined"
     good_data = digest(combined)
+    seen_limits: list[int] = []
     # The disk fills at a different point each round: at the first write, ..., at the largest file.
     for limit in (0, 1_000, 8_000, largest // 2, largest - 1)[:ROUNDS]:
         failed = run_limited(project, limit, "report")
@@ -202,8 +205,10 @@ def test_full_disk__report_and_combine_fail_with_exit_4_and_keep_what_was_publis
         assert tree_digest(reports) == published, limit
         assert not (reports / ".coverage-workflows-staging").exists()
 
-        refused = run_limited(project, min(limit, 1_000), "combine")
+        refused = run_limited(project, (0, 1_024, 4_096, 12_288, 16_384)[len(seen_limits)], "combine")
+        seen_limits.append(limit)
         assert refused.returncode == 4, (limit, refused.output)
+        assert "combined: could not be written" in refused.stderr
         assert_no_traceback(refused)
         assert digest(combined) == good_data
         assert not [p.name for p in combined.parent.glob(".combined.*")]
@@ -275,9 +280,32 @@ def test_eight_history_writers_at_once__five_rounds(measured_copy: Path) -> None
         for code, out, err in outcomes:
             assert code == 0, out + err
             assert "recorded snapshot #" in out
+        with History.open(db, "h", create=False) as store:
+            stored = [s for s in store.snapshots(files=True) if s.commit.startswith(str(round_index))]
+        assert sorted(s.commit for s in stored) == [f"{round_index}{n:039x}" for n in range(8)]
+        assert all(len(s.files) == 17 for s in stored)
         check = sqlite3.connect(db)
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert check.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] == 8 * (round_index + 1)
         check.close()
+    with History.open(db, "h", create=False) as store:
+        assert sorted(s.id or 0 for s in store.snapshots()) == list(range(1, 8 * ROUNDS + 1))
     status = run([sys.executable, "-m", "tasks", "baseline", "--status", "--branch", "main"], measured_copy)
     assert f"{8 * ROUNDS} snapshots of 'main'" in status.stdout
+
+
+def test_clear_abandoned_scratch__only_folders_no_run_holds(tmp_path: Path) -> None:
+    """A live run (its lock held), a run just starting (no lock file yet) and a killed run
+    (its lock file, unlocked): only the killed run's folder goes."""
+    import fcntl
+
+    live, starting, killed = (tmp_path / f".run-xp-{name}" for name in ("live", "starting", "killed"))
+    for folder in (live, starting, killed):
+        folder.mkdir()
+    (killed / ALIVE_NAME).touch()
+    with (live / ALIVE_NAME).open("wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        clear_abandoned_scratch(tmp_path)
+        assert live.is_dir()
+    assert starting.is_dir()
+    assert not killed.exists()

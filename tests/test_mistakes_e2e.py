@@ -122,7 +122,7 @@ MISTAKES = {
     "unknown key": Mistake(
         edit_manifest('tests = ["tests/xp"]', 'tets = ["tests/xp"]'), ("services",), 2, "unknown key"
     ),
-    "wrong type": Mistake(edit_manifest("line = 40", 'line = "forty"'), ("services",), 2, "expected"),
+    "wrong type": Mistake(edit_manifest("line = 40", 'line = "forty"'), ("services",), 2, "got a string"),
     "duplicate service": Mistake(
         append_manifest('\n[services.auth]\nsource = ["src/auth"]\n'), ("services",), 2, "twice"
     ),
@@ -163,7 +163,8 @@ MISTAKES = {
 
 
 def kit_command(project: Path, *args: str) -> Result:
-    env = {"PATH": str(Path(sys.executable).parent)} if (project / ".no-git").exists() else None
+    # Without git: a PATH of one empty folder (python is called by its full path).
+    env = {"PATH": str(project / ".no-git")} if (project / ".no-git").exists() else None
     return run([sys.executable, "-m", "tasks", *args], project, env=env)
 
 

@@ -127,11 +127,15 @@ def test_report__analyses_each_file_once(
 
     def counting(self: python.PythonParser) -> None:
         with log.open("a", encoding="utf-8") as handle:
-            handle.write(self.filename + "\n")
+            handle.write(f"{os.getpid()} {self.filename}\n")
         original(self)
 
     def parsed() -> list[str]:
-        return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        return [line.split(" ", 1)[1] for line in lines]
+
+    def parsers() -> set[int]:
+        return {int(line.split(" ", 1)[0]) for line in log.read_text(encoding="utf-8").splitlines()}
 
     monkeypatch.setattr(python.PythonParser, "parse_source", counting)
     monkeypatch.setattr(analysis_cache, "_cores", lambda: 2)
@@ -145,6 +149,10 @@ def test_report__analyses_each_file_once(
     assert measured_files == 17
     assert len(parsed()) == measured_files, sorted(parsed())
     assert len(set(parsed())) == measured_files
+    if parse == "in workers":
+        assert os.getpid() not in parsers()  # forked workers parsed, not this process
+    else:
+        assert parsers() == {os.getpid()}
     # The next invocation on unchanged sources parses nothing: the analysis cache answers.
     log.unlink()
     again = report.build(loaded)

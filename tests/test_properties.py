@@ -135,8 +135,9 @@ NAMES = st.sampled_from(["m.py", "pkg/mod.py", "with space.py", "naïve.py", "a-
 
 
 def git_quoted(path: str) -> str:
-    """A path as git writes it: C-quoted, with octal bytes, when it is not plain ASCII."""
-    if all(32 < ord(c) < 127 and c not in '"\\' for c in path):
+    """A path as git writes it: C-quoted, with octal bytes, when it is not plain ASCII
+    (spaces stay as they are)."""
+    if all(32 <= ord(c) < 127 and c not in '"\\' for c in path):
         return path
     body = "".join(
         c if 32 <= ord(c) < 127 and c not in '"\\' else "".join(f"\\{b:03o}" for b in c.encode())
@@ -156,7 +157,10 @@ def unified_zero(path: str, old: list[str], new: list[str]) -> tuple[str, set[in
     )
     hunks = [line for line in body if not line.startswith(("---", "+++"))]
     a_name, b_name = git_quoted(f"a/{path}"), git_quoted(f"b/{path}")
-    header = f"diff --git {a_name} {b_name}\nindex 0000000..1111111 100644\n--- {a_name}\n+++ {b_name}\n"
+    tab = "\t" if " " in path else ""  # git ends ---/+++ names that have spaces with a tab
+    header = (
+        f"diff --git {a_name} {b_name}\nindex 0000000..1111111 100644\n--- {a_name}{tab}\n+++ {b_name}{tab}\n"
+    )
     return header + "".join(hunks), added
 
 

@@ -7,11 +7,13 @@ import functools
 import json
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from coverage import Coverage
 from coverage.exceptions import CoverageException
+from coverage.python import PythonFileReporter
 
 from tasks import analysis_cache, report
 from tasks import manifest as manifest_module
@@ -69,8 +71,17 @@ def test_report__cached_parse_writes_the_same_reports_as_coverage_py(
     first = report.build(loaded)
     assert (loaded.data_dir / CACHE_FILE).is_file()
     assert outputs(loaded.reports_dir) == expected
-    # Everything written again (no reuse, no earlier HTML), every parse from the cache.
+    with sqlite3.connect(loaded.data_dir / CACHE_FILE) as db:
+        assert (
+            db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == plain.parses
+        )  # every file's HTML tokens
+    # Everything written again (no reuse, no earlier HTML), every parse and token from the cache.
     fresh_reports()
+
+    def no_tokenizing(self: object) -> None:
+        raise AssertionError("tokenized again: the cached tokens were not used")
+
+    monkeypatch.setattr(PythonFileReporter, "source_token_lines", no_tokenizing)
     second = report.build(loaded)
     assert second.figures.services == first.figures.services == plain.figures.services
     assert outputs(loaded.reports_dir) == expected
