@@ -23,18 +23,13 @@ from pathlib import Path
 from coverage import Coverage
 from coverage.exceptions import CoverageException
 
-from tasks import badges, dashboard, datafiles, editors, masking, recommend, render, reuse, trend
+from tasks import badges, dashboard, datafiles, editors, filelock, masking, recommend, render, reuse, trend
 from tasks.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
 from tasks.analysis_cache import AnalysisCache
 from tasks.errors import ConfigError, DataError
 from tasks.layout import ARCHIVE_DIR, CACHE_FILE, archive_name
 from tasks.manifest import TOTAL, Manifest, Service
 from tasks.sidejob import SideJob
-
-try:
-    import fcntl
-except ImportError:  # Windows: reports are not locked against a second concurrent run
-    fcntl = None  # type: ignore[assignment]
 
 FORMATS = ("html", "xml", "json", "lcov", "markdown", "badges", "editors", "services")
 DASHBOARD = "index.html"
@@ -118,7 +113,7 @@ def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool
     cov, shared = open_coverage(manifest, data_file)
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(reports_dir / LOCK_NAME):
+    with filelock.held(reports_dir / LOCK_NAME):  # a second report waits for the first to publish
         return _build_staged(manifest, cov, shared, data_file, formats, archive)
 
 
@@ -318,19 +313,6 @@ def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
 BADGES_DIR = "badges"
 STAGING_NAME = ".coverage-workflows-staging"  # the reports folder may be the project's root
 LOCK_NAME = ".coverage-workflows-lock"
-
-
-@contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `lock_file`: a second `report` waits for the first to publish."""
-    with lock_file.open("a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_badges(manifest: Manifest, rows: list[render.Row], folder: Path) -> None:

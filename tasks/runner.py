@@ -14,18 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-
-from tasks import datafiles
+from tasks import datafiles, filelock
 from tasks.errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
 from tasks.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
 from tasks.manifest import Manifest, Service
@@ -167,8 +160,11 @@ def run(
         durations.parent.mkdir(parents=True, exist_ok=True)
     clear_abandoned_scratch(manifest.data_dir)
     with (
-        tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{name}-", dir=manifest.data_dir) as scratch,
-        _holding_alive(Path(scratch)),
+        # Once this run lets go of its lock, another run's cleanup may remove the folder first.
+        tempfile.TemporaryDirectory(
+            prefix=f"{SCRATCH_PREFIX}{name}-", dir=manifest.data_dir, ignore_cleanup_errors=True
+        ) as scratch,
+        filelock.held(Path(scratch) / ALIVE_NAME),
     ):
         status, written = execute(manifest, service, extra, Path(scratch), out, options, durations)
         return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
@@ -181,28 +177,12 @@ ALIVE_NAME = ".alive"  # locked by the run for as long as it lives; the kernel d
 def clear_abandoned_scratch(data_dir: Path) -> None:
     """Remove the scratch folders of runs that were killed (SIGKILL, a power cut): those
     whose run no longer holds the lock on its `.alive` file. Runs going on beside this one,
-    in this container or another sharing the folder, hold theirs and keep their folders."""
-    if fcntl is None:
-        return  # no flock (Windows): a killed run's folder stays until someone removes it
+    in this container or another sharing the folder, hold theirs and keep their folders; so
+    does a run just starting, which has no lock file yet. (No locks on Windows: a killed
+    run's folder stays there until someone removes it.)"""
     for folder in data_dir.glob(f"{SCRATCH_PREFIX}*"):
-        alive = folder / ALIVE_NAME
-        try:
-            with alive.open("rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # locked (a live run), or no lock file yet (a run just starting)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def _holding_alive(scratch: Path) -> Iterator[None]:
-    """Hold the lock that tells `clear_abandoned_scratch` this run is alive."""
-    if fcntl is None:
-        yield
-        return
-    with (scratch / ALIVE_NAME).open("wb") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        if filelock.abandoned(folder / ALIVE_NAME):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def execute(
