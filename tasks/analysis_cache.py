@@ -294,7 +294,7 @@ class AnalysisCache:
                 self._tokens[key] = self._new_tokens[key] = packed  # kept only beside an entry
 
     def _parse_all(self, jobs: list[tuple[str, bool, bool]]) -> list[tuple[Entry | None, bytes | None]]:
-        workers = _cores()
+        workers = machine_cores()
         if len(jobs) < PARALLEL_PARSE_MIN or workers < 2 or not _can_fork():
             return [_parse_one(self._cov, job) for job in jobs]
         self.close()  # no SQLite connection may cross a fork
@@ -384,10 +384,6 @@ _worker_coverage: Coverage | None = None
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
-
-
-def _cores() -> int:
-    return machine_cores()
 
 
 def _parse_in_workers(

@@ -138,7 +138,7 @@ def test_report__analyses_each_file_once(
         return {int(line.split(" ", 1)[0]) for line in log.read_text(encoding="utf-8").splitlines()}
 
     monkeypatch.setattr(python.PythonParser, "parse_source", counting)
-    monkeypatch.setattr(analysis_cache, "_cores", lambda: 2)
+    monkeypatch.setattr(analysis_cache, "machine_cores", lambda: 2)
     if parse == "in line":
         monkeypatch.setattr(analysis_cache, "PARALLEL_PARSE_MIN", 10**6)
     monkeypatch.chdir(project)

@@ -64,7 +64,7 @@ def test_report__cached_parse_writes_the_same_reports_as_coverage_py(
     assert not (loaded.data_dir / CACHE_FILE).exists()
 
     # Parsed by forked workers (two cores, whatever this machine has), or one file at a time.
-    monkeypatch.setattr(analysis_cache, "_cores", lambda: 2)
+    monkeypatch.setattr(analysis_cache, "machine_cores", lambda: 2)
     if parse == "in line":
         monkeypatch.setattr(analysis_cache, "PARALLEL_PARSE_MIN", 10**6)
     fresh_reports()
