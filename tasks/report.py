@@ -133,10 +133,12 @@ def _build_staged(
     missing = tuple(datafiles.missing_inputs(manifest))
     skipped: tuple[Path, ...] = ()
     try:
-        # Every file parsed at once, on every core (with its HTML tokens when pages are wanted).
-        shared.prepare(
-            sorted(cov.get_data().measured_files()), tokens=bool({"html", "services"} & set(formats))
-        )
+        made_from = reuse.fingerprint(manifest, cov, data_file)
+        unchanged = reuse.reusable(reports_dir, made_from)
+        # Every file parsed at once, on every core, with its HTML tokens when pages will be
+        # written (not when the published ones are copied).
+        pages = (_wanted_outputs(formats) & PAGE_OUTPUTS) - unchanged
+        shared.prepare(sorted(cov.get_data().measured_files()), tokens=bool(pages))
         services, rows = figures(manifest, shared, data_file)
         derived = Derived(
             services=services,
@@ -145,8 +147,7 @@ def _build_staged(
             advice=recommend.build(shared, manifest, services),
             missing=missing,
         )
-        made_from = reuse.fingerprint(manifest, cov, data_file)
-        _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from)
+        _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from, unchanged)
         if archive:
             stamp = archive_name(datetime.datetime.now(datetime.UTC))
             shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
@@ -183,13 +184,14 @@ def _write_formats(
     out: Path,
     data_file: Path,
     made_from: str,
+    unchanged: set[str],
 ) -> None:
     """Write the kit's own files here, then coverage.py's: XML, JSON and LCOV in a forked
-    process while this one writes the HTML. Formats made from unchanged inputs are copied."""
+    process while this one writes the HTML. Formats made from unchanged inputs (`unchanged`,
+    as the published reports' record says) are copied."""
     _write_summaries(manifest, derived, formats, out)
     published = manifest.reports_dir
-    unchanged = reuse.reusable(published, made_from)
-    wanted = {name for name, needed in _COVERAGE_FORMATS.items() if needed & set(formats)}
+    wanted = _wanted_outputs(formats)
     copied = {name for name in wanted & unchanged if _copy_published(published, out, name)}
     to_write = wanted - copied
     if "services" in wanted and "html" not in wanted:
@@ -228,6 +230,13 @@ _COVERAGE_FORMATS = {
     "html": {"html"},
     "services": {"services"},
 }
+PAGE_OUTPUTS = {"html", "services"}  # the outputs written with coverage.py's HTML reporter
+
+
+def _wanted_outputs(formats: Sequence[str]) -> set[str]:
+    return {name for name, needed in _COVERAGE_FORMATS.items() if needed & set(formats)}
+
+
 _OUTPUTS = {
     "xml": ("coverage.xml",),
     "json": ("coverage.json",),
