@@ -35,8 +35,10 @@ def run(
     env: dict[str, str] | None = None,
     timeout: int = 300,
     input_text: str | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Result:
-    """Run a real process with this interpreter's tools first on PATH."""
+    """Run a real process with this interpreter's tools first on PATH (and `preexec_fn`
+    called in the child before it starts: resource limits, say)."""
     environment = dict(os.environ)
     environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
     for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
@@ -51,6 +53,7 @@ def run(
         timeout=timeout,
         check=False,
         input=input_text,
+        preexec_fn=preexec_fn,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

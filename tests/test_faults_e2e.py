@@ -21,6 +21,7 @@ import pytest
 from coverage import CoverageData
 
 from tasks.history import History
+from tasks.reuse import RECORD_NAME
 from tasks.runner import ALIVE_NAME, clear_abandoned_scratch
 from tests.conftest import Result, run, tasks
 
@@ -170,16 +171,7 @@ def file_size_limited(limit: int):
 
 
 def run_limited(project: Path, limit: int, *args: str) -> Result:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tasks", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        preexec_fn=file_size_limited(limit),
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    return run([sys.executable, "-m", "tasks", *args], project, preexec_fn=file_size_limited(limit))
 
 
 def test_full_disk__report_and_combine_fail_with_exit_4_and_keep_what_was_published(
@@ -189,7 +181,7 @@ def test_full_disk__report_and_combine_fail_with_exit_4_and_keep_what_was_publis
     built = tasks(project, "report")
     assert built.returncode == 0, built.output
     reports = project / "reports"
-    (reports / ".made-from.json").unlink()  # nothing vouches for the reports: all are rewritten
+    (reports / RECORD_NAME).unlink()  # nothing vouches for the reports: all are rewritten
     published = tree_digest(reports)
     largest = max(p.stat().st_size for p in reports.rglob("*") if p.is_file())
     combined = project / ".coverage-data" / "combined"
