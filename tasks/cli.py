@@ -99,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
         "--format",
         dest="formats",
         action="append",
-        help="only these formats (repeatable): html, xml, json, lcov, markdown, badges, editors; "
+        help="only these formats (repeatable): html, xml, json, lcov, markdown, badges, editors, services; "
         "default: all",
     )
     report.add_argument(
