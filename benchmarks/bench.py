@@ -336,6 +336,40 @@ class Bench:
             )
         return Group("Combining shard files", reference=combine_name(shards.COUNTS[0]), variants=variants)
 
+    def loading(self, count: int) -> Group:
+        """Combine and gate where a big monorepo's CI meets them: thousands of files, in
+        `count` shard files. The peak memory column is the point: both must fit a runner."""
+        manifest = shards.manifest_path(count)
+        combined = f"{shards.data_dir(count)}/combined"
+        saved = f"{SAVED_COMBINED}-{count}"
+        files = sum(1 for _ in (self.repo / "src").rglob("*.py"))
+        self.run_untimed(*KIT_CMD, "--manifest", manifest, "combine")
+        shutil.copy2(self.repo / combined, self.repo / saved)
+
+        def combined_again() -> None:
+            shutil.copy2(self.repo / saved, self.repo / combined)
+            shutil.rmtree(self.repo / shards.data_dir(count) / "cache", ignore_errors=True)
+
+        combine = Variant(
+            f"combine {count} shard files of {files:,} source files",
+            [cmd(*KIT_CMD, "--manifest", manifest, "combine")],
+            self.clear(combined),
+            cwd=self.repo,  # measured by the main repository's Bench: not its repository
+        )
+        gate = Variant(
+            f"gate, every policy, on those {files:,} files (no analysis cache)",
+            [cmd(*KIT_CMD, "--manifest", manifest, "gate", accepted=(0, 1))],
+            combined_again,
+            cwd=self.repo,
+        )
+        return Group(
+            f"Load: {files:,} source files in {count} shards",
+            reference=combine.name,
+            variants=[combine, gate],
+            note=f"{len(self.services)} services; the shard files are cut from each service's real data, "
+            "as for the combining group. The gate diffs the change on `change` against `main`.",
+        )
+
     def cores_group(self) -> Group | None:
         """Tracing cores on this interpreter: ctrace (C tracer) and sysmon (sys.monitoring)."""
         if sys.version_info < (3, 12):
@@ -403,6 +437,7 @@ GATE_CHANGED_CACHED = "gate --policy changed, parse cached (as after report or t
 GATE_FIRST = "gate, every policy, first"
 GATE_SECOND = "gate, every policy, again"
 NOX_REUSED = "nox -R -s coverage-<service>"
+LOAD_SHARDS = 300  # the load group: hundreds of shards over synth.LOAD's thousands of files
 
 
 def combine_name(count: int) -> str:
@@ -496,6 +531,16 @@ def targets(groups: dict[str, Group]) -> list[Target]:
                 "nox -R overhead < 0.3 s over the same command run directly", f"{extra:+.2f} s", extra < 0.3
             )
         )
+    load = groups.get("load")
+    if load and load.variants[0].seconds:
+        peak = max(v.peak_mib for v in load.variants)
+        found.append(
+            Target(
+                f"load: combine and gate of {load.title.split(':', 1)[1].strip()} within 1 GiB",
+                f"{peak:.0f} MiB",
+                peak <= 1024,
+            )
+        )
     hundred = median("combining", combine_name(100))
     if hundred is not None:
         found.append(Target("combine of 100 shard files < 1 s", f"{hundred:.2f} s", hundred < 1))
@@ -518,7 +563,12 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
         install_kit(repo)
         bench = Bench(repo, services, env, cores)
         groups = build_groups(bench, chosen)
-        compile_everything(repo)
+        compiled = [repo]
+        if "load" in chosen:
+            load = build_load(Path(scratch) / "load", env, cores)
+            groups["load"] = load.loading(LOAD_SHARDS)
+            compiled.append(load.repo)
+        compile_everything(*compiled)
         for key, group in groups.items():
             if key in LONG_GROUPS:
                 continue  # seconds-long variants: the compiled bytecode is all a warm-up would give
@@ -570,7 +620,7 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
     return report
 
 
-GROUPS = ("measuring", "reporting", "gating", "overhead", "combining", "cores")
+GROUPS = ("measuring", "reporting", "gating", "overhead", "combining", "load", "cores")
 
 
 def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
@@ -600,14 +650,28 @@ def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
     return groups
 
 
-LONG_GROUPS = ("measuring", "reporting")  # no uncounted warm-up round (it would take minutes)
+LONG_GROUPS = ("measuring", "reporting", "load")  # no uncounted warm-up round (it would take minutes)
 
 
-def compile_everything(repo: Path) -> None:
+def build_load(
+    repo: Path, env: dict[str, str], cores: int, size: synth.Size = synth.LOAD, count: int = LOAD_SHARDS
+) -> Bench:
+    """The load group's own repository, whatever --size: every service run once for real,
+    and its data cut into `count` shard files (untimed)."""
+    services = synth.generate(repo, size, git=True)
+    install_kit(repo)
+    load = Bench(repo, services, env, cores)
+    load.run_untimed(*KIT_CMD, "run-all", "--jobs", str(cores))
+    shards.write(repo, services, count)
+    return load
+
+
+def compile_everything(*repos: Path) -> None:
     """Write the bytecode of everything the measured processes import, as a first run
-    would: this environment's packages, the kit and the repository. (The nox session's own
-    environment is warmed by the overhead group's uncounted round.)"""
-    folders = [Path(sysconfig.get_paths()["purelib"]), repo / "tasks", repo / "src", repo / "tests"]
+    would: this environment's packages, the kit and the repositories. (The nox session's
+    own environment is warmed by the overhead group's uncounted round.)"""
+    folders = [Path(sysconfig.get_paths()["purelib"])]
+    folders += [repo / name for repo in repos for name in ("tasks", "src", "tests")]
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, folders)],
         capture_output=True,

@@ -35,7 +35,8 @@ def write(repo: Path, services: list[str], count: int) -> list[Path]:
     """The shard files and manifest for `count` shards over `services`; the files written."""
     folder = repo / data_dir(count)
     folder.mkdir(exist_ok=True)
-    manifest = [f'[settings]\nroot = "."\ndata_dir = "{data_dir(count)}"\n']
+    # The gate section of synth's manifest: the load group gates the shards' combined data.
+    manifest = [f'[settings]\nroot = "."\ndata_dir = "{data_dir(count)}"\n\n[gate]\nbase = "main"\n']
     written = []
     for position, service in enumerate(services):
         # As evenly as they go: 100 shards over 4 services are 25 each, over 3 are 34, 33, 33.

@@ -37,6 +37,8 @@ SIZES = {
     # About a minute of plain pytest on a 2-core machine.
     "large": Size(services=20, modules=60, functions=12, work=12000, tested=0.7),
 }
+# The bench's load group, whatever the size: thousands of small files, quick tests.
+LOAD = Size(services=10, modules=300, functions=3, work=20, tested=0.7)
 
 
 def function_source(rng: random.Random, name: str, call: str | None, *, changed: bool = False) -> str:

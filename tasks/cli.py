@@ -441,7 +441,11 @@ def _combine(manifest: manifest_module.Manifest, allow_missing: bool, out: TextI
     from tasks import datafiles
 
     result = datafiles.combine(manifest, allow_missing=allow_missing)
-    parts = ", ".join(f"{name} ({files} files)" for name, files in result.counts.items())
+    # One entry a service, however many shards it came in: CI may combine hundreds.
+    parts = ", ".join(
+        f"{name} ({f'{data_files} shards, ' if data_files > 1 else ''}{files} files)"
+        for name, (data_files, files) in result.inputs.items()
+    )
     print(f"combined {parts} into {manifest.display(result.target)}", file=out)
     if result.missing:
         print("INCOMPLETE: combined without (--allow-missing); every report will say so:", file=out)

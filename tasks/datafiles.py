@@ -88,6 +88,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     was), or gets the usual mode for a new file, not mkstemp's owner-only one.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The name layout.UNFINISHED_NAME knows: maintenance removes one a killed process left.
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     temporary = Path(name)
@@ -163,7 +164,7 @@ def project_relative(project_dir: Path, run_dir: Path) -> Callable[[str], str]:
 @dataclass(frozen=True, kw_only=True)
 class Combined:
     target: Path
-    counts: dict[str, int]  # files measured, per input ("xp", "xp shard 2/3")
+    inputs: dict[str, tuple[int, int]]  # per service: data files combined, source files measured
     missing: tuple[str, ...]  # inputs left out under --allow-missing, with why
 
 
@@ -175,11 +176,11 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
     beside the combined file, for every report to say. The inputs are kept.
     """
     problems: list[str] = []
-    inputs: dict[str, tuple[Path, CoverageData]] = {}
+    inputs: list[tuple[str, Path, CoverageData]] = []  # (service, data file, its data)
     for service in manifest.services:
         expected, layout_problems = _expected(manifest, service)
         problems += layout_problems
-        for label, path, reason, again in expected:
+        for path, reason, again in expected:
             shown = manifest.display(path)
             if not path.exists():
                 problems.append(reason)
@@ -192,19 +193,19 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
             if not data.measured_files():
                 problems.append(f"{shown}: the data file is empty; run {again} again.")
                 continue
-            inputs[label] = (path, data)
+            inputs.append((service.name, path, data))
     if problems and not (allow_missing and inputs):
         raise DataError(
             "cannot combine: some services have no usable data, and a figure from the rest "
             "would be wrong.\n  " + "\n  ".join(problems) + "\n(To combine the rest anyway, "
             "marked incomplete in every report: nox -s combine -- --allow-missing.)"
         )
-    counts: dict[str, int] = {}
+    measured: dict[str, tuple[int, set[str]]] = {}
     target = combined_file(manifest)
     missing_path = manifest.data_dir / MISSING_NAME
     with atomic_path(target) as temporary, writing(manifest.display(target)):
         merged = CoverageData(basename=str(temporary))
-        for label, (path, data) in inputs.items():
+        for service_name, path, data in inputs:
             try:
                 merged.update(data)
             except CoverageException as exc:
@@ -215,18 +216,20 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
                     "One run measured branches and another did not; run every service's session "
                     "again so all data is of one kind."
                 ) from None
-            counts[label] = len(data.measured_files())
+            files, names = measured.get(service_name, (0, set()))
+            measured[service_name] = (files + 1, names | data.measured_files())
         merged.write()
         if problems:
             with atomic_path(missing_path) as listing:
                 listing.write_text(json.dumps(problems, indent=2) + "\n", encoding="utf-8")
         else:
             missing_path.unlink(missing_ok=True)
-    return Combined(target=target, counts=counts, missing=tuple(problems))
+    inputs_seen = {name: (files, len(names)) for name, (files, names) in measured.items()}
+    return Combined(target=target, inputs=inputs_seen, missing=tuple(problems))
 
 
-def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Path, str, str]], list[str]]:
-    """The data files combine needs for `service`: (label, path, why if missing, the
+def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[Path, str, str]], list[str]]:
+    """The data files combine needs for `service`: (path, why if missing, the
     command that makes it) each; and problems with the layout itself.
 
     An unsharded file is complete whatever the manifest says (a run of the whole suite;
@@ -238,7 +241,7 @@ def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Pat
     shards = shard_files(manifest, name)
     whole = service_file(manifest, name)
     if whole.exists():
-        return [(name, whole, "", f"nox -s coverage-{name}")], []
+        return [(whole, "", f"nox -s coverage-{name}")], []
     count = service.shards
     if shards:
         counts = sorted({shard.count for shard in shards})
@@ -253,7 +256,7 @@ def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Pat
         count = 1  # nothing usable, and the last run was of the whole suite: say it failed
     if count == 1:
         reason = _missing_reason(manifest, name, manifest.display(whole))
-        return [(name, whole, reason, f"nox -s coverage-{name}")], []
+        return [(whole, reason, f"nox -s coverage-{name}")], []
     expected = []
     for index in range(1, count + 1):
         shard = Shard(index, count)
@@ -266,7 +269,7 @@ def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[str, Pat
             if failed.exists()
             else f"{name}: shard {index} of {count} has no data at {manifest.display(path)}. Run {again}."
         )
-        expected.append((f"{name} shard {index}/{count}", path, reason, again))
+        expected.append((path, reason, again))
     return expected, []
 
 

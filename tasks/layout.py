@@ -60,6 +60,11 @@ def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
     return found
 
 
+# datafiles.atomic_path's temporary name for a file being written: a killed process may
+# leave one behind (the file it was to replace is untouched), for maintenance to remove.
+UNFINISHED_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp\Z")
+
+
 def is_data_name(manifest: Manifest, name: str) -> bool:
     """Whether `name` is a data file name the kit writes: a service's, a shard's, combined."""
     if name in (COMBINED_NAME, MISSING_NAME):

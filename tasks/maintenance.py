@@ -1,6 +1,7 @@
 """`nox -s maintenance`: the weekly upkeep, written up as one Markdown digest.
 
-Retention (old report archives, run logs and set-aside data files; history snapshots beyond
+Retention (old report archives, run logs, set-aside data files and the temporary files of
+writes a killed process never finished; history snapshots beyond
 the newest per branch, baselines kept; then the database compacted), the configuration
 audit, the tools' versions against the project's pins, and the week's figures from the
 history. `--dry-run` lists what retention would remove and removes nothing.
@@ -22,7 +23,16 @@ from packaging.requirements import InvalidRequirement, Requirement
 from tasks import audit, render, toolinfo
 from tasks.analysis import metric_pct
 from tasks.history import History, Snapshot
-from tasks.layout import ARCHIVE_DIR, ARCHIVE_NAME, FAILED_DIR, LOGS_DIR, SLICES_DIR, STALE_DIR, is_data_name
+from tasks.layout import (
+    ARCHIVE_DIR,
+    ARCHIVE_NAME,
+    FAILED_DIR,
+    LOGS_DIR,
+    SLICES_DIR,
+    STALE_DIR,
+    UNFINISHED_NAME,
+    is_data_name,
+)
 from tasks.manifest import Manifest
 
 DIGEST = "maintenance/digest.md"  # under reports_dir
@@ -34,7 +44,7 @@ WEEK = datetime.timedelta(days=7)
 class Expired:
     path: Path
     age_days: float
-    kind: str  # "report archive", "run log", "set-aside data"
+    kind: str  # "report archive", "run log", "set-aside data", "unfinished write"
 
 
 def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
@@ -62,6 +72,15 @@ def expired(manifest: Manifest, now: datetime.datetime) -> list[Expired]:
                 and path.is_file()
                 and not path.is_symlink()
             ]
+    if manifest.data_dir.is_dir():
+        candidates += [
+            (path, "unfinished write")
+            for path in manifest.data_dir.iterdir()
+            if (unfinished := UNFINISHED_NAME.match(path.name))
+            and is_data_name(manifest, unfinished["target"])
+            and path.is_file()
+            and not path.is_symlink()
+        ]
     found = []
     for path, kind in candidates:
         modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, tz=datetime.UTC)

@@ -129,6 +129,7 @@ def _build_staged(
     # One report at a time holds the lock, so one staging folder; a killed run's is cleared.
     staging = reports_dir / STAGING_NAME
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left behind
+    _restore_swapped(reports_dir)
     staging.mkdir()
     missing = tuple(datafiles.missing_inputs(manifest))
     skipped: tuple[Path, ...] = ()
@@ -149,8 +150,7 @@ def _build_staged(
         )
         _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from, unchanged)
         if archive:
-            stamp = archive_name(datetime.datetime.now(datetime.UTC))
-            shutil.copytree(staging, reports_dir / ARCHIVE_DIR / stamp, dirs_exist_ok=True)
+            _archive(staging, reports_dir / ARCHIVE_DIR)
         editor_files: tuple[Path, ...] = ()
         if "editors" in formats:
             # Before publishing: an editor folder that cannot be written leaves the old reports.
@@ -412,6 +412,36 @@ def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row])
     }
 
 
+ARCHIVE_PARTIAL = ".partial-"  # an archive being copied: not yet one (maintenance ignores it)
+
+
+def _archive(staging: Path, folder: Path) -> None:
+    """A timestamped copy of the staged reports, whole or not at all: copied under a
+    temporary name, then renamed. A killed report's partial copy is cleared by the next."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for left in folder.glob(f"{ARCHIVE_PARTIAL}*"):
+        shutil.rmtree(left, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
+    shutil.copytree(staging, partial, dirs_exist_ok=True)
+    target = folder / archive_name(datetime.datetime.now(datetime.UTC))
+    if target.exists():  # archived twice within a second: the newer copy wins
+        shutil.rmtree(target)
+    partial.replace(target)
+
+
+SWAPPED_PREFIX = ".old-"  # a published folder moved aside while its new copy is renamed in
+
+
+def _restore_swapped(reports_dir: Path) -> None:
+    """Put back a published folder that a killed report moved aside and never replaced;
+    then remove what the swaps left (old folders whose new copies are in place)."""
+    for aside in reports_dir.glob(f"{SWAPPED_PREFIX}*"):
+        for old in aside.iterdir():
+            if not (reports_dir / old.name).exists():
+                old.replace(reports_dir / old.name)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
     """Move each staged report over its old copy: files by rename, folders by swap."""
     written = []
@@ -421,7 +451,9 @@ def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
     for item in sorted(staging.iterdir(), key=lambda path: (path.name == reuse.RECORD_NAME, path.name)):
         target = reports_dir / item.name
         if item.is_dir() and target.exists():
-            old = Path(tempfile.mkdtemp(prefix=".old-", dir=reports_dir))
+            # Two renames: a kill between them leaves the old folder aside, for the next
+            # report to put back (_restore_swapped) before it does anything else.
+            old = Path(tempfile.mkdtemp(prefix=SWAPPED_PREFIX, dir=reports_dir))
             target.replace(old / item.name)
             item.replace(target)
             shutil.rmtree(old, ignore_errors=True)

@@ -9,11 +9,13 @@ isolated figure derivable from combined data.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import importlib.util
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -158,20 +160,28 @@ def run(
     durations = durations_file(manifest, service)
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
-    clear_abandoned_scratch(manifest.data_dir)
-    with (
-        # Once this run lets go of its lock, another run's cleanup may remove the folder first.
-        tempfile.TemporaryDirectory(
-            prefix=f"{SCRATCH_PREFIX}{name}-", dir=manifest.data_dir, ignore_cleanup_errors=True
-        ) as scratch,
-        filelock.held(Path(scratch) / ALIVE_NAME),
-    ):
-        status, written = execute(manifest, service, extra, Path(scratch), out, options, durations)
+    with scratch_folder(manifest.data_dir, name) as scratch:
+        status, written = execute(manifest, service, extra, scratch, out, options, durations)
         return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
 
 
-SCRATCH_PREFIX = ".run-"  # then the service and tempfile's random part
+SCRATCH_PREFIX = ".run-"  # then the label and tempfile's random part
 ALIVE_NAME = ".alive"  # locked by the run for as long as it lives; the kernel drops the lock
+
+
+@contextlib.contextmanager
+def scratch_folder(data_dir: Path, label: str) -> Iterator[Path]:
+    """A private folder beside the data for one run of tests, locked for as long as the
+    run lives and removed after it; first, the folders of runs that were killed are cleared."""
+    clear_abandoned_scratch(data_dir)
+    with (
+        # Once this run lets go of its lock, another run's cleanup may remove the folder first.
+        tempfile.TemporaryDirectory(
+            prefix=f"{SCRATCH_PREFIX}{label}-", dir=data_dir, ignore_cleanup_errors=True
+        ) as scratch,
+        filelock.held(Path(scratch) / ALIVE_NAME),
+    ):
+        yield Path(scratch)
 
 
 def clear_abandoned_scratch(data_dir: Path) -> None:

@@ -11,7 +11,6 @@ ignore them.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +64,8 @@ def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: Tex
     failed: list[int] = []
     for number in range(1, runs + 1):
         print(f"stability: {name} run {number} of {runs}", file=out)
-        with tempfile.TemporaryDirectory(prefix=f".stability-{name}-", dir=manifest.data_dir) as scratch:
-            status, written = runner.execute(manifest, service, extra, Path(scratch), out, per_test=True)
+        with runner.scratch_folder(manifest.data_dir, f"{name}-stability") as scratch:
+            status, written = runner.execute(manifest, service, extra, scratch, out, per_test=True)
             target = folder / f"{name}.run-{number}"
             datafiles.relocate(written, target, datafiles.project_relative(manifest.project_dir, service.cwd))
         kept.append(target)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -195,3 +197,31 @@ def test_bench__runs_a_group_and_writes_json_and_markdown(tmp_path: Path) -> Non
     text = (out / f"{stem}.md").read_text(encoding="utf-8")
     assert "| combine 100 shard files |" in text and "### Targets" in text
     assert text in result.stdout
+
+
+def test_load__combine_and_gate_of_every_shard_measured_with_peak_memory(tmp_path: Path) -> None:
+    """The load group's bookkeeping on a tiny repository: its 300 shard files declared and
+    combined into the data the gate reads, both variants timed, and the memory target judged."""
+    env = {k: v for k, v in os.environ.items() if k != "COVERAGE_CORE"}
+    load = bench.build_load(tmp_path / "load", env, 2, size=TINY, count=bench.LOAD_SHARDS)
+    assert len(list((load.repo / shards.data_dir(bench.LOAD_SHARDS)).glob("*.shard-*"))) == bench.LOAD_SHARDS
+    group = load.loading(bench.LOAD_SHARDS)
+    files = TINY.services * (TINY.modules + 1)  # and each package's __init__.py
+    assert group.title == f"Load: {files} source files in {bench.LOAD_SHARDS} shards"
+    elsewhere = bench.Bench(tmp_path, [], env, 2)  # run() measures with the main repository's Bench
+    for variant in group.variants:
+        elsewhere.measure(variant)
+        assert len(variant.seconds) == 1 and variant.seconds[0] > 0 and variant.peak_mib > 0
+    # The gate judged the combined shards: the change's guards are never run by the tests.
+    gate = run(
+        [sys.executable, "-m", "tasks", "--manifest", shards.manifest_path(bench.LOAD_SHARDS), "gate"],
+        load.repo,
+    )
+    assert gate.returncode == 1, gate.output
+    assert re.search(r"changed +changed:all +line +90% +[\d.]+% +fail", gate.output), gate.output
+    (target,) = bench.targets({"load": group})
+    assert (
+        target.text
+        == f"load: combine and gate of {files} source files in {bench.LOAD_SHARDS} shards within 1 GiB"
+    )
+    assert target.met == (max(v.peak_mib for v in group.variants) <= 1024)

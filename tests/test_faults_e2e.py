@@ -8,6 +8,7 @@ a different moment each time is what finds the window where something is half wr
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import resource
 import signal
@@ -16,11 +17,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from coverage import CoverageData
 
 from tasks.history import History
+from tasks.layout import UNFINISHED_NAME
+from tasks.report import STAGING_NAME, SWAPPED_PREFIX
 from tasks.reuse import RECORD_NAME
 from tasks.runner import ALIVE_NAME, clear_abandoned_scratch
 from tests.conftest import Result, run, tasks
@@ -301,3 +305,138 @@ def test_clear_abandoned_scratch__only_folders_no_run_holds(tmp_path: Path) -> N
         assert live.is_dir()
     assert starting.is_dir()
     assert not killed.exists()
+
+
+# Imported at start-up by every Python process the command starts: the process kills
+# itself (SIGKILL, no clean-up) at the chosen moment, the `nth` audit event (PEP 578) of
+# this kind whose argument matches. A moment a timer would hit only by luck.
+KILL_AT_MOMENT = """
+import json, os, re, signal, sys
+
+EVENT, ARGUMENT, PATTERN, NTH = json.loads(os.environ["KILL_AT"])
+seen = 0
+
+def hook(event, args):
+    global seen
+    if event == EVENT and len(args) > ARGUMENT and re.search(PATTERN, os.fsdecode(str(args[ARGUMENT]))):
+        seen += 1
+        if seen == NTH:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(hook)
+"""
+
+
+def killed_at(project: Path, tmp_path: Path, moment: tuple[str, int, str, int], *args: str) -> Result:
+    hooks = tmp_path / "kill-hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(KILL_AT_MOMENT, encoding="utf-8")
+    env = {"KILL_AT": json.dumps(moment), "PYTHONPATH": str(hooks)}
+    return run([sys.executable, "-m", "tasks", *args], project, env=env)
+
+
+# Each moment a write can be cut short: the event, which argument, what it matches, which one.
+RUN_MOMENTS = {
+    "as the tests start": ("subprocess.Popen", 0, r"python", 1),
+    "as the new data file is created": ("sqlite3.connect", 0, r"/\.quick\.[a-z0-9_]{8}\.tmp$", 1),
+    "just before the data file's rename": ("os.rename", 1, r"/\.coverage-data/quick$", 1),
+}
+COMBINE_MOMENTS = {
+    "as the combined file is created": ("sqlite3.connect", 0, r"/\.combined\.[a-z0-9_]{8}\.tmp$", 1),
+    "just before the combined file's rename": ("os.rename", 1, r"/\.coverage-data/combined$", 1),
+}
+# Between the two renames of a folder's swap: the old html/ moved aside, the new not yet in.
+SWAP = "in the middle of swapping html/"
+REPORT_MOMENTS = {
+    "while the reports are staged": ("open", 0, rf"/{STAGING_NAME}/.*\.html$", 5),
+    "halfway through publishing": ("os.rename", 0, rf"/{STAGING_NAME}/[^/]+$", 3),
+    SWAP: ("os.rename", 0, rf"/{STAGING_NAME}/html$", 1),
+}
+
+
+def whole_reports(reports: Path) -> set[str]:
+    """Every published report file parses (a half-written one would not); their names but
+    the record of what they were made from."""
+    names = set()
+    for path in reports.rglob("*"):
+        relative = path.relative_to(reports)
+        if STAGING_NAME in relative.parts or path.is_dir() or path.name == RECORD_NAME:
+            continue  # not published: a killed report's staging folder is cleared by the next
+        if path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in (".xml", ".svg"):
+            ElementTree.parse(path)
+        elif path.suffix == ".html":
+            assert path.read_text(encoding="utf-8").rstrip().endswith("</html>"), path
+        names.add(relative.as_posix())
+    return names
+
+
+def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is_whole(
+    make_project, tmp_path: Path
+) -> None:
+    """Deterministic kills (the process kills itself at a chosen audit event) at every
+    moment of run, combine and report that writes: before a temporary file, in it, before
+    its rename, in the middle of publishing the reports."""
+    project = make_project(SLOW_SERVICE)
+    for argv in (("run", "slow"), ("run", "quick"), ("combine",), ("report",)):
+        done = tasks(project, *argv)
+        assert done.returncode == 0, done.output
+    data_dir = project / ".coverage-data"
+    data, combined = data_dir / "quick", data_dir / "combined"
+    good_data, good_combined = digest(data), digest(combined)
+
+    def leftovers() -> list[str]:
+        """What killed processes left in the data folder: only scratch and unfinished writes."""
+        return sorted(
+            p.name
+            for p in data_dir.iterdir()
+            if p.name.startswith((".run-", ".quick.", ".combined.")) and p.name != ".quick"
+        )
+
+    for moment, spec in RUN_MOMENTS.items():
+        killed = killed_at(project, tmp_path, spec, "run", "quick")
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.output)
+        assert digest(data) == good_data, moment
+        assert all(name.startswith(".run-quick-") or UNFINISHED_NAME.match(name) for name in leftovers()), (
+            moment,
+            leftovers(),
+        )
+        assert tasks(project, "combine").returncode == 0, moment
+        assert digest(combined) == good_combined, moment  # the same inputs, combined the same
+    for moment, spec in COMBINE_MOMENTS.items():
+        killed = killed_at(project, tmp_path, spec, "combine")
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.output)
+        assert digest(combined) == good_combined, moment
+    reports = project / "reports"
+    published = whole_reports(reports)
+    for moment, spec in REPORT_MOMENTS.items():
+        killed = killed_at(project, tmp_path, spec, "report")
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.output)
+        if moment == SWAP:
+            # The old html/ is whole, aside; the next report puts it back first, even one
+            # killed before it publishes anything.
+            (aside,) = reports.glob(f"{SWAPPED_PREFIX}*")
+            assert {f"html/{p}" for p in whole_reports(aside / "html")} == {
+                name for name in published if name.startswith("html/")
+            }
+            staged = killed_at(project, tmp_path, REPORT_MOMENTS["while the reports are staged"], "report")
+            assert staged.returncode == -signal.SIGKILL, staged.output
+            assert not list(reports.glob(f"{SWAPPED_PREFIX}*"))
+        # Every report still there, and whole: the old copy or the new one.
+        assert whole_reports(reports) == published, (moment, whole_reports(reports) ^ published)
+        # Nothing vouches for a set the kill may have left half new: the next report rewrites all.
+        assert not (reports / RECORD_NAME).exists() or moment == "while the reports are staged"
+        again = tasks(project, "report")
+        assert again.returncode == 0, (moment, again.output)
+        assert "reused" not in again.stdout or moment == "while the reports are staged"
+        assert not (reports / STAGING_NAME).exists()
+        assert (reports / RECORD_NAME).exists()
+    # A stability check killed as its tests start leaves its scratch folder too.
+    stability = killed_at(project, tmp_path, RUN_MOMENTS["as the tests start"], "stability", "quick")
+    assert stability.returncode == -signal.SIGKILL, stability.output
+    assert list(data_dir.glob(".run-quick-stability-*"))
+    # The next run clears every killed run's scratch.
+    again = tasks(project, "run", "quick")
+    assert again.returncode == 0, again.output
+    assert not list(data_dir.glob(".run-*"))

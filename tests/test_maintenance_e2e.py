@@ -89,6 +89,9 @@ def test_maintenance__touches_only_the_kits_own_names(kit_copy: Path) -> None:
         reports / "logs/xp.log",
         data / "stale/README",
         data / "stale/xp.shard-1-of-2",
+        data / ".xp.k3j9x0q2.tmp",  # a data write a killed run never finished
+        data / ".notes.k3j9x0q2.tmp",  # the same name pattern, but not a data file of the kit
+        data / ".xp.tmp",
     ):
         path.write_text("x\n")
         age(path, 90)
@@ -97,6 +100,8 @@ def test_maintenance__touches_only_the_kits_own_names(kit_copy: Path) -> None:
     assert sorted(p.name for p in (reports / "archive").iterdir()) == ["notes"]
     assert sorted(p.name for p in (reports / "logs").iterdir()) == ["build.log"]
     assert sorted(p.name for p in (data / "stale").iterdir()) == ["README"]
+    assert sorted(p.name for p in data.glob(".*.tmp")) == [".notes.k3j9x0q2.tmp", ".xp.tmp"]
+    assert "- Removed unfinished write `.coverage-data/.xp.k3j9x0q2.tmp` (90 days old)" in result.stdout
 
 
 def test_report_archive__is_what_retention_acts_on(measured_copy: Path) -> None:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from coverage import CoverageData
 
 from tasks.analysis import ServiceFigures
 from tests.conftest import nox, tasks
@@ -22,6 +23,12 @@ def run_shard(project: Path, index: int, count: int = 3) -> None:
     result = nox(project, "-s", "coverage-xp", "--", "--shards", str(count), "--shard", str(index))
     assert result.returncode == 0, result.output
     assert f"data written to {DATA}/xp.shard-{index}-of-{count}" in result.stdout
+
+
+def measured_files(path: Path) -> set[str]:
+    data = CoverageData(basename=str(path))
+    data.read()
+    return data.measured_files()
 
 
 def per_file(figures: tuple[ServiceFigures, ...]) -> dict[str, tuple[object, ...]]:
@@ -39,7 +46,11 @@ def test_shards__combine_to_exactly_the_unsharded_figures(
     assert (project / DATA / "stale" / "xp").exists()  # the unsharded data is kept aside, not combined
     combined = tasks(project, "combine")
     assert combined.returncode == 0, combined.output
-    assert "xp shard 1/3" in combined.stdout and "xp shard 3/3" in combined.stdout
+    # One entry for xp's three shards: the files any of them measured, counted once.
+    per_shard = [measured_files(project / DATA / f"xp.shard-{i}-of-3") for i in (1, 2, 3)]
+    assert all(per_shard)
+    xp_files = set().union(*per_shard)
+    assert f"xp (3 shards, {len(xp_files)} files), auth (" in combined.stdout
     _, sharded = figures_of(project)
     assert per_file(sharded) == per_file(unsharded)
     assert [s.isolated for s in sharded] == [s.isolated for s in unsharded]
