@@ -19,6 +19,17 @@ SHELL_RUNNERS = {
 }
 PROCESS_STARTERS = {"run", "Popen", "call", "check_call", "check_output"}
 SQL_METHODS = {"execute", "executemany", "executescript"}
+NOT_SQL = {"runner"}  # runner.execute runs a service's tests: the one `execute` that is not SQL
+
+
+def sql_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SQL_METHODS
+        and bool(node.args)
+        and not (isinstance(node.func.value, ast.Name) and node.func.value.id in NOT_SQL)
+    )
 
 
 def parsed(path: Path) -> ast.Module:
@@ -26,7 +37,8 @@ def parsed(path: Path) -> ast.Module:
 
 
 def where(path: Path, node: ast.AST) -> str:
-    return f"{path.relative_to(KIT)}:{getattr(node, 'lineno', '?')}"
+    shown = path.relative_to(KIT) if path.is_relative_to(KIT) else path.name
+    return f"{shown}:{getattr(node, 'lineno', '?')}"
 
 
 def is_command_line(node: ast.expr) -> bool:
@@ -69,37 +81,86 @@ def constant_name(node: ast.expr) -> bool:
     return bool(name) and name.lstrip("_").isupper()
 
 
+# The one variable that may hold SQL: history's loop over its constant MIGRATIONS (the
+# test below checks those are literal text).
+SQL_VARIABLES = {"statement"}
+
+
+def sql_problem(sql: ast.expr) -> str | None:
+    """Why this SQL argument is not text of the code, or None. Allowed: a literal, and an
+    f-string whose only formatted pieces are module constants or history's `where` (whose
+    callers pass literals; checked below). Refused: anything else, concatenation,
+    .format(), % formatting, or SQL arriving in another variable."""
+    if isinstance(sql, ast.Constant) and isinstance(sql.value, str):
+        return None
+    if isinstance(sql, ast.JoinedStr):
+        for piece in sql.values:
+            if isinstance(piece, ast.FormattedValue):
+                value = piece.value
+                if not (constant_name(value) or (isinstance(value, ast.Name) and value.id == "where")):
+                    return f"formats in {ast.unparse(value)}"
+        return None
+    if isinstance(sql, ast.Name) and sql.id in SQL_VARIABLES:
+        return None
+    return f"SQL built as {ast.unparse(sql)}"
+
+
+def sql_problems(tree: ast.AST, path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if sql_call(node):
+            problem = sql_problem(node.args[0])
+            if problem:
+                found.append(f"{where(path, node)}: {problem}")
+        if path.name == "history.py" and node.func.attr == "_load" and node.args:
+            fragment = node.args[0]
+            literal = isinstance(fragment, ast.Constant) and isinstance(fragment.value, str)
+            if not (literal or constant_name(fragment)):
+                found.append(f"{where(path, node)}: _load with {ast.unparse(fragment)}")
+    return found
+
+
 def test_every_sql_statement_is_text_of_the_code_with_values_as_parameters() -> None:
-    """SQL is literal text; the only pieces formatted in are module constants, and
-    history's `where` fragments, which every caller passes as a literal or a constant."""
-    statements = 0
-    formatted = []
-    for path in sorted((KIT / "tasks").glob("*.py")):
-        tree = parsed(path)
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            if node.func.attr in SQL_METHODS and node.args:
-                statements += 1
-                sql = node.args[0]
-                if isinstance(sql, ast.Name) and sql.id == "statement":
-                    continue  # the migrations: a loop over the module's constant MIGRATIONS
-                for piece in ast.walk(sql):
-                    if isinstance(piece, ast.FormattedValue):
-                        value = piece.value
-                        if not (
-                            constant_name(value) or (isinstance(value, ast.Name) and value.id == "where")
-                        ):
-                            formatted.append(f"{where(path, node)}: {ast.unparse(value)}")
-                    elif isinstance(piece, ast.BinOp) and isinstance(piece.op, ast.Mod):
-                        formatted.append(f"{where(path, node)}: % formatting")
-            if path.name == "history.py" and node.func.attr == "_load" and node.args:
-                fragment = node.args[0]
-                literal = isinstance(fragment, ast.Constant) and isinstance(fragment.value, str)
-                if not (literal or constant_name(fragment)):
-                    formatted.append(f"{where(path, node)}: _load with {ast.unparse(fragment)}")
-    assert formatted == []
-    assert statements > 40  # the history, the analysis cache, the audit
+    statements = sum(
+        1
+        for path in sorted((KIT / "tasks").glob("*.py"))
+        for node in ast.walk(parsed(path))
+        if sql_call(node)
+    )
+    found = [
+        problem
+        for path in sorted((KIT / "tasks").glob("*.py"))
+        for problem in sql_problems(parsed(path), path)
+    ]
+    assert found == []
+    assert statements >= 40  # the history, the analysis cache, the audit: the scan saw them
+
+
+def test_the_sql_check_refuses_sql_built_from_values(tmp_path: Path) -> None:
+    """The check itself: each way of building SQL from a value is caught; the allowed are not."""
+    source = tmp_path / "history.py"
+    source.write_text(
+        "db.execute('SELECT 1 FROM t WHERE a = ?', (a,))\n"  # allowed: literal, values as parameters
+        "db.execute(f'SELECT {COLUMNS} FROM t')\n"  # allowed: a module constant
+        "db.execute(f'SELECT * FROM t WHERE {name}')\n"
+        "db.execute('SELECT * FROM ' + table)\n"
+        "db.execute('SELECT * FROM {}'.format(table))\n"
+        "db.execute('SELECT * FROM %s' % table)\n"
+        "db.executemany(query, rows)\n"
+        "self._load(f'id = {value}')\n",
+        encoding="utf-8",
+    )
+    found = [problem.split(": ", 1)[1] for problem in sql_problems(ast.parse(source.read_text()), source)]
+    assert found == [
+        "formats in name",
+        "SQL built as 'SELECT * FROM ' + table",
+        "SQL built as 'SELECT * FROM {}'.format(table)",
+        "SQL built as 'SELECT * FROM %s' % table",
+        "SQL built as query",
+        "_load with f'id = {value}'",
+    ]
 
 
 def test_migrations_are_constant_text() -> None:
