@@ -20,7 +20,7 @@ from pathlib import Path
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
-from tasks.errors import DataError, StorageError, is_storage_failure
+from tasks.errors import DataError, StorageError, is_locked, is_storage_failure
 from tasks.layout import (
     COMBINED_NAME,
     FAILED_DIR,
@@ -115,6 +115,12 @@ def read(path: Path, shown: str) -> CoverageData:
             raise StorageError(
                 f"{shown}: cannot be read ({exc}). The file may be fine: check the disk, then run "
                 "the command again."
+            ) from None
+        if is_locked(exc):
+            raise DataError(
+                f"{shown}: locked by another process ({exc}). The file is fine: run the command "
+                "again once the process writing it (a run, a combine, or a tool holding it open) "
+                "has finished."
             ) from None
         raise DataError(
             f"{shown}: not usable coverage data ({exc}). The file is corrupt or was not "

@@ -69,6 +69,12 @@ def is_storage_failure(exc: BaseException) -> bool:
     return any(words in str(exc) for words in STORAGE_FAILURES)
 
 
+def is_locked(exc: BaseException) -> bool:
+    """Whether a coverage.py or SQLite error is another process's lock: the file is fine."""
+    text = str(exc)
+    return "locked" in text or "SQLITE_BUSY" in text or "busy" in text
+
+
 def io_failure(exc: OSError) -> str:
     """What an OSError that reached the command line means to the user: which file, what
     the system said, and what to do. Every writer replaces its files only once complete,

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tasks.analysis import Figures, ServiceFigures, headline_figures
-from tasks.errors import ConfigError, DataError, StorageError, is_storage_failure
+from tasks.errors import ConfigError, DataError, StorageError, is_locked, is_storage_failure
 from tasks.toolinfo import Environment
 
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another one before giving up
@@ -487,7 +487,7 @@ def _explain(exc: sqlite3.Error | OverflowError, shown: str) -> DataError | Stor
             f"{shown}: the history database could not be written ({text}). Nothing was written: "
             "the history is as it was. Check the disk (is it full?) and run the command again."
         )
-    if "locked" in text or "busy" in text:
+    if is_locked(exc):
         return DataError(
             f"{shown}: the history database is locked by another process (waited "
             f"{BUSY_TIMEOUT_S:g} s). Nothing was written. Run the command again once the other "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import resource
 import signal
 import sqlite3
@@ -440,3 +441,93 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
     again = tasks(project, "run", "quick")
     assert again.returncode == 0, again.output
     assert not list(data_dir.glob(".run-*"))
+
+
+# Imported at start-up by the command: every write under reports/ (a file opened for
+# writing, a folder made, a rename into it) fails as on a folder this user may not write.
+# (The tests run as root on CI machines, whom chmod does not stop.)
+DENY_REPORTS = """
+import errno, os, sys
+
+REPORTS = os.path.join(os.getcwd(), "reports") + os.sep
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+def denied(path):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return False  # a file descriptor
+    return os.path.abspath(os.fsdecode(path)).startswith(REPORTS)
+
+def hook(event, args):
+    if event == "open":
+        path, mode, flags = args
+        writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & WRITE_FLAGS)
+        target = path if writing else None
+    elif event == "os.mkdir":
+        target = args[0]
+    elif event == "os.rename":
+        target = args[1]
+    else:
+        return
+    if target is not None and denied(target):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(target))
+
+sys.addaudithook(hook)
+"""
+
+
+def test_reports_folder_not_writable__exit_4_naming_it_and_the_old_reports_kept(
+    measured_copy: Path, tmp_path: Path
+) -> None:
+    project = measured_copy
+    built = tasks(project, "report")
+    assert built.returncode == 0, built.output
+    reports = project / "reports"
+    (reports / RECORD_NAME).unlink()  # nothing vouches for the reports: all are rewritten
+    published = tree_digest(reports)
+    hooks = tmp_path / "deny-hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(DENY_REPORTS, encoding="utf-8")
+    for args in (("report",), ("report", "--format", "xml"), ("gate", "--policy", "total")):
+        denied = run([sys.executable, "-m", "tasks", *args], project, env={"PYTHONPATH": str(hooks)})
+        assert denied.returncode == 4, (args, denied.output)
+        assert_no_traceback(denied)
+        assert re.search(
+            r"^error: cannot write or read \S*reports/\S*: Permission denied\. Make it writable",
+            denied.stderr,
+            re.M,
+        ), denied.stderr
+        assert tree_digest(reports) == published, args
+
+
+def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_project, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the first of
+    two runs is in its tests: run-all stops, starts nothing more, and keeps the data."""
+    project = make_project(SLOW_SERVICE)
+    for name in ("slow", "quick"):
+        first = tasks(project, "run", name)
+        assert first.returncode == 0, first.output
+    data = project / ".coverage-data"
+    good = {name: digest(data / name) for name in ("slow", "quick")}
+    marker = tmp_path / "running"
+    for _ in range(ROUNDS):
+        marker.unlink(missing_ok=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tasks", "run-all", "--jobs", "1"],
+            cwd=project,
+            env={**os.environ, "KILL_MARKER": str(marker)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run never reached its slow test"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 130, out + err
+        assert "interrupted: the runs not yet started were not run." in out
+        assert "Traceback" not in out + err, out + err
+        assert {name: digest(data / name) for name in good} == good  # quick never started

@@ -197,3 +197,24 @@ def test_mistake__history_locked_by_another_writer(measured_copy: Path) -> None:
     check = sqlite3.connect(db)
     assert check.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] == 1
     check.close()
+
+
+def test_mistake__data_file_locked_by_another_process(measured_copy: Path) -> None:
+    """A tool holds a service's data file locked: combine names it, says the file is fine
+    (not "delete it"), exits 3, and changes nothing."""
+    data = measured_copy / ".coverage-data" / "auth"
+    combined = measured_copy / ".coverage-data" / "combined"
+    before = (data.read_bytes(), combined.read_bytes())
+    holder = sqlite3.connect(data, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # not even a reader gets in
+    try:
+        result = kit_command(measured_copy, "combine")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 3, result.output
+    assert "Traceback" not in result.output, result.output
+    assert ".coverage-data/auth: locked by another process" in result.stderr
+    assert "The file is fine" in result.stderr and "delete" not in result.stderr
+    assert (data.read_bytes(), combined.read_bytes()) == before
+    assert kit_command(measured_copy, "combine").returncode == 0  # once the lock is gone
