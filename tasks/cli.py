@@ -443,8 +443,8 @@ def _combine(manifest: manifest_module.Manifest, allow_missing: bool, out: TextI
     result = datafiles.combine(manifest, allow_missing=allow_missing)
     # One entry a service, however many shards it came in: CI may combine hundreds.
     parts = ", ".join(
-        f"{name} ({f'{data_files} shards, ' if data_files > 1 else ''}{files} files)"
-        for name, (data_files, files) in result.inputs.items()
+        f"{name} ({f'{got.data_files} shards, ' if got.data_files > 1 else ''}{got.source_files} files)"
+        for name, got in result.inputs.items()
     )
     print(f"combined {parts} into {manifest.display(result.target)}", file=out)
     if result.missing:

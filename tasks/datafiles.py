@@ -167,10 +167,16 @@ def project_relative(project_dir: Path, run_dir: Path) -> Callable[[str], str]:
     return map_path
 
 
+@dataclass(frozen=True)
+class ServiceInput:
+    data_files: int  # 1, or its shards
+    source_files: int  # measured by any of them, counted once
+
+
 @dataclass(frozen=True, kw_only=True)
 class Combined:
     target: Path
-    inputs: dict[str, tuple[int, int]]  # per service: data files combined, source files measured
+    inputs: dict[str, ServiceInput]  # per service
     missing: tuple[str, ...]  # inputs left out under --allow-missing, with why
 
 
@@ -230,8 +236,8 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
                 listing.write_text(json.dumps(problems, indent=2) + "\n", encoding="utf-8")
         else:
             missing_path.unlink(missing_ok=True)
-    inputs_seen = {name: (files, len(names)) for name, (files, names) in measured.items()}
-    return Combined(target=target, inputs=inputs_seen, missing=tuple(problems))
+    per_service = {name: ServiceInput(files, len(names)) for name, (files, names) in measured.items()}
+    return Combined(target=target, inputs=per_service, missing=tuple(problems))
 
 
 def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[Path, str, str]], list[str]]:

@@ -69,10 +69,14 @@ def is_storage_failure(exc: BaseException) -> bool:
     return any(words in str(exc) for words in STORAGE_FAILURES)
 
 
+# SQLite's words for a lock another connection holds (coverage.py adds the error code). Exact
+# phrases: coverage.py's messages also hold the file's path, which may hold any word.
+LOCKED = ("database is locked", "database table is locked", "(SQLITE_BUSY)", "(SQLITE_LOCKED)")
+
+
 def is_locked(exc: BaseException) -> bool:
     """Whether a coverage.py or SQLite error is another process's lock: the file is fine."""
-    text = str(exc)
-    return "locked" in text or "SQLITE_BUSY" in text or "busy" in text
+    return any(words in str(exc) for words in LOCKED)
 
 
 def io_failure(exc: OSError) -> str:

@@ -62,7 +62,8 @@ def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
 
 # datafiles.atomic_path's temporary name for a file being written: a killed process may
 # leave one behind (the file it was to replace is untouched), for maintenance to remove.
-UNFINISHED_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp\Z")
+# (".<target>.<tempfile's random part>.tmp": the random part never holds a dot.)
+UNFINISHED_NAME = re.compile(r"\.(?P<target>.+)\.[^.]+\.tmp\Z")
 
 
 def is_data_name(manifest: Manifest, name: str) -> bool:

@@ -412,30 +412,39 @@ def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row])
     }
 
 
-ARCHIVE_PARTIAL = ".partial-"  # an archive being copied: not yet one (maintenance ignores it)
+# Folders of the kit's own beside the reports, named so that no folder of the user's (the
+# reports folder may be the project's root) is ever taken for one.
+ARCHIVE_PARTIAL = ".coverage-workflows-partial-"  # an archive being copied, or one superseded
+SWAPPED_PREFIX = ".coverage-workflows-old-"  # a published folder moved aside for its new copy
+
+
+def _kit_folders(parent: Path, prefix: str) -> list[Path]:
+    return [path for path in parent.glob(f"{prefix}*") if path.is_dir() and not path.is_symlink()]
 
 
 def _archive(staging: Path, folder: Path) -> None:
     """A timestamped copy of the staged reports, whole or not at all: copied under a
-    temporary name, then renamed. A killed report's partial copy is cleared by the next."""
+    temporary name, then renamed. A killed archiving's partial copy is cleared by the next."""
     folder.mkdir(parents=True, exist_ok=True)
-    for left in folder.glob(f"{ARCHIVE_PARTIAL}*"):
+    for left in _kit_folders(folder, ARCHIVE_PARTIAL):
         shutil.rmtree(left, ignore_errors=True)
     partial = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
     shutil.copytree(staging, partial, dirs_exist_ok=True)
     target = folder / archive_name(datetime.datetime.now(datetime.UTC))
-    if target.exists():  # archived twice within a second: the newer copy wins
-        shutil.rmtree(target)
-    partial.replace(target)
-
-
-SWAPPED_PREFIX = ".old-"  # a published folder moved aside while its new copy is renamed in
+    if target.exists():  # archived twice within a second: the newer copy replaces the older
+        superseded = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
+        target.replace(superseded / target.name)
+        partial.replace(target)
+        shutil.rmtree(superseded, ignore_errors=True)
+    else:
+        partial.replace(target)
 
 
 def _restore_swapped(reports_dir: Path) -> None:
     """Put back a published folder that a killed report moved aside and never replaced;
-    then remove what the swaps left (old folders whose new copies are in place)."""
-    for aside in reports_dir.glob(f"{SWAPPED_PREFIX}*"):
+    then remove what the swaps left (old folders whose new copies are in place). Only
+    names missing from the reports folder are put back: nothing there is replaced."""
+    for aside in _kit_folders(reports_dir, SWAPPED_PREFIX):
         for old in aside.iterdir():
             if not (reports_dir / old.name).exists():
                 old.replace(reports_dir / old.name)
@@ -455,7 +464,15 @@ def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
             # report to put back (_restore_swapped) before it does anything else.
             old = Path(tempfile.mkdtemp(prefix=SWAPPED_PREFIX, dir=reports_dir))
             target.replace(old / item.name)
-            item.replace(target)
+            try:
+                item.replace(target)
+            except OSError:
+                # The old copy back in place (if even that fails, it stays aside for the next
+                # report to put back); then the error is what the user hears.
+                with contextlib.suppress(OSError):
+                    (old / item.name).replace(target)
+                    old.rmdir()
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             item.replace(target)

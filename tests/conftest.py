@@ -58,6 +58,35 @@ def run(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def git(repo: Path, *args: str) -> str:
+    """A git command in `repo` with an identity of its own (no user or signing setup needed)."""
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
+    return subprocess.run(
+        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+# For audit hooks: whether an `open` event's arguments (path, mode, flags) open for writing.
+OPENS_FOR_WRITING = """
+import os
+
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+def opens_for_writing(args):
+    path, mode, flags = args
+    return any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & WRITE_FLAGS)
+"""
+
+
+def audit_hook_env(folder: Path, source: str) -> dict[str, str]:
+    """The environment that makes every Python process started with it (and the processes
+    those start) run `source` first, as its sitecustomize module: an audit hook (PEP 578)
+    that watches what the process does, or makes it fail."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(source, encoding="utf-8")
+    return {"PYTHONPATH": str(folder)}
+
+
 def nox(project: Path, *args: str) -> Result:
     """Run real nox sessions in `project`, in this environment (no venv creation, no installs).
 

@@ -15,7 +15,6 @@ import fnmatch
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,24 +22,24 @@ import pytest
 
 from tasks.layout import ARCHIVE_DIR, ARCHIVE_NAME
 from tasks.report import LOCK_NAME
-from tests.conftest import Result, run
+from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, git, run
 
 pytestmark = pytest.mark.e2e
 
 # Imported at start-up by every Python process whose PYTHONPATH leads here. Forked workers
 # inherit the hook and the log; processes append a line per event, whole (O_APPEND).
 # Opens by file descriptor name no path, and are left out.
-SITECUSTOMIZE = """
-import json, os, sys
+SITECUSTOMIZE = (
+    OPENS_FOR_WRITING
+    + """
+import json, sys
 
 log = open(os.environ["AUDIT_LOG"], "a", buffering=1, encoding="utf-8")
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 def hook(event, args):
     if event == "open":
-        path, mode, flags = args
-        writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & WRITE_FLAGS)
-        if writing and isinstance(path, (str, bytes, os.PathLike)):
+        path = args[0]
+        if opens_for_writing(args) and isinstance(path, (str, bytes, os.PathLike)):
             log.write(json.dumps(["write", os.path.abspath(os.fsdecode(path))]) + "\\n")
     elif event == "os.rename":
         source, target = (os.path.abspath(os.fsdecode(p)) for p in args[:2])
@@ -48,6 +47,7 @@ def hook(event, args):
 
 sys.addaudithook(hook)
 """
+)
 
 # Written in place on purpose, each for its reason:
 IN_PLACE = (
@@ -82,11 +82,9 @@ def snapshot(root: Path) -> Files:
 
 def audited(argv: list[str], cwd: Path, log: Path, accepted: tuple[int, ...] = (0,)) -> list[list[str]]:
     """Run `argv` with the hook in every Python process; the events they logged."""
-    hooks = log.parent / "hooks"
-    hooks.mkdir(exist_ok=True)
-    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     log.write_text("", encoding="utf-8")
-    result: Result = run(argv, cwd, env={"AUDIT_LOG": str(log), "PYTHONPATH": str(hooks)})
+    env = {"AUDIT_LOG": str(log), **audit_hook_env(log.parent / "hooks", SITECUSTOMIZE)}
+    result: Result = run(argv, cwd, env=env)
     assert result.returncode in accepted, result.output
     events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert events, "the audit hook logged nothing: was sitecustomize imported?"
@@ -94,11 +92,20 @@ def audited(argv: list[str], cwd: Path, log: Path, accepted: tuple[int, ...] = (
 
 
 def not_arrived_by_rename(project: Path, before: Files, after: Files, events: list[list[str]]) -> list[str]:
-    """The new or changed files that were not renamed into place, or were written after."""
+    """The files new, changed or written that were not renamed into place, or were written
+    under their final name after it."""
     root = project.resolve()
-    changed = [name for name, state in after.items() if before.get(name) != state and not in_place(name)]
+    changed = {name for name, state in after.items() if before.get(name) != state}
+    # And files written with the same bytes as before: a write in place is one all the same.
+    rewritten = {
+        Path(event[1]).relative_to(root).as_posix()
+        for event in events
+        if event[0] == "write" and Path(event[1]).is_relative_to(root) and Path(event[1]).is_file()
+    }
     problems = []
-    for name in changed:
+    for name in sorted(changed | rewritten):
+        if in_place(name):
+            continue
         final = str(root / name)
         placed = [
             i
@@ -111,11 +118,6 @@ def not_arrived_by_rename(project: Path, before: Files, after: Files, events: li
         elif written and written[-1] > placed[-1]:
             problems.append(f"{name}: written again under its final name after it was renamed there")
     return problems
-
-
-def git(project: Path, *args: str) -> None:
-    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", *identity, *args], cwd=project, check=True, capture_output=True)
 
 
 # Every command that writes files, in the order a team runs them.
@@ -156,19 +158,25 @@ def test_every_file_a_command_writes_is_renamed_into_place(measured_copy: Path, 
 
 
 def test_the_check_finds_a_file_written_in_place(tmp_path: Path) -> None:
-    """The audit itself: a file written under its final name is reported, one renamed is not."""
+    """The audit itself: a file written under its final name is reported (even with the
+    bytes it had), one renamed into place is not."""
     project = tmp_path / "project"
     project.mkdir()
+    (project / "same.txt").write_text("s")
     script = (
         "from pathlib import Path\n"
         "Path('in-place.txt').write_text('x')\n"
+        "Path('same.txt').write_text('s')\n"  # the same bytes, written in place
         "Path('.tmp-atomic').write_text('y')\n"
         "Path('.tmp-atomic').replace('atomic.txt')\n"
+        "Path('.tmp-fine').write_text('w')\n"
+        "Path('.tmp-fine').replace('fine.txt')\n"
         "Path('atomic.txt').write_text('z')\n"  # written again after its rename
     )
     before = snapshot(project)
     events = audited([sys.executable, "-c", script], project, tmp_path / "audit.jsonl")
-    assert sorted(not_arrived_by_rename(project, before, snapshot(project), events)) == [
+    assert not_arrived_by_rename(project, before, snapshot(project), events) == [
         "atomic.txt: written again under its final name after it was renamed there",
         "in-place.txt: written in place, never renamed into place",
+        "same.txt: written in place, never renamed into place",
     ]

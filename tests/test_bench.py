@@ -220,8 +220,10 @@ def test_load__combine_and_gate_of_every_shard_measured_with_peak_memory(tmp_pat
     assert gate.returncode == 1, gate.output
     assert re.search(r"changed +changed:all +line +90% +[\d.]+% +fail", gate.output), gate.output
     (target,) = bench.targets({"load": group})
-    assert (
-        target.text
-        == f"load: combine and gate of {files} source files in {bench.LOAD_SHARDS} shards within 1 GiB"
-    )
-    assert target.met == (max(v.peak_mib for v in group.variants) <= 1024)
+    shape = f"{files} source files in {bench.LOAD_SHARDS} shards"
+    assert target.text == f"Load: {shape}: combine and gate within 1 GiB"
+    # The verdict follows the larger peak of the two: met at 900 MiB, not at 1,100.
+    group.variants[0].peak_mib, group.variants[1].peak_mib = 900.0, 20.0
+    assert [(t.measured, t.met) for t in bench.targets({"load": group})] == [("900 MiB", True)]
+    group.variants[1].peak_mib = 1100.0
+    assert [(t.measured, t.met) for t in bench.targets({"load": group})] == [("1100 MiB", False)]

@@ -28,7 +28,7 @@ from tasks.layout import UNFINISHED_NAME
 from tasks.report import STAGING_NAME, SWAPPED_PREFIX
 from tasks.reuse import RECORD_NAME
 from tasks.runner import ALIVE_NAME, clear_abandoned_scratch
-from tests.conftest import Result, run, tasks
+from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, run, tasks
 
 pytestmark = pytest.mark.e2e
 
@@ -329,21 +329,18 @@ sys.addaudithook(hook)
 
 
 def killed_at(project: Path, tmp_path: Path, moment: tuple[str, int, str, int], *args: str) -> Result:
-    hooks = tmp_path / "kill-hooks"
-    hooks.mkdir(exist_ok=True)
-    (hooks / "sitecustomize.py").write_text(KILL_AT_MOMENT, encoding="utf-8")
-    env = {"KILL_AT": json.dumps(moment), "PYTHONPATH": str(hooks)}
+    env = {"KILL_AT": json.dumps(moment), **audit_hook_env(tmp_path / "kill-hooks", KILL_AT_MOMENT)}
     return run([sys.executable, "-m", "tasks", *args], project, env=env)
 
 
 # Each moment a write can be cut short: the event, which argument, what it matches, which one.
 RUN_MOMENTS = {
     "as the tests start": ("subprocess.Popen", 0, r"python", 1),
-    "as the new data file is created": ("sqlite3.connect", 0, r"/\.quick\.[a-z0-9_]{8}\.tmp$", 1),
+    "as the new data file is created": ("sqlite3.connect", 0, r"/\.quick\.[^./]+\.tmp$", 1),
     "just before the data file's rename": ("os.rename", 1, r"/\.coverage-data/quick$", 1),
 }
 COMBINE_MOMENTS = {
-    "as the combined file is created": ("sqlite3.connect", 0, r"/\.combined\.[a-z0-9_]{8}\.tmp$", 1),
+    "as the combined file is created": ("sqlite3.connect", 0, r"/\.combined\.[^./]+\.tmp$", 1),
     "just before the combined file's rename": ("os.rename", 1, r"/\.coverage-data/combined$", 1),
 }
 # Between the two renames of a folder's swap: the old html/ moved aside, the new not yet in.
@@ -386,6 +383,11 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
     data_dir = project / ".coverage-data"
     data, combined = data_dir / "quick", data_dir / "combined"
     good_data, good_combined = digest(data), digest(combined)
+    # The user's own things beside the reports, named like the kit's leftovers: never touched.
+    users = project / "reports" / ".old-notes"
+    users.mkdir()
+    (users / "keep.txt").write_text("mine\n", encoding="utf-8")
+    (project / "reports" / f"{SWAPPED_PREFIX}file").write_text("also mine\n", encoding="utf-8")
 
     def leftovers() -> list[str]:
         """What killed processes left in the data folder: only scratch and unfinished writes."""
@@ -417,13 +419,13 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
         if moment == SWAP:
             # The old html/ is whole, aside; the next report puts it back first, even one
             # killed before it publishes anything.
-            (aside,) = reports.glob(f"{SWAPPED_PREFIX}*")
+            (aside,) = (path for path in reports.glob(f"{SWAPPED_PREFIX}*") if path.is_dir())
             assert {f"html/{p}" for p in whole_reports(aside / "html")} == {
                 name for name in published if name.startswith("html/")
             }
             staged = killed_at(project, tmp_path, REPORT_MOMENTS["while the reports are staged"], "report")
             assert staged.returncode == -signal.SIGKILL, staged.output
-            assert not list(reports.glob(f"{SWAPPED_PREFIX}*"))
+            assert not [path for path in reports.glob(f"{SWAPPED_PREFIX}*") if path.is_dir()]
         # Every report still there, and whole: the old copy or the new one.
         assert whole_reports(reports) == published, (moment, whole_reports(reports) ^ published)
         # Nothing vouches for a set the kill may have left half new: the next report rewrites all.
@@ -433,6 +435,8 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
         assert "reused" not in again.stdout or moment == "while the reports are staged"
         assert not (reports / STAGING_NAME).exists()
         assert (reports / RECORD_NAME).exists()
+    assert (users / "keep.txt").read_text(encoding="utf-8") == "mine\n"
+    assert (project / "reports" / f"{SWAPPED_PREFIX}file").read_text(encoding="utf-8") == "also mine\n"
     # A stability check killed as its tests start leaves its scratch folder too.
     stability = killed_at(project, tmp_path, RUN_MOMENTS["as the tests start"], "stability", "quick")
     assert stability.returncode == -signal.SIGKILL, stability.output
@@ -443,60 +447,77 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
     assert not list(data_dir.glob(".run-*"))
 
 
-# Imported at start-up by the command: every write under reports/ (a file opened for
-# writing, a folder made, a rename into it) fails as on a folder this user may not write.
-# (The tests run as root on CI machines, whom chmod does not stop.)
-DENY_REPORTS = """
-import errno, os, sys
+# Imported at start-up by the command: the chosen writes (a file opened for writing, a
+# folder made, a rename from or onto the path) whose path matches fail as in a folder this user
+# may not write. (CI runs the tests as root, whom chmod does not stop.)
+DENY_WRITES = (
+    OPENS_FOR_WRITING
+    + """
+import errno, json, re, sys
 
-REPORTS = os.path.join(os.getcwd(), "reports") + os.sep
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-
-def denied(path):
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        return False  # a file descriptor
-    return os.path.abspath(os.fsdecode(path)).startswith(REPORTS)
+EVENTS, PATTERN = json.loads(os.environ["DENY"])
 
 def hook(event, args):
-    if event == "open":
-        path, mode, flags = args
-        writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & WRITE_FLAGS)
-        target = path if writing else None
-    elif event == "os.mkdir":
-        target = args[0]
-    elif event == "os.rename":
-        target = args[1]
-    else:
+    if event not in EVENTS:
         return
-    if target is not None and denied(target):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(target))
+    if event == "open":
+        paths = [args[0]] if opens_for_writing(args) else []
+    else:
+        paths = list(args[:2]) if event == "os.rename" else [args[0]]  # a rename: from, to
+    for path in paths:
+        named = isinstance(path, (str, bytes, os.PathLike))  # not a file descriptor
+        if named and re.search(PATTERN, os.path.abspath(os.fsdecode(path))):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
 
 sys.addaudithook(hook)
 """
+)
+EVERY_WRITE = ["open", "os.mkdir", "os.rename"]
+
+
+def denied(project: Path, tmp_path: Path, events: list[str], pattern: str, *args: str) -> Result:
+    env = {"DENY": json.dumps([events, pattern]), **audit_hook_env(tmp_path / "deny-hooks", DENY_WRITES)}
+    result = run([sys.executable, "-m", "tasks", *args], project, env=env)
+    assert result.returncode == 4, (args, result.output)
+    assert_no_traceback(result)
+    assert re.search(
+        r"^error: cannot write or read \S*reports/\S*: Permission denied\. Make it writable",
+        result.stderr,
+        re.M,
+    ), result.stderr
+    return result
 
 
 def test_reports_folder_not_writable__exit_4_naming_it_and_the_old_reports_kept(
     measured_copy: Path, tmp_path: Path
 ) -> None:
+    """Writes refused at each stage: the reports folder (the lock file is the first write),
+    the staging folder, and one folder's rename while publishing."""
     project = measured_copy
     built = tasks(project, "report")
     assert built.returncode == 0, built.output
     reports = project / "reports"
     (reports / RECORD_NAME).unlink()  # nothing vouches for the reports: all are rewritten
     published = tree_digest(reports)
-    hooks = tmp_path / "deny-hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(DENY_REPORTS, encoding="utf-8")
     for args in (("report",), ("report", "--format", "xml"), ("gate", "--policy", "total")):
-        denied = run([sys.executable, "-m", "tasks", *args], project, env={"PYTHONPATH": str(hooks)})
-        assert denied.returncode == 4, (args, denied.output)
-        assert_no_traceback(denied)
-        assert re.search(
-            r"^error: cannot write or read \S*reports/\S*: Permission denied\. Make it writable",
-            denied.stderr,
-            re.M,
-        ), denied.stderr
+        denied(project, tmp_path, EVERY_WRITE, r"/reports/", *args)
         assert tree_digest(reports) == published, args
+    denied(project, tmp_path, ["open"], rf"/{re.escape(STAGING_NAME)}/", "report")
+    assert tree_digest(reports) == published
+    assert not (reports / STAGING_NAME).exists()
+    # Refused halfway through publishing: the formats before html/ are new, html/ and those
+    # after it old; every file is whole and none is missing, and nothing vouches for the
+    # mix, so the next report rewrites every format.
+    names = whole_reports(reports)
+    denied(project, tmp_path, ["os.rename"], rf"/{re.escape(STAGING_NAME)}/html$", "report")
+    assert whole_reports(reports) == names
+    assert not (reports / RECORD_NAME).exists()
+    assert tree_digest(reports / "html") == {
+        name.removeprefix("html/"): value for name, value in published.items() if name.startswith("html/")
+    }
+    again = tasks(project, "report")
+    assert again.returncode == 0, again.output
+    assert (reports / RECORD_NAME).exists()
 
 
 def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_project, tmp_path: Path) -> None:
@@ -508,6 +529,7 @@ def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_pro
         assert first.returncode == 0, first.output
     data = project / ".coverage-data"
     good = {name: digest(data / name) for name in ("slow", "quick")}
+    inodes = {name: (data / name).stat().st_ino for name in good}
     marker = tmp_path / "running"
     for _ in range(ROUNDS):
         marker.unlink(missing_ok=True)
@@ -530,4 +552,6 @@ def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_pro
         assert process.returncode == 130, out + err
         assert "interrupted: the runs not yet started were not run." in out
         assert "Traceback" not in out + err, out + err
-        assert {name: digest(data / name) for name in good} == good  # quick never started
+        assert {name: digest(data / name) for name in good} == good
+        assert {name: (data / name).stat().st_ino for name in good} == inodes  # not even rewritten
+        assert not (project / "reports" / "logs" / "quick.log").exists()  # quick never started

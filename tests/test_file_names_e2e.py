@@ -8,14 +8,13 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import run, tasks
+from tests.conftest import git, run, tasks
 from tests.oracle import strict_run
 
 pytestmark = pytest.mark.e2e
@@ -70,11 +69,6 @@ FILES = {
     **{f"src/web/{name}": MODULE for name in HOSTILE},
     "tests/web/test_web.py": TEST.format(names=HOSTILE),
 }
-
-
-def git(project: Path, *args: str) -> None:
-    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", *identity, *args], cwd=project, check=True, capture_output=True)
 
 
 def unescaped_pipes(line: str) -> int:

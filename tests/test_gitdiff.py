@@ -9,16 +9,7 @@ import pytest
 
 from tasks import gitdiff
 from tasks.errors import ConfigError
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+from tests.conftest import git
 
 
 def init_repo(path: Path) -> Path:

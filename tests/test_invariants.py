@@ -81,26 +81,29 @@ def constant_name(node: ast.expr) -> bool:
     return bool(name) and name.lstrip("_").isupper()
 
 
-# The one variable that may hold SQL: history's loop over its constant MIGRATIONS (the
-# test below checks those are literal text).
-SQL_VARIABLES = {"statement"}
+# Allowed in history.py alone: the one variable that may hold SQL, its loop over the constant
+# MIGRATIONS (test_migrations_are_constant_text checks those), and the `where` fragments its
+# _load takes, which every caller passes as a literal or a constant (checked below).
+HISTORY_SQL_VARIABLES = {"statement"}
+HISTORY_FRAGMENTS = {"where"}
 
 
-def sql_problem(sql: ast.expr) -> str | None:
+def sql_problem(sql: ast.expr, in_history: bool) -> str | None:
     """Why this SQL argument is not text of the code, or None. Allowed: a literal, and an
-    f-string whose only formatted pieces are module constants or history's `where` (whose
-    callers pass literals; checked below). Refused: anything else, concatenation,
-    .format(), % formatting, or SQL arriving in another variable."""
+    f-string whose only formatted pieces are module constants (or, in history.py, its
+    `where` fragments). Refused: anything else, concatenation, .format(), % formatting, or
+    SQL arriving in a variable (but history.py's migrations)."""
+    fragments = HISTORY_FRAGMENTS if in_history else set()
     if isinstance(sql, ast.Constant) and isinstance(sql.value, str):
         return None
     if isinstance(sql, ast.JoinedStr):
         for piece in sql.values:
             if isinstance(piece, ast.FormattedValue):
                 value = piece.value
-                if not (constant_name(value) or (isinstance(value, ast.Name) and value.id == "where")):
+                if not (constant_name(value) or (isinstance(value, ast.Name) and value.id in fragments)):
                     return f"formats in {ast.unparse(value)}"
         return None
-    if isinstance(sql, ast.Name) and sql.id in SQL_VARIABLES:
+    if in_history and isinstance(sql, ast.Name) and sql.id in HISTORY_SQL_VARIABLES:
         return None
     return f"SQL built as {ast.unparse(sql)}"
 
@@ -111,7 +114,7 @@ def sql_problems(tree: ast.AST, path: Path) -> list[str]:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         if sql_call(node):
-            problem = sql_problem(node.args[0])
+            problem = sql_problem(node.args[0], in_history=path.name == "history.py")
             if problem:
                 found.append(f"{where(path, node)}: {problem}")
         if path.name == "history.py" and node.func.attr == "_load" and node.args:
@@ -161,6 +164,18 @@ def test_the_sql_check_refuses_sql_built_from_values(tmp_path: Path) -> None:
         "SQL built as query",
         "_load with f'id = {value}'",
     ]
+    # history.py's own exceptions are its alone: elsewhere, `statement` and `where` are refused.
+    elsewhere = tmp_path / "audit.py"
+    elsewhere.write_text(
+        "db.execute(statement)\ndb.execute(f'SELECT * FROM t WHERE {where}')\n", encoding="utf-8"
+    )
+    found = [
+        problem.split(": ", 1)[1] for problem in sql_problems(ast.parse(elsewhere.read_text()), elsewhere)
+    ]
+    assert found == ["SQL built as statement", "formats in where"]
+    in_history = tmp_path / "history.py"
+    in_history.write_text(elsewhere.read_text(), encoding="utf-8")
+    assert sql_problems(ast.parse(in_history.read_text()), in_history) == []
 
 
 def test_migrations_are_constant_text() -> None:

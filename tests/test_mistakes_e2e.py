@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from coverage import CoverageData
+from coverage.exceptions import DataError as CoverageDataError
 
 from tasks import exchange
+from tasks.errors import is_locked
 from tests.conftest import Result, run
 
 pytestmark = pytest.mark.e2e
@@ -218,3 +220,12 @@ def test_mistake__data_file_locked_by_another_process(measured_copy: Path) -> No
     assert "The file is fine" in result.stderr and "delete" not in result.stderr
     assert (data.read_bytes(), combined.read_bytes()) == before
     assert kit_command(measured_copy, "combine").returncode == 0  # once the lock is gone
+
+
+def test_is_locked__by_sqlite_s_words_not_by_a_path_that_holds_them() -> None:
+    """coverage.py's messages hold the data file's path: a corrupt file in a folder named
+    'locked' or 'busy' is still corrupt, not locked."""
+    corrupt = CoverageDataError("Couldn't use data file '/srv/busy/locked/xp': file is not a database")
+    assert not is_locked(corrupt)
+    assert is_locked(CoverageDataError("Couldn't use data file '/srv/xp': database is locked: (SQLITE_BUSY)"))
+    assert is_locked(sqlite3.OperationalError("database is locked"))
