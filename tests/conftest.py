@@ -66,6 +66,17 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    return path
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
 # For audit hooks: whether an `open` event's arguments (path, mode, flags) open for writing.
 OPENS_FOR_WRITING = """
 import os

@@ -22,7 +22,7 @@ import pytest
 
 from tasks.layout import ARCHIVE_DIR, ARCHIVE_NAME
 from tasks.report import LOCK_NAME
-from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, git, run
+from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, commit_all, init_repo, run
 
 pytestmark = pytest.mark.e2e
 
@@ -138,9 +138,8 @@ COMMANDS: list[tuple[tuple[str, ...], tuple[int, ...]]] = [
 
 def test_every_file_a_command_writes_is_renamed_into_place(measured_copy: Path, tmp_path: Path) -> None:
     project = measured_copy
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "base")
+    init_repo(project)
+    commit_all(project, "base")
     log = tmp_path / "audit.jsonl"
     checked: dict[str, int] = {}
     for args, accepted in COMMANDS:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from tasks.history import History
-from tests.conftest import nox, run, tasks
+from tests.conftest import commit_all, git, nox, run, tasks
 from tests.oracle import strict_run
-from tests.test_gitdiff import commit_all, git
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import git, run, tasks
+from tests.conftest import commit_all, git, init_repo, run, tasks
 from tests.oracle import strict_run
 
 pytestmark = pytest.mark.e2e
@@ -93,14 +93,13 @@ def measured(make_project) -> Path:
     """Base on main; on `change`, an uncovered function added to every file; measured."""
     project = make_project(FILES)
     (project / ".gitignore").write_text(".coverage-data/\nreports/\n", encoding="utf-8")
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "base")
+    init_repo(project)
+    commit_all(project, "base")
     git(project, "checkout", "-q", "-b", "change")
     for name in HOSTILE:
         path = project / "src" / "web" / name
         path.write_text(path.read_text(encoding="utf-8") + CHANGE, encoding="utf-8")
-    git(project, "commit", "-q", "-am", "change")
+    commit_all(project, "change")
     for argv in (("run", "web"), ("combine",), ("report",)):
         result = tasks(project, *argv)
         assert result.returncode == 0, result.output

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_kit, nox, run, tasks
+from tests.conftest import commit_all, copy_kit, git, nox, run, tasks
 from tests.oracle import no_config, strict_run
-from tests.test_gitdiff import commit_all, git
 
 pytestmark = pytest.mark.e2e
 

@@ -9,18 +9,7 @@ import pytest
 
 from tasks import gitdiff
 from tasks.errors import ConfigError
-from tests.conftest import git
-
-
-def init_repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    return path
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+from tests.conftest import commit_all, git, init_repo
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, run, tasks
-from tests.test_gitdiff import commit_all, git
+from tests.conftest import KIT, commit_all, git, run, tasks
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from coverage.exceptions import DataError as CoverageDataError
 
 from tasks import exchange
 from tasks.errors import is_locked
-from tests.conftest import Result, run
+from tests.conftest import Result, commit_all, git, init_repo, run
 
 pytestmark = pytest.mark.e2e
 
@@ -94,17 +93,13 @@ def bad_import(project: Path) -> None:
 
 
 def git_repo(project: Path) -> None:
-    for argv in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "base"],
-    ):
-        subprocess.run(argv, cwd=project, check=True, capture_output=True)
+    init_repo(project)
+    commit_all(project, "base")
 
 
 def detached_head(project: Path) -> None:
     git_repo(project)
-    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=project, check=True, capture_output=True)
+    git(project, "checkout", "-q", "--detach")
 
 
 def no_git_on_path(project: Path) -> None:
