@@ -179,15 +179,21 @@ def run_limited(project: Path, limit: int, *args: str) -> Result:
     return run([sys.executable, "-m", "tasks", *args], project, preexec_fn=file_size_limited(limit))
 
 
+def reports_to_rewrite(project: Path) -> tuple[Path, dict[str, str]]:
+    """Published reports that the next report must write anew (nothing vouches for them,
+    so none is reused): the reports folder and its digests."""
+    built = tasks(project, "report")
+    assert built.returncode == 0, built.output
+    reports = project / "reports"
+    (reports / RECORD_NAME).unlink()
+    return reports, tree_digest(reports)
+
+
 def test_full_disk__report_and_combine_fail_with_exit_4_and_keep_what_was_published(
     measured_copy: Path,
 ) -> None:
     project = measured_copy
-    built = tasks(project, "report")
-    assert built.returncode == 0, built.output
-    reports = project / "reports"
-    (reports / RECORD_NAME).unlink()  # nothing vouches for the reports: all are rewritten
-    published = tree_digest(reports)
+    reports, published = reports_to_rewrite(project)
     largest = max(p.stat().st_size for p in reports.rglob("*") if p.is_file())
     combined = project / ".coverage-data" / "combined"
     good_data = digest(combined)
@@ -494,11 +500,7 @@ def test_reports_folder_not_writable__exit_4_naming_it_and_the_old_reports_kept(
     """Writes refused at each stage: the reports folder (the lock file is the first write),
     the staging folder, and one folder's rename while publishing."""
     project = measured_copy
-    built = tasks(project, "report")
-    assert built.returncode == 0, built.output
-    reports = project / "reports"
-    (reports / RECORD_NAME).unlink()  # nothing vouches for the reports: all are rewritten
-    published = tree_digest(reports)
+    reports, published = reports_to_rewrite(project)
     for args in (("report",), ("report", "--format", "xml"), ("gate", "--policy", "total")):
         denied(project, tmp_path, EVERY_WRITE, r"/reports/", *args)
         assert tree_digest(reports) == published, args

@@ -7,7 +7,8 @@ import json
 import shutil
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,18 +177,26 @@ def test_mistake__documented_exit_code_clear_message_no_traceback(measured_copy:
     assert mistake.says in result.stderr, result.stderr
 
 
+@contextmanager
+def locked_by_another_process(database: Path, mode: str) -> Iterator[None]:
+    """`database` held by a transaction of this test process (BEGIN `mode`) meanwhile."""
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute(f"BEGIN {mode}")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def test_mistake__history_locked_by_another_writer(measured_copy: Path) -> None:
     """Another process holds the write lock longer than the kit waits: exit 3, nothing written."""
     first = kit_command(measured_copy, "baseline", "--commit", "a" * 40, "--branch", "main")
     assert first.returncode == 0, first.output
     db = measured_copy / ".coverage-history" / "history.db"
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the write lock, held for longer than the kit waits
-    try:
+    # The write lock, held for longer than the kit waits.
+    with locked_by_another_process(db, "IMMEDIATE"):
         result = kit_command(measured_copy, "baseline", "--commit", "b" * 40, "--branch", "main")
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert result.returncode == 3, result.output
     assert "Traceback" not in result.output, result.output
     assert "locked by another process" in result.stderr
@@ -202,13 +211,8 @@ def test_mistake__data_file_locked_by_another_process(measured_copy: Path) -> No
     data = measured_copy / ".coverage-data" / "auth"
     combined = measured_copy / ".coverage-data" / "combined"
     before = (data.read_bytes(), combined.read_bytes())
-    holder = sqlite3.connect(data, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")  # not even a reader gets in
-    try:
+    with locked_by_another_process(data, "EXCLUSIVE"):  # not even a reader gets in
         result = kit_command(measured_copy, "combine")
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert result.returncode == 3, result.output
     assert "Traceback" not in result.output, result.output
     assert ".coverage-data/auth: locked by another process" in result.stderr
