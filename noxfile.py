@@ -13,7 +13,7 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
-from tasks import manifest as manifest_module
+from tasks.config import manifest as manifest_module
 from tasks.errors import MEANINGS, KitError
 
 nox.needs_version = ">=2026.8.10"  # allow_parallel= on sessions

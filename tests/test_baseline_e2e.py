@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.history import History
+from tasks.history.store import History
 from tests.conftest import commit_all, git, nox, run, tasks
 from tests.oracle import strict_run
 

@@ -7,10 +7,11 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from tasks import badges, comment, gate
-from tasks.analysis import Figures, ServiceFigures
-from tasks.manifest import Thresholds
-from tasks.policies import FAIL, PASS, ChangedFile, Check, Verdict
+from tasks.analyze.analysis import Figures, ServiceFigures
+from tasks.config.manifest import Thresholds
+from tasks.gate import comment, gate
+from tasks.gate.policies import FAIL, PASS, ChangedFile, Check, Verdict
+from tasks.report import badges
 
 
 def service(name: str, covered: int, whole: int, statements: int = 100) -> ServiceFigures:
@@ -135,7 +136,7 @@ def test_comment__a_header_near_the_limit_never_overflows() -> None:
 
 
 def test_dashboard_and_recommendations__hostile_paths_and_components_are_escaped() -> None:
-    from tasks import dashboard, masking, recommend, render
+    from tasks.report import dashboard, masking, recommend, render
 
     hostile = "<img src=x onerror=alert(1)>|[x](javascript:alert(1))"
     advice = recommend.Advice(

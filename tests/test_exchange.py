@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tasks import exchange
 from tasks.errors import ConfigError
-from tasks.history import History
+from tasks.history import exchange
+from tasks.history.store import History
 from tests.test_history import snapshot
 
 

@@ -23,11 +23,11 @@ from xml.etree import ElementTree
 import pytest
 from coverage import CoverageData
 
-from tasks.history import History
-from tasks.layout import UNFINISHED_NAME
-from tasks.report import STAGING_NAME, SWAPPED_PREFIX
-from tasks.reuse import RECORD_NAME
-from tasks.runner import ALIVE_NAME, clear_abandoned_scratch
+from tasks.config.layout import UNFINISHED_NAME
+from tasks.history.store import History
+from tasks.measure.runner import ALIVE_NAME, clear_abandoned_scratch
+from tasks.report.report import STAGING_NAME, SWAPPED_PREFIX
+from tasks.report.reuse import RECORD_NAME
 from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, run, tasks
 
 pytestmark = pytest.mark.e2e

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks import gate, policies
-from tasks.manifest import Manifest
-from tasks.policies import ChangedFile
+from tasks.config.manifest import Manifest
+from tasks.gate import gate, policies
+from tasks.gate.policies import ChangedFile
 from tests.test_policies import load, services
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import gitdiff
 from tasks.errors import ConfigError
+from tasks.gate import gitdiff
 from tests.conftest import commit_all, git, init_repo
 
 

@@ -8,9 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tasks import chart, goals
-from tasks.history import Snapshot
-from tasks.manifest import Goal
+from tasks.config.manifest import Goal
+from tasks.history import goals
+from tasks.history.store import Snapshot
+from tasks.report import chart
 from tests.test_history import snapshot
 
 TODAY = datetime.date(2026, 11, 21)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks import history
-from tasks.analysis import Figures
+from tasks.analyze.analysis import Figures
 from tasks.errors import EXIT_CONFIG, EXIT_DATA, ConfigError, DataError
-from tasks.history import FileRecord, History, ServiceRecord, Snapshot
-from tasks.toolinfo import Environment
+from tasks.history import store as history
+from tasks.history.store import FileRecord, History, ServiceRecord, Snapshot
+from tasks.measure.toolinfo import Environment
 from tests.conftest import KIT
 
 ENV = Environment(python="3.11.7", coverage="7.17.3", core="ctrace")

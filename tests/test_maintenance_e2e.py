@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.history import History
+from tasks.history.store import History
 from tests.conftest import nox, tasks
 from tests.test_history import snapshot
 

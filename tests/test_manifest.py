@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import manifest
+from tasks.config import manifest
 from tasks.errors import EXIT_CONFIG, ConfigError
 
 GOOD = """

@@ -16,8 +16,8 @@ import pytest
 from coverage import CoverageData
 from coverage.exceptions import DataError as CoverageDataError
 
-from tasks import exchange
 from tasks.errors import is_locked
+from tasks.history import exchange
 from tests.conftest import Result, commit_all, git, init_repo, run
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import manifest as manifest_module
-from tasks import report
+from tasks.config import manifest as manifest_module
+from tasks.report import report
 from tests.conftest import nox
 from tests.oracle import strict_run
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from coverage import CoverageData
 
-from tasks import parallel
-from tasks.layout import Shard
-from tasks.manifest import load
+from tasks.config.layout import Shard
+from tasks.config.manifest import load
+from tasks.measure import parallel
 from tests.conftest import nox, tasks, write_files
 
 pytestmark = pytest.mark.e2e

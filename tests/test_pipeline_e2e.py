@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import manifest as manifest_module
-from tasks import report
-from tasks.analysis import ServiceFigures
+from tasks.analyze.analysis import ServiceFigures
+from tasks.config import manifest as manifest_module
+from tasks.report import report
 from tests.conftest import copy_kit, nox, tasks
 from tests.oracle import strict_run
 
@@ -119,7 +119,7 @@ def test_report__analyses_each_file_once(
     files are parsed by forked workers or one at a time."""
     from coverage import python
 
-    from tasks import analysis_cache
+    from tasks.analyze import cache as analysis_cache
 
     project, _ = measured
     log = tmp_path / "parsed.log"  # appended to by whichever process parses

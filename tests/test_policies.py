@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks import manifest as manifest_module
-from tasks import policies
-from tasks.analysis import Figures, FileFigures, ServiceFigures
-from tasks.policies import FAIL, PASS, WARN, ChangedFile
+from tasks.analyze.analysis import Figures, FileFigures, ServiceFigures
+from tasks.config import manifest as manifest_module
+from tasks.gate import policies
+from tasks.gate.policies import FAIL, PASS, WARN, ChangedFile
 
 
 def load(tmp_path: Path, extra: str = "") -> manifest_module.Manifest:

@@ -18,11 +18,11 @@ from coverage import Coverage, CoverageData
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks import gitdiff
-from tasks import manifest as manifest_module
-from tasks.analysis import service_figures, sum_figures
+from tasks.analyze.analysis import service_figures, sum_figures
+from tasks.config import manifest as manifest_module
 from tasks.errors import EXIT_CONFIG, ConfigError
-from tasks.report import open_coverage
+from tasks.gate import gitdiff
+from tasks.report.report import open_coverage
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

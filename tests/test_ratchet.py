@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import manifest as manifest_module
-from tasks import ratchet
-from tasks.analysis import Figures, ServiceFigures
+from tasks.analyze.analysis import Figures, ServiceFigures
+from tasks.config import manifest as manifest_module
+from tasks.history import ratchet
 from tests.conftest import nox
 
 COMMENTED = """\

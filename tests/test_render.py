@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import render
-from tasks.analysis import Figures, ServiceFigures
-from tasks.manifest import Thresholds
+from tasks.analyze.analysis import Figures, ServiceFigures
+from tasks.config.manifest import Thresholds
+from tasks.report import render
 
 
 def service(
@@ -128,7 +128,7 @@ def test_markdown_table__renders_a_table_with_escaped_names() -> None:
 
 
 def test_md_code__any_text_stays_literal() -> None:
-    from tasks.render import md_code
+    from tasks.report.render import md_code
 
     assert md_code("reports/a.log") == "`reports/a.log`"
     assert md_code("a`b") == "``a`b``"

@@ -15,11 +15,12 @@ from coverage import Coverage
 from coverage.exceptions import CoverageException
 from coverage.python import PythonFileReporter
 
-from tasks import analysis_cache, report
-from tasks import manifest as manifest_module
+from tasks.analyze import cache as analysis_cache
+from tasks.config import manifest as manifest_module
+from tasks.config.layout import CACHE_FILE
 from tasks.errors import DataError
-from tasks.layout import CACHE_FILE
-from tasks.reuse import RECORD_NAME
+from tasks.report import report
+from tasks.report.reuse import RECORD_NAME
 
 
 def outputs(reports: Path) -> dict[str, str]:
@@ -159,8 +160,8 @@ def test_cached_reporter__agrees_with_coverage_py_on_with_blocks(
 ) -> None:
     """Python 3.10+ traces `with` exits oddly and coverage.py fixes the arcs; the cached
     reporter must fix them the same, on the run that fills the cache and the one that reads it."""
-    from tasks.analysis import SharedAnalysis
-    from tasks.analysis_cache import AnalysisCache
+    from tasks.analyze.analysis import SharedAnalysis
+    from tasks.analyze.cache import AnalysisCache
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mod.py").write_text(WITH_BLOCKS, encoding="utf-8")

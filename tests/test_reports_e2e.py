@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import manifest as manifest_module
-from tasks import masking, report
+from tasks.config import manifest as manifest_module
+from tasks.report import masking, report
 from tests.conftest import headless, run, tasks
 from tests.oracle import strict_run
 from tests.test_gitdiff import commit_all, git

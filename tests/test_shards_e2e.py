@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from coverage import CoverageData
 
-from tasks.analysis import ServiceFigures
+from tasks.analyze.analysis import ServiceFigures
 from tests.conftest import nox, tasks
 from tests.test_pipeline_e2e import figures_of
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tasks import cli, matrix
+from tasks.cli import main as cli
+from tasks.measure import matrix
 from tests.conftest import KIT, nox, run
 
 WORKFLOWS = sorted((KIT / ".github/workflows").glob("*.yml"))

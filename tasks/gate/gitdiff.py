@@ -1,0 +1,211 @@
+"""Which lines a change touches: the merge-base of a base ref against the working tree.
+
+`parse` is pure (unified diff text in, changed lines out); `changed_lines` is the edge
+that runs git, and turns every git failure a user can fix into a ConfigError that says how.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileChange:
+    """One file in the diff: its new path (relative to the git top level) and added lines."""
+
+    path: str
+    added: frozenset[int]
+    binary: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diff:
+    base: str  # the ref as given
+    merge_base: str  # the commit compared against
+    toplevel: Path
+    files: tuple[FileChange, ...]
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(path: str) -> str:
+    """Undo git's C-style quoting of unusual file names ("a\\303\\251.py" -> "aé.py")."""
+    if not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw = bytearray()
+    body = path[1:-1]
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char != "\\":
+            raw.extend(char.encode("utf-8"))
+            index += 1
+        elif body[index + 1] in _ESCAPES:
+            raw.append(_ESCAPES[body[index + 1]])
+            index += 2
+        else:
+            raw.append(int(body[index + 1 : index + 4], 8))
+            index += 4
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def _new_path(line: str) -> str | None:
+    """The path on a '+++ ' line, or None for a deleted file."""
+    name = line[4:].rstrip("\n")
+    if "\t" in name and not name.startswith('"'):
+        name = name.split("\t", 1)[0]  # git appends a tab to names that contain spaces
+    if name == "/dev/null":
+        return None
+    name = unquote(name)
+    return name[2:] if name.startswith("b/") else name
+
+
+def parse(text: str) -> tuple[FileChange, ...]:
+    """Added or modified lines per file from `git diff --unified=0` output.
+
+    Deleted files have no new lines and are left out; binary files are listed with no
+    lines; a rename lists the new path with the lines changed in it (none for a pure rename).
+    """
+    changes: dict[str, set[int]] = {}
+    binary: set[str] = set()
+    current: str | None = None
+    for line in text.splitlines():
+        if line.startswith("diff --git "):
+            current = None
+        elif line.startswith("+++ "):
+            current = _new_path(line)
+            if current is not None:
+                changes.setdefault(current, set())
+        elif line.startswith("rename to "):
+            current = unquote(line[len("rename to ") :])
+            changes.setdefault(current, set())
+        elif line.startswith("Binary files ") and line.endswith(" differ"):
+            target = line[len("Binary files ") : -len(" differ")].split(" and ", 1)[-1]
+            if target != "/dev/null":
+                name = unquote(target)
+                name = name[2:] if name.startswith("b/") else name
+                binary.add(name)
+                changes.setdefault(name, set())
+        elif current is not None and (match := _HUNK.match(line)):
+            start, count = int(match.group(1)), int(match.group(2) or "1")
+            changes[current].update(range(start, start + count))
+    return tuple(
+        FileChange(path=path, added=frozenset(lines), binary=path in binary)
+        for path, lines in sorted(changes.items())
+    )
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("git") is None:
+        raise ConfigError(
+            "git is not installed or not on PATH; the changed-line policy and the history need it. "
+            "Install git, or pass --commit and --branch to nox -s baseline."
+        )
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def changed_lines(project_dir: Path, base: str, *, staged: bool = False) -> Diff:
+    """Lines added or modified since the merge-base of `base` (or staged, with `staged`)."""
+    top = _git(["rev-parse", "--show-toplevel"], project_dir)
+    if top.returncode != 0:
+        raise ConfigError(
+            f"{project_dir} is not inside a git repository, so there is no change to measure. "
+            'Run the gate from a git checkout, or switch the changed-line policy off (gate.changed = "off").'
+        )
+    toplevel = Path(top.stdout.strip()).resolve()
+    quiet = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--unified=0", "-M"]
+    if staged:
+        merge_base = "HEAD"
+        diff = _git([*quiet, "--cached"], toplevel)
+    else:
+        resolved = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], toplevel)
+        if resolved.returncode != 0:
+            shallow = _git(["rev-parse", "--is-shallow-repository"], toplevel).stdout.strip() == "true"
+            remote, _, branch = base.partition("/")
+            fetch = f"git fetch {remote} {branch}" if branch else f"git fetch origin {base}"
+            raise ConfigError(
+                f"base ref {base!r} is not in this repository"
+                + (" (this is a shallow clone)" if shallow else "")
+                + f". Fetch it first: {fetch}; on GitHub Actions set `fetch-depth: 0` on "
+                "actions/checkout. Or pass another ref with --base."
+            )
+        found = _git(["merge-base", base, "HEAD"], toplevel)
+        if found.returncode != 0:
+            raise ConfigError(
+                f"no merge-base between {base!r} and HEAD (unrelated histories, or a shallow clone "
+                f"that lacks it). Fetch more history: git fetch --unshallow, or `fetch-depth: 0`."
+            )
+        merge_base = found.stdout.strip()
+        diff = _git([*quiet, merge_base], toplevel)
+    if diff.returncode != 0:
+        raise ConfigError(f"git diff failed: {diff.stderr.strip()}")
+    return Diff(base=base, merge_base=merge_base, toplevel=toplevel, files=parse(diff.stdout))
+
+
+def head(cwd: Path) -> tuple[str, str | None]:
+    """The checked-out commit and branch (None when HEAD is detached)."""
+    commit = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd)
+    if commit.returncode != 0:
+        raise ConfigError(
+            f"{cwd} is not a git checkout with a commit, so the snapshot has no commit to be "
+            "filed under. Pass --commit SHA --branch NAME."
+        )
+    branch = _git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd)
+    return commit.stdout.strip(), (branch.stdout.strip() or None) if branch.returncode == 0 else None
+
+
+def resolve(cwd: Path, ref: str) -> str | None:
+    """The commit a ref names (a branch, tag, HEAD~2, a short sha), or None."""
+    if ref.startswith("-"):
+        return None  # never let a ref read as an option
+    found = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def branch_of(cwd: Path, ref: str) -> str:
+    """The branch name a ref stands for, as snapshots are filed: "origin/main" and
+    "refs/remotes/origin/main" are "main", "feature/login" stays "feature/login". A ref git
+    does not know (or no git) is taken as written."""
+    if ref.startswith("-") or shutil.which("git") is None:
+        return ref
+    full = _git(["rev-parse", "--symbolic-full-name", ref], cwd)
+    name = full.stdout.strip() if full.returncode == 0 else ""
+    if name.startswith("refs/heads/"):
+        return name[len("refs/heads/") :]
+    if name.startswith("refs/remotes/"):
+        return name[len("refs/remotes/") :].split("/", 1)[-1]
+    return ref
+
+
+def identify(
+    cwd: Path, commit: str | None, branch: str | None, environ: Mapping[str, str]
+) -> tuple[str, str]:
+    """The commit and branch a snapshot is filed under: as given, else from git (and, on
+    GitHub Actions, the pull request's branch, since its checkout is a detached merge)."""
+    found_commit, found_branch = (commit, branch) if commit and branch else head(cwd)
+    on_actions = environ.get("GITHUB_ACTIONS") == "true"
+    name = (
+        branch
+        or (environ.get("GITHUB_HEAD_REF") if on_actions else None)
+        or found_branch
+        or (environ.get("GITHUB_REF_NAME") if on_actions else None)
+    )
+    if not name:
+        raise ConfigError(
+            "HEAD is detached, so there is no branch to file the snapshot under. "
+            "Pass --branch NAME (for example the branch this commit belongs to)."
+        )
+    return commit or str(found_commit), name
+
+
+def current_branch(cwd: Path, branch: str | None, environ: Mapping[str, str]) -> str:
+    return branch or identify(cwd, None, None, environ)[1]

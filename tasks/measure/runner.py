@@ -1,0 +1,301 @@
+"""Run one service's tests under coverage, in their own process, and keep the data safely.
+
+The run measures the sources of every declared service (so the whole-suite figure and
+the masking gap come from the same runs, no test executed twice) and labels the data
+with a static context equal to the service's name: that label is what makes a service's
+isolated figure derivable from combined data.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
+from ..config.manifest import Manifest, Service
+from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
+from . import datafiles, filelock
+
+# pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
+PYTEST_OK = 0
+PYTEST_TESTS_FAILED = 1
+PYTEST_NO_TESTS = 5
+
+MAX_WORKERS = 64  # pytest-xdist processes in one run; more is a typo, not a plan
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    service: str
+    exit_code: int
+    data_file: Path  # where this run's data was kept
+    combined: bool  # whether combine will read it
+
+
+def coverage_settings(
+    manifest: Manifest, service: Service, data_file: Path, *, per_test: bool = False
+) -> configparser.ConfigParser:
+    """The coverage.py configuration of one service's run, derived from the manifest only.
+
+    The project's own [tool.coverage] settings are deliberately not read: a `source` that
+    spans several services there is exactly the masking setup this kit replaces.
+    coverage.py's subprocess patch measures every Python process the run starts (pytest-
+    xdist workers, and programs the tests launch, as pytest-cov does) with these same
+    settings, each writing its own data file; always, so that a run with workers and one
+    without measure the same code. `per_test` adds each test's name to the context (for
+    `stability`, which names the tests behind a flaky line); it costs time in proportion
+    to tests x files, so measuring runs do without.
+    """
+    rc = configparser.ConfigParser(interpolation=None)
+    rc["run"] = {
+        "branch": "true",
+        "source": "\n" + "\n".join(_literal(src) for other in manifest.services for src in other.source),
+        "context": service.name,
+        "data_file": _literal(data_file),
+        "patch": "subprocess",  # implies parallel data files: raw.<host>.<pid>.<random>
+        # Services that import nothing of another service are normal here.
+        "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
+    }
+    if per_test:
+        rc["run"]["dynamic_context"] = "test_function"
+    # Files never imported still count (as 0%), in namespace packages too.
+    rc["report"] = {"include_namespace_packages": "true"}
+    return rc
+
+
+def names_tests(service: Service, extra: list[str]) -> bool:
+    """Whether the extra pytest arguments name tests (a path or node id) of their own."""
+    return any(not arg.startswith("-") and ("::" in arg or (service.cwd / arg).exists()) for arg in extra)
+
+
+def _literal(path: Path) -> str:
+    """coverage.py expands $VARIABLES in its settings; a path is meant literally."""
+    return str(path).replace("$", "$$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """How to run: one shard of the tests, pytest-xdist workers, a failure cap, or
+    recording durations."""
+
+    shard: Shard | None = None
+    workers: int = 1
+    maxfail: int | None = None
+    store_durations: bool = False
+
+
+def durations_file(manifest: Manifest, service: Service) -> Path:
+    return manifest.durations_dir / f"{service.name}.json"
+
+
+def pytest_command(
+    service: Service,
+    rcfile: Path,
+    extra: list[str],
+    options: Options = Options(),
+    durations: Path | None = None,
+) -> list[str]:
+    """argv for the measured pytest process. Extra arguments that name tests replace the
+    default test paths; options alone (`-k streak`, `-x`) narrow the default paths. A
+    shard is pytest-split's group K of N, balanced by the recorded durations."""
+    selection = extra if names_tests(service, extra) else [*service.tests, *extra]
+    kit: list[str] = []
+    if options.shard is not None:
+        kit += ["--splits", str(options.shard.count), "--group", str(options.shard.index)]
+        kit += ["--splitting-algorithm", "least_duration"]
+    if options.store_durations:
+        kit.append("--store-durations")
+    if durations is not None and (options.shard is not None or options.store_durations):
+        kit.append(f"--durations-path={durations}")
+    if options.maxfail is not None:
+        kit.append(f"--maxfail={options.maxfail}")
+    if options.workers > 1:
+        kit += ["--numprocesses", str(options.workers)]
+    return [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        f"--rcfile={rcfile}",
+        "-m",
+        "pytest",
+        *service.pytest_args,
+        *kit,
+        *selection,
+    ]
+
+
+def require_plugins(options: Options) -> None:
+    """A clear error, before the tests start, when a pytest plugin the options need is absent."""
+    needed = []
+    if options.shard is not None or options.store_durations:
+        needed.append(("pytest_split", "pytest-split", "--shards/--store-durations"))
+    if options.workers > 1:
+        needed.append(("xdist", "pytest-xdist", "--workers"))
+    for module, package, flag in needed:
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"{flag} needs {package}, which is not installed for {sys.executable}. The nox "
+                f"sessions install it (dependency group 'coverage' in pyproject.toml); outside nox: "
+                f"pip install {package}."
+            )
+
+
+def run(
+    manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdout, options: Options = Options()
+) -> RunResult:
+    """Run `name`'s tests under coverage; keep the data where combine (or the user) finds it."""
+    service = manifest.service(name)
+    require_plugins(options)
+    manifest.data_dir.mkdir(parents=True, exist_ok=True)
+    durations = durations_file(manifest, service)
+    if options.store_durations:
+        durations.parent.mkdir(parents=True, exist_ok=True)
+    with scratch_folder(manifest.data_dir, name) as scratch:
+        status, written = execute(manifest, service, extra, scratch, out, options, durations)
+        return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
+
+
+SCRATCH_PREFIX = ".run-"  # then the label and tempfile's random part
+ALIVE_NAME = ".alive"  # locked by the run for as long as it lives; the kernel drops the lock
+
+
+@contextlib.contextmanager
+def scratch_folder(data_dir: Path, label: str) -> Iterator[Path]:
+    """A private folder beside the data for one run of tests, locked for as long as the
+    run lives and removed after it; first, the folders of runs that were killed are cleared."""
+    clear_abandoned_scratch(data_dir)
+    with (
+        # Once this run lets go of its lock, another run's cleanup may remove the folder first.
+        tempfile.TemporaryDirectory(
+            prefix=f"{SCRATCH_PREFIX}{label}-", dir=data_dir, ignore_cleanup_errors=True
+        ) as scratch,
+        filelock.held(Path(scratch) / ALIVE_NAME),
+    ):
+        yield Path(scratch)
+
+
+def clear_abandoned_scratch(data_dir: Path) -> None:
+    """Remove the scratch folders of runs that were killed (SIGKILL, a power cut): those
+    whose run no longer holds the lock on its `.alive` file. Runs going on beside this one,
+    in this container or another sharing the folder, hold theirs and keep their folders; so
+    does a run just starting, which has no lock file yet. (No locks on Windows: a killed
+    run's folder stays there until someone removes it.)"""
+    for folder in data_dir.glob(f"{SCRATCH_PREFIX}*"):
+        if filelock.abandoned(folder / ALIVE_NAME):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def execute(
+    manifest: Manifest,
+    service: Service,
+    extra: list[str],
+    scratch: Path,
+    out: TextIO,
+    options: Options = Options(),
+    durations: Path | None = None,
+    *,
+    per_test: bool = False,
+) -> tuple[int, list[Path]]:
+    """Run the service's tests under coverage with `scratch` for its files: pytest's exit
+    status (0 or 1) and the data files written, or a ConfigError for a run that measured
+    nothing worth keeping."""
+    name = service.name
+    raw = scratch / "raw"
+    rcfile = scratch / "coveragerc"
+    with rcfile.open("w", encoding="utf-8") as handle:
+        coverage_settings(manifest, service, raw, per_test=per_test).write(handle)
+    argv = pytest_command(service, rcfile, extra, options, durations)
+    print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
+    out.flush()
+    try:
+        status = subprocess.run(argv, cwd=service.cwd, check=False).returncode
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
+    if status == PYTEST_NO_TESTS and options.shard is not None:
+        raise ConfigError(
+            f"{name}: shard {options.shard.index} of {options.shard.count} selected no tests "
+            f"(fewer tests than shards?). Use fewer shards (services.{name}.shards in "
+            f"{manifest.display(manifest.path)})."
+        )
+    if status == PYTEST_NO_TESTS:
+        raise ConfigError(
+            f"{name}: pytest collected no tests from {', '.join(extra or service.tests)} "
+            f"(in {manifest.display(service.cwd)}). Fix services.{name}.tests in "
+            f"{manifest.display(manifest.path)}, or the test selection after '--'."
+        )
+    if status not in (PYTEST_OK, PYTEST_TESTS_FAILED):
+        raise ConfigError(
+            f"{name}: pytest stopped with exit status {status} (interrupted, internal or "
+            "usage error, see its output above); no data was kept."
+        )
+    # One file, or with workers one per process (raw.<host>.<pid>.<random>).
+    written = sorted(scratch.glob("raw*"))
+    if not written:
+        raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
+    return status, written
+
+
+def _keep(
+    manifest: Manifest, service: Service, raw: list[Path], status: int, *, sliced: bool, shard: Shard | None
+) -> RunResult:
+    """Put the run's data where it belongs without losing the last good data."""
+    target = service_file(manifest, service.name, shard)
+    if sliced:
+        keep_at, combined = manifest.data_dir / SLICES_DIR / target.name, False
+    else:
+        # Data of the service split another way (or not at all) no longer belongs with this
+        # run, whether it passed or not: combine must not fall back on an older layout's
+        # figures when this run failed. Set aside, not deleted.
+        other_layouts = [
+            path
+            for found, path in shard_files(manifest, service.name).items()
+            if shard is None or found.count != shard.count
+        ]
+        unsharded = service_file(manifest, service.name)
+        if shard is not None and unsharded.exists():
+            other_layouts.append(unsharded)
+        datafiles.retire(manifest, other_layouts)
+        if status == PYTEST_OK:
+            keep_at, combined = target, True
+        else:
+            keep_at, combined = manifest.data_dir / FAILED_DIR / target.name, False
+            if target.exists():
+                # Stale figures must not reach combine, but the last good data is not deleted.
+                datafiles.retire(manifest, [target])
+    datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
+    if not sliced:
+        # The combined file no longer matches the services' data: keep it aside, so that
+        # report and gate cannot show figures from before this run.
+        datafiles.retire_combined(manifest)
+    if combined:
+        # A passing run supersedes the record of an earlier failure.
+        (manifest.data_dir / FAILED_DIR / target.name).unlink(missing_ok=True)
+    exit_code = EXIT_OK if status == PYTEST_OK else EXIT_FAILED
+    return RunResult(service=service.name, exit_code=exit_code, data_file=keep_at, combined=combined)
+
+
+def outcome_message(manifest: Manifest, result: RunResult) -> str:
+    shown = manifest.display(result.data_file)
+    if result.exit_code != EXIT_OK:
+        return (
+            f"{result.service}: tests FAILED; this run's data is kept at {shown} and will not be "
+            "combined. Fix the failing tests and run the session again."
+        )
+    if not result.combined:
+        return f"{result.service}: slice run; data kept at {shown}, not used by combine."
+    return f"{result.service}: data written to {shown}."
+
+
+def raise_for(result: RunResult) -> None:
+    if result.exit_code == EXIT_FAILED:
+        raise CheckFailed(f"{result.service}: the service's tests failed (see pytest's output above).")

@@ -1,0 +1,184 @@
+"""Turn per-service figures into text people read: the terminal table and Markdown.
+
+Pure functions of figures in, text out. Markdown escapes every name it did not write.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..analyze.analysis import Figures, ServiceFigures, sum_figures
+from ..config.manifest import Thresholds
+
+
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    """One line of the per-service table (a service, or the total)."""
+
+    label: str
+    isolated: Figures
+    whole: Figures
+    thresholds: Thresholds
+    is_total: bool = False
+
+    @property
+    def gap(self) -> float | None:
+        if self.isolated.line_pct is None or self.whole.line_pct is None:
+            return None
+        return self.whole.line_pct - self.isolated.line_pct
+
+
+def rows(
+    services: Sequence[ServiceFigures], thresholds: dict[str, Thresholds], total: Thresholds
+) -> list[Row]:
+    """Service rows in manifest order, then the total row (thresholds on the total apply
+    to the whole-suite figure, which is what a single classic run would report)."""
+    table = [
+        Row(label=s.name, isolated=s.isolated, whole=s.whole, thresholds=thresholds[s.name]) for s in services
+    ]
+    isolated_total = sum_figures(s.isolated for s in services)
+    whole_total = sum_figures(s.whole for s in services)
+    table.append(
+        Row(label="Total", isolated=isolated_total, whole=whole_total, thresholds=total, is_total=True)
+    )
+    return table
+
+
+def plural(number: int, noun: str) -> str:
+    """ "1 line", "2 lines"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def points(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"
+
+
+def verdict(row: Row) -> str:
+    """'ok', or which floors the row misses. Service floors apply to the isolated figure."""
+    figures = row.whole if row.is_total else row.isolated
+    misses = []
+    if row.thresholds.line is not None and figures.line_pct is None:
+        misses.append("no statements measured")  # a floor over nothing is a broken setup
+    for kind, floor, actual in (
+        ("line", row.thresholds.line, figures.line_pct),
+        ("branch", row.thresholds.branch, figures.branch_pct),  # no branches: nothing to miss
+    ):
+        if floor is not None and actual is not None and actual < floor:
+            misses.append(f"{kind} < {floor:g}%")
+    if row.thresholds.line is None and row.thresholds.branch is None:
+        return "-"
+    return "below: " + ", ".join(misses) if misses else "ok"
+
+
+HEADERS = ("Service", "Stmts", "Miss", "Line", "Branch", "Whole-suite", "Gap", "Thresholds")
+
+
+def terminal_table(table: Sequence[Row]) -> str:
+    """Fixed-width table: isolated figures, whole-suite figure, masking gap, verdict."""
+    cells = [HEADERS] + [
+        (
+            row.label,
+            str(row.isolated.statements),
+            str(row.isolated.missed),
+            pct(row.isolated.line_pct),
+            pct(row.isolated.branch_pct),
+            pct(row.whole.line_pct),
+            points(row.gap),
+            verdict(row),
+        )
+        for row in table
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
+    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+
+    def fmt(line: Sequence[str]) -> str:
+        first = line[0].ljust(widths[0])
+        middle = [cell.rjust(width) for cell, width in zip(line[1:-1], widths[1:-1], strict=True)]
+        return "  ".join([first, *middle, line[-1]]).rstrip()
+
+    body = [fmt(cells[0]), rule] + [fmt(line) for line in cells[1:-1]] + [rule, fmt(cells[-1])]
+    return "\n".join(body)
+
+
+def masking_summary(table: Sequence[Row]) -> str:
+    """One sentence per service whose whole-suite figure borrows from other services."""
+    lines = []
+    for row in table[:-1]:
+        if row.gap is None:
+            continue
+        if row.gap > 0.05:
+            lines.append(
+                f"Masking gap for {row.label}: its own tests cover {pct(row.isolated.line_pct)} "
+                "of its lines, "
+                f"the whole suite {pct(row.whole.line_pct)}: {row.gap:.1f} points come from other "
+                "services' tests."
+            )
+        else:
+            lines.append(f"No masking for {row.label}: its own tests reach {pct(row.isolated.line_pct)}.")
+    return "\n".join(lines)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def md_escape(text: str) -> str:
+    """Make any text safe in a Markdown table cell: no markup, no HTML, no broken pipes."""
+    # Quotes are not markup; escaping them to entities would show "&#x27;" once the
+    # entity's "#" is escaped in turn.
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return escaped.replace("\r", " ").replace("\n", " ")
+
+
+def md_code(text: str) -> str:
+    """Any text as a Markdown code span (outside tables): shown literally, markup and HTML
+    inert, with a fence longer than any run of backticks inside."""
+    text = text.replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def markdown_table(table: Sequence[Row], *, title: str = "Coverage by service") -> str:
+    head = (
+        "| Service | Statements | Missed | Line (own tests) | Branch (own tests) "
+        "| Whole-suite line | Masking gap | Thresholds |"
+    )
+    align = "|---|---:|---:|---:|---:|---:|---:|---|"
+    body = []
+    for row in table:
+        label = f"**{md_escape(row.label)}**" if row is table[-1] else md_escape(row.label)
+        body.append(
+            f"| {label} | {row.isolated.statements} | {row.isolated.missed} | {pct(row.isolated.line_pct)} | "
+            f"{pct(row.isolated.branch_pct)} | {pct(row.whole.line_pct)} | {points(row.gap)} | "
+            f"{md_escape(verdict(row))} |"
+        )
+    return "\n".join([f"## {title}", "", head, align, *body, ""])
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def columns(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), rule: bool = True) -> list[str]:
+    """Rows of cells as fixed-width lines: the first row is the header (underlined with
+    `rule`), columns in `right` are right-aligned. Colour codes take no width."""
+
+    def visible(cell: str) -> int:
+        return len(_ANSI.sub("", cell))
+
+    widths = [max(visible(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+    def pad(cell: str, index: int) -> str:
+        space = " " * (widths[index] - visible(cell))
+        return space + cell if index in right else cell + space
+
+    lines = ["  ".join(pad(cell, i) for i, cell in enumerate(row)).rstrip() for row in rows]
+    if rule:
+        lines.insert(1, "-" * max(visible(line) for line in lines))
+    return lines

@@ -1,0 +1,482 @@
+"""Write every report from one Coverage object whose per-file analyses are shared.
+
+Formats: terminal table, HTML (combined with per-line contexts, one per service narrowed
+to its own tests, and the dashboard index.html over them), Cobertura XML (combined, and
+one per service likewise), JSON, LCOV, Markdown (summary, masking matrix,
+recommendations), badges, editor copies of LCOV and XML, and a JSON file of the
+per-service figures. Reports are built in a staging folder and moved into place only when
+all of them were written, so a failure never leaves a half-new set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from coverage import Coverage
+from coverage.exceptions import CoverageException
+
+from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
+from ..analyze.cache import AnalysisCache
+from ..analyze.sidejob import SideJob
+from ..config.layout import ARCHIVE_DIR, CACHE_FILE, archive_name
+from ..config.manifest import TOTAL, Manifest, Service
+from ..errors import ConfigError, DataError
+from ..history import trend
+from ..measure import datafiles, filelock
+from . import badges, dashboard, editors, masking, recommend, render, reuse
+
+FORMATS = ("html", "xml", "json", "lcov", "markdown", "badges", "editors", "services")
+DASHBOARD = "index.html"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Derived:
+    """Everything the formats show, computed once from the shared analysis."""
+
+    services: tuple[ServiceFigures, ...]
+    rows: list[render.Row]
+    matrix: masking.MaskingMatrix
+    advice: recommend.Advice
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    figures: Derived
+    parses: int  # file reporters created: each file parsed once, or read from the analysis cache
+    written: tuple[Path, ...]
+    not_ours: tuple[Path, ...] = ()  # editor files of the same name someone else wrote: left alone
+
+
+def open_coverage(
+    manifest: Manifest, data_file: Path, *, cache: bool = True
+) -> tuple[Coverage, SharedAnalysis]:
+    """A Coverage object over `data_file` (paths relative to the project) with shared analysis
+    (and, with `cache`, the parse of unchanged files from earlier invocations)."""
+    if Path.cwd().resolve() != manifest.project_dir:
+        # coverage.py resolves the data's relative paths against the current directory.
+        raise ConfigError(
+            f"run this from the project directory {manifest.project_dir} (now in {Path.cwd()})."
+        )
+    datafiles.read(data_file, manifest.display(data_file))  # a clear error before coverage's own
+    cov = Coverage(data_file=str(data_file), config_file=False)
+    cov.set_option("run:relative_files", True)
+    cov.set_option("report:ignore_errors", False)
+    cov.load()
+    return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov) if cache else None)
+
+
+def measured_figures(
+    manifest: Manifest, shared: SharedAnalysis, data_file: Path
+) -> tuple[ServiceFigures, ...]:
+    """Per-service figures, or a DataError when the sources no longer match the data."""
+    try:
+        return service_figures(shared, manifest)
+    except CoverageException as exc:
+        raise _unusable(manifest, data_file, exc) from None
+
+
+def combined_figures(manifest: Manifest) -> tuple[SharedAnalysis, tuple[ServiceFigures, ...]]:
+    """The per-service figures of the combined data (and its analysis, for more questions)."""
+    data_file = datafiles.require_combined(manifest)
+    _, shared = open_coverage(manifest, data_file)
+    services = measured_figures(manifest, shared, data_file)
+    shared.save_cache()
+    return shared, services
+
+
+def _unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
+    return DataError(
+        f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
+        "since the data was measured, run the services' sessions and combine again."
+    )
+
+
+def figures(
+    manifest: Manifest, shared: SharedAnalysis, data_file: Path
+) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
+    services = measured_figures(manifest, shared, data_file)
+    thresholds = {s.name: s.thresholds for s in manifest.services}
+    return services, render.rows(services, thresholds, manifest.thresholds)
+
+
+def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool = False) -> Report:
+    """Compute the figures from the combined data and write the requested formats; with
+    `archive`, also keep a copy under reports/archive/<UTC time>/ for later comparison."""
+    data_file = datafiles.require_combined(manifest)
+    cov, shared = open_coverage(manifest, data_file)
+    reports_dir = manifest.reports_dir
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with filelock.held(reports_dir / LOCK_NAME):  # a second report waits for the first to publish
+        return _build_staged(manifest, cov, shared, data_file, formats, archive)
+
+
+def _build_staged(
+    manifest: Manifest,
+    cov: Coverage,
+    shared: SharedAnalysis,
+    data_file: Path,
+    formats: Sequence[str],
+    archive: bool,
+) -> Report:
+    reports_dir = manifest.reports_dir
+    # One report at a time holds the lock, so one staging folder; a killed run's is cleared.
+    staging = reports_dir / STAGING_NAME
+    shutil.rmtree(staging, ignore_errors=True)  # what a killed run left behind
+    _restore_swapped(reports_dir)
+    staging.mkdir()
+    missing = tuple(datafiles.missing_inputs(manifest))
+    skipped: tuple[Path, ...] = ()
+    try:
+        made_from = reuse.fingerprint(manifest, cov, data_file)
+        unchanged = reuse.reusable(reports_dir, made_from)
+        # Every file parsed at once, on every core, with its HTML tokens when pages will be
+        # written (not when the published ones are copied).
+        pages = (_wanted_outputs(formats) & PAGE_OUTPUTS) - unchanged
+        shared.prepare(sorted(cov.get_data().measured_files()), tokens=bool(pages))
+        services, rows = figures(manifest, shared, data_file)
+        derived = Derived(
+            services=services,
+            rows=rows,
+            matrix=masking.build(shared, manifest),
+            advice=recommend.build(shared, manifest, services),
+            missing=missing,
+        )
+        _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from, unchanged)
+        if archive:
+            _archive(staging, reports_dir / ARCHIVE_DIR)
+        editor_files: tuple[Path, ...] = ()
+        if "editors" in formats:
+            # Before publishing: an editor folder that cannot be written leaves the old reports.
+            editor_files, skipped = editors.write(
+                manifest, staging / "coverage.lcov", staging / "coverage.xml"
+            )
+        written = _publish(staging, reports_dir) + editor_files
+    except CoverageException as exc:
+        raise _unusable(manifest, data_file, exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Report(figures=derived, parses=shared.parses, written=written, not_ours=skipped)
+
+
+def incomplete_warning(missing: Sequence[str]) -> list[str]:
+    """The lines every report starts with when the combined data is incomplete."""
+    if not missing:
+        return []
+    return [
+        "INCOMPLETE DATA: these figures were combined without (combine --allow-missing):",
+        *(f"  {item}" for item in missing),
+    ]
+
+
+def _write_formats(
+    cov: Coverage,
+    shared: SharedAnalysis,
+    manifest: Manifest,
+    derived: Derived,
+    formats: Sequence[str],
+    out: Path,
+    data_file: Path,
+    made_from: str,
+    unchanged: set[str],
+) -> None:
+    """Write the kit's own files here, then coverage.py's: XML, JSON and LCOV in a forked
+    process while this one writes the HTML. Formats made from unchanged inputs (`unchanged`,
+    as the published reports' record says) are copied."""
+    _write_summaries(manifest, derived, formats, out)
+    published = manifest.reports_dir
+    wanted = _wanted_outputs(formats)
+    copied = {name for name in wanted & unchanged if _copy_published(published, out, name)}
+    to_write = wanted - copied
+    if "services" in wanted and "html" not in wanted:
+        # Only the per-service pages are new: the whole-suite pages stay as published.
+        _copy_published(published, out, "html")
+    # The child gets every analysis computed here (each file's whole-suite one, and the
+    # per-service ones behind the figures), on a Coverage object of its own: coverage.py's
+    # data object must not be used across a fork (it takes the child for a new process to
+    # measure and erases the data file), nor may SQLite connections.
+    for filename in cov.get_data().measured_files():
+        with contextlib.suppress(CoverageException):  # not Python, say: coverage.py's reporters skip it
+            shared.analysis(filename)
+    shared.save_cache()
+    shared.close_cache()
+
+    def write_in_child() -> None:
+        child_cov, child_shared = open_coverage(manifest, data_file, cache=False)
+        child_shared.adopt(shared)
+        _write_data_formats(child_cov, manifest, to_write, out)
+
+    side = SideJob(write_in_child)
+    try:
+        _write_pages(cov, manifest, to_write, out)
+    finally:
+        side.wait()
+    reuse.record(out, made_from, wanted)
+    if "html" in formats:
+        (out / DASHBOARD).write_text(dashboard.page_html(_page(manifest, derived, out)), encoding="utf-8")
+
+
+# coverage.py's outputs, and the report formats that ask for each.
+_COVERAGE_FORMATS = {
+    "xml": {"xml", "editors"},
+    "json": {"json"},
+    "lcov": {"lcov", "editors"},
+    "html": {"html"},
+    "services": {"services"},
+}
+PAGE_OUTPUTS = {"html", "services"}  # the outputs written with coverage.py's HTML reporter
+
+
+def _wanted_outputs(formats: Sequence[str]) -> set[str]:
+    return {name for name, needed in _COVERAGE_FORMATS.items() if needed & set(formats)}
+
+
+_OUTPUTS = {
+    "xml": ("coverage.xml",),
+    "json": ("coverage.json",),
+    "lcov": ("coverage.lcov",),
+    "html": ("html",),
+    "services": ("services", "html/services"),
+}
+
+
+def _copy_published(published: Path, out: Path, name: str) -> bool:
+    """Copy a format's published files into the staging folder; False if any is gone."""
+    sources = [published / relative for relative in _OUTPUTS[name]]
+    if not all(source.exists() for source in sources):
+        return False
+    for relative, source in zip(_OUTPUTS[name], sources, strict=True):
+        target = out / relative
+        if source.is_dir():
+            # Without the per-service pages when they are not asked for: they would go stale.
+            skip = None if name != "html" else _top_level("services", source)
+            shutil.copytree(source, target, symlinks=True, ignore=skip, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target)
+    return True
+
+
+def _write_summaries(manifest: Manifest, derived: Derived, formats: Sequence[str], out: Path) -> None:
+    services, rows, missing = derived.services, derived.rows, derived.missing
+    if "markdown" in formats:
+        warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in incomplete_warning(missing))
+        (out / "summary.md").write_text(
+            warning + render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n",
+            encoding="utf-8",
+        )
+        (out / "masking.md").write_text(warning + masking.markdown(derived.matrix), encoding="utf-8")
+        (out / "recommendations.md").write_text(
+            warning + recommend.markdown(derived.advice), encoding="utf-8"
+        )
+    (out / "services.json").write_text(
+        json.dumps({**_services_json(services, rows), "missing": list(missing)}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    if "badges" in formats or "html" in formats:  # the dashboard shows the badges
+        _write_badges(manifest, rows, out / BADGES_DIR)
+
+
+def _write_data_formats(cov: Coverage, manifest: Manifest, to_write: set[str], out: Path) -> None:
+    if "xml" in to_write:
+        cov.xml_report(outfile=str(out / "coverage.xml"))
+    if "json" in to_write:
+        cov.json_report(outfile=str(out / "coverage.json"))
+    if "lcov" in to_write:
+        cov.lcov_report(outfile=str(out / "coverage.lcov"))
+    if "services" in to_write:
+        # Per service, its own tests only: what Codecov's per-service flags upload.
+        (out / "services").mkdir()
+        for service in manifest.services:
+            with _narrowed(cov, manifest, service) as (include, contexts):
+                cov.xml_report(
+                    outfile=str(out / "services" / f"{service.name}.xml"), include=include, contexts=contexts
+                )
+
+
+def _write_pages(cov: Coverage, manifest: Manifest, to_write: set[str], out: Path) -> None:
+    if "html" in to_write:
+        cov.html_report(
+            directory=str(out / "html"), show_contexts=True, title="Coverage: all services (whole suite)"
+        )
+    if "services" in to_write:
+        for service in manifest.services:
+            with _narrowed(cov, manifest, service) as (include, contexts):
+                cov.html_report(
+                    directory=str(out / "html" / "services" / service.name),
+                    title=f"Coverage of {service.name} by its own tests",
+                    include=include,
+                    contexts=contexts,
+                )
+
+
+def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
+    return lambda folder, entries: [name] if Path(folder) == root and name in entries else []
+
+
+BADGES_DIR = "badges"
+STAGING_NAME = ".coverage-workflows-staging"  # the reports folder may be the project's root
+LOCK_NAME = ".coverage-workflows-lock"
+
+
+def _write_badges(manifest: Manifest, rows: list[render.Row], folder: Path) -> None:
+    """<scope>.svg and <scope>.json (shields.io endpoint) for the total and each service."""
+    folder.mkdir()
+    for row in rows:
+        if row.is_total:
+            item = badges.badge(TOTAL, "coverage", row.whole, manifest.thresholds.line)
+        else:
+            item = badges.badge(row.label, f"{row.label} coverage", row.isolated, row.thresholds.line)
+        (folder / f"{item.name}.svg").write_text(badges.svg(item), encoding="utf-8")
+        (folder / f"{item.name}.json").write_text(badges.endpoint_json(item), encoding="utf-8")
+
+
+def _page(manifest: Manifest, derived: Derived, out: Path) -> dashboard.Page:
+    """The dashboard's content; links only to files staged beside it."""
+    candidates = [
+        ("html/index.html", "Line by line, all services (whole suite, with the tests behind each line)"),
+        ("summary.md", "Summary (Markdown)"),
+        ("masking.md", "Masking matrix (Markdown)"),
+        ("recommendations.md", "Recommendations (Markdown)"),
+        ("coverage.xml", "Cobertura XML"),
+        ("coverage.json", "JSON"),
+        ("coverage.lcov", "LCOV"),
+        ("services.json", "Per-service figures (JSON)"),
+    ]
+    links = [(href, text) for href, text in candidates if (out / href).exists()]
+    service_links = {
+        name: f"html/services/{name}/index.html"
+        for name in manifest.names
+        if (out / "html" / "services" / name / "index.html").exists()
+    }
+    badge_links = {
+        scope: f"{BADGES_DIR}/{scope}.svg"
+        for scope in (TOTAL, *manifest.names)
+        if (out / BADGES_DIR / f"{scope}.svg").exists()
+    }
+    trend_svg, trend_note = trend.recent_trend(manifest)
+    return dashboard.Page(
+        title="Coverage by service",
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        rows=derived.rows,
+        matrix=derived.matrix,
+        advice=derived.advice,
+        trend_svg=trend_svg,
+        trend_note=trend_note,
+        links=links,
+        service_links=service_links,
+        badges=badge_links,
+        warnings=incomplete_warning(derived.missing),
+    )
+
+
+@contextmanager
+def _narrowed(cov: Coverage, manifest: Manifest, service: Service) -> Iterator[tuple[list[str], list[str]]]:
+    """The include patterns and contexts that narrow a report to `service`'s files, covered
+    by its own tests."""
+    # Data paths are relative to the project, and so must the patterns be.
+    include = [manifest.display(src) + ("/*" if src.is_dir() else "") for src in service.source]
+    try:
+        yield include, [context_pattern(service.name)]
+    finally:
+        # coverage.py keeps report options on its config between calls; reset them so the
+        # next report is not narrowed to this service.
+        cov.config.report_include = None
+        cov.config.report_contexts = None
+
+
+def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row]) -> dict[str, object]:
+    def numbers(figures: Figures) -> dict[str, object]:
+        return {**asdict(figures), "line_pct": figures.line_pct, "branch_pct": figures.branch_pct}
+
+    return {
+        "services": [
+            {
+                "name": s.name,
+                "isolated": numbers(s.isolated),
+                "whole_suite": numbers(s.whole),
+                "masking_gap": s.gap,
+                "files": [
+                    {"path": f.path, "isolated": numbers(f.isolated), "whole_suite": numbers(f.whole)}
+                    for f in s.files
+                ],
+            }
+            for s in services
+        ],
+        "total": {"isolated": numbers(rows[-1].isolated), "whole_suite": numbers(rows[-1].whole)},
+    }
+
+
+# Folders of the kit's own beside the reports, named so that no folder of the user's (the
+# reports folder may be the project's root) is ever taken for one.
+ARCHIVE_PARTIAL = ".coverage-workflows-partial-"  # an archive being copied, or one superseded
+SWAPPED_PREFIX = ".coverage-workflows-old-"  # a published folder moved aside for its new copy
+
+
+def _kit_folders(parent: Path, prefix: str) -> list[Path]:
+    return [path for path in parent.glob(f"{prefix}*") if path.is_dir() and not path.is_symlink()]
+
+
+def _archive(staging: Path, folder: Path) -> None:
+    """A timestamped copy of the staged reports, whole or not at all: copied under a
+    temporary name, then renamed. A killed archiving's partial copy is cleared by the next."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for left in _kit_folders(folder, ARCHIVE_PARTIAL):
+        shutil.rmtree(left, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
+    shutil.copytree(staging, partial, dirs_exist_ok=True)
+    target = folder / archive_name(datetime.datetime.now(datetime.UTC))
+    if target.exists():  # archived twice within a second: the newer copy replaces the older
+        superseded = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
+        target.replace(superseded / target.name)
+        partial.replace(target)
+        shutil.rmtree(superseded, ignore_errors=True)
+    else:
+        partial.replace(target)
+
+
+def _restore_swapped(reports_dir: Path) -> None:
+    """Put back a published folder that a killed report moved aside and never replaced;
+    then remove what the swaps left (old folders whose new copies are in place). Only
+    names missing from the reports folder are put back: nothing there is replaced."""
+    for aside in _kit_folders(reports_dir, SWAPPED_PREFIX):
+        for old in aside.iterdir():
+            if not (reports_dir / old.name).exists():
+                old.replace(reports_dir / old.name)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
+    """Move each staged report over its old copy: files by rename, folders by swap."""
+    written = []
+    # What the reports were made from goes last: until every report is in place, the old
+    # record (removed first) cannot vouch for a half-new set.
+    (reports_dir / reuse.RECORD_NAME).unlink(missing_ok=True)
+    for item in sorted(staging.iterdir(), key=lambda path: (path.name == reuse.RECORD_NAME, path.name)):
+        target = reports_dir / item.name
+        if item.is_dir() and target.exists():
+            # Two renames: a kill between them leaves the old folder aside, for the next
+            # report to put back (_restore_swapped) before it does anything else.
+            old = Path(tempfile.mkdtemp(prefix=SWAPPED_PREFIX, dir=reports_dir))
+            target.replace(old / item.name)
+            try:
+                item.replace(target)
+            except OSError:
+                # The old copy back in place (if even that fails, it stays aside for the next
+                # report to put back); then the error is what the user hears.
+                with contextlib.suppress(OSError):
+                    (old / item.name).replace(target)
+                    old.rmdir()
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            item.replace(target)
+        written.append(target)
+    return tuple(written)

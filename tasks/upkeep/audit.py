@@ -1,0 +1,286 @@
+"""The configuration audit: settings that quietly bring masking back or make figures lie.
+
+Each finding has a severity (error or warning), where it is, why it matters, and the fix.
+Errors fail `nox -s audit` and `nox -s maintenance` (exit 1); warnings are reported only.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shlex
+import sqlite3
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config.manifest import Manifest
+
+ERROR = "error"
+WARNING = "warning"
+FAR_BELOW = 10.0  # points a floor may sit below the baseline's figure before it is called stale
+
+# Each scope's (line, branch) figure in the base branch's baseline.
+BaselineFigures = dict[str, tuple[float | None, float | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    severity: str
+    where: str
+    what: str
+    why: str
+    fix: str
+
+
+def audit(
+    manifest: Manifest, baseline: dict[str, tuple[float | None, float | None]] | None = None
+) -> list[Finding]:
+    """Every finding for `manifest`'s repository; `baseline` holds each scope's (line, branch)
+    figure from the base branch's baseline, when there is one."""
+    # The layout checks build on this module's findings and config reading.
+    from . import audit_layout
+
+    findings = [
+        *_masking_sources(manifest),
+        *_masking_cov_options(manifest),
+        *audit_layout.omitted_services(manifest),
+        *audit_layout.unowned_sources(manifest),
+        *audit_layout.namespace_packages(manifest),
+        *audit_layout.test_collection(manifest),
+        *_thresholds(manifest, baseline),
+    ]
+    findings += _data_versions(manifest)
+    return sorted(findings, key=lambda f: (f.severity != ERROR, f.where))
+
+
+# -- a coverage `source` or `--cov` that spans several services -----------------------------
+
+
+LIST_KEYS = ("source", "source_dirs", "omit", "include")
+
+
+def coverage_settings(root: Path, sections: Sequence[str]) -> Iterable[tuple[Path, str, dict[str, Any]]]:
+    """(file, section name, settings) of each of `sections` ("run", "report") in every
+    coverage.py config file in `root`; list settings of INI files split as coverage.py does."""
+    pyproject = root / "pyproject.toml"
+    document = _toml(pyproject) if pyproject.is_file() else {}
+    for section in sections:
+        table = _table(document, "tool", "coverage", section)
+        if table:
+            yield pyproject, f"[tool.coverage.{section}]", table
+    for name, prefix in ((".coveragerc", ""), ("setup.cfg", "coverage:"), ("tox.ini", "coverage:")):
+        parser = _ini(root / name)
+        for section in sections:
+            if parser is None or not parser.has_section(prefix + section):
+                continue
+            settings: dict[str, Any] = {}
+            for key, value in parser.items(prefix + section):
+                if key in LIST_KEYS:
+                    settings[key] = [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
+                else:
+                    settings[key] = value
+            yield root / name, f"[{prefix}{section}]", settings
+
+
+def _masking_sources(manifest: Manifest) -> list[Finding]:
+    findings = []
+    for path, section, run in coverage_settings(manifest.root, ("run",)):
+        for key in ("source", "source_dirs"):
+            entries = run.get(key) or []
+            if isinstance(entries, str):
+                entries = [entries]
+            for entry in entries if isinstance(entries, list) else []:
+                spanned = _services_under(manifest, manifest.root / str(entry))
+                if len(spanned) > 1:
+                    findings.append(
+                        Finding(
+                            severity=ERROR,
+                            where=f"{manifest.display(path)} {section} {key} = {entry!r}",
+                            what=f"one coverage source spans {len(spanned)} services ({', '.join(spanned)})",
+                            why="a single run over this source lets every service's tests cover every "
+                            "other service's code, so a poorly tested service hides behind a well tested "
+                            "one (coverage masking)",
+                            fix="measure each service with its own tests: nox -s "
+                            + " ".join(f"coverage-{name}" for name in spanned)
+                            + " combine report; drop this source, or narrow it to one service",
+                        )
+                    )
+    return findings
+
+
+def _masking_cov_options(manifest: Manifest) -> list[Finding]:
+    findings = []
+    for path, where, addopts in _pytest_addopts(manifest.root):
+        for option in _cov_targets(addopts):
+            spanned = _services_under(manifest, manifest.root / option)
+            if len(spanned) > 1:
+                findings.append(
+                    Finding(
+                        severity=ERROR,
+                        where=f"{manifest.display(path)} {where}: --cov={option}",
+                        what=f"pytest-cov measures {len(spanned)} services ({', '.join(spanned)}) in one run",
+                        why="every test run then covers every service's code: coverage masking",
+                        fix="remove --cov from addopts; the kit's sessions measure each service with its "
+                        "own tests (nox -s coverage-<service>)",
+                    )
+                )
+    return findings
+
+
+def _pytest_addopts(root: Path) -> Iterable[tuple[Path, str, list[str]]]:
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        addopts = _table(_toml(pyproject), "tool", "pytest", "ini_options").get("addopts", [])
+        words = [str(word) for word in addopts] if isinstance(addopts, list) else _words(str(addopts))
+        yield pyproject, "[tool.pytest.ini_options] addopts", words
+    for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
+        parser = _ini(root / name)
+        if parser is not None and parser.has_option(section, "addopts"):
+            yield root / name, f"[{section}] addopts", _words(parser.get(section, "addopts"))
+
+
+def _words(addopts: str) -> list[str]:
+    """addopts as pytest splits it; unbalanced quotes (pytest will say so) split on spaces."""
+    try:
+        return shlex.split(addopts)
+    except ValueError:
+        return addopts.split()
+
+
+def _cov_targets(words: Sequence[str]) -> list[str]:
+    targets = []
+    for index, word in enumerate(words):
+        if word.startswith("--cov="):
+            targets.append(word.split("=", 1)[1] or ".")
+        elif word == "--cov":
+            following = words[index + 1] if index + 1 < len(words) else ""
+            targets.append("." if not following or following.startswith("-") else following)
+    return targets
+
+
+def _services_under(manifest: Manifest, path: Path) -> list[str]:
+    """Services with a source inside `path` (a directory), or whose source holds it."""
+    resolved = path.resolve()
+    return [
+        service.name
+        for service in manifest.services
+        if any(src.is_relative_to(resolved) for src in service.source)
+    ]
+
+
+# -- thresholds -------------------------------------------------------------------------------
+
+
+def _thresholds(
+    manifest: Manifest, baseline: dict[str, tuple[float | None, float | None]] | None
+) -> list[Finding]:
+    findings = []
+    shown = manifest.display(manifest.path)
+    for service in manifest.services:
+        if service.thresholds.line is None:
+            findings.append(
+                Finding(
+                    severity=WARNING,
+                    where=f"{shown} [services.{service.name}.thresholds]",
+                    what=f"{service.name} has no line floor",
+                    why="its own tests can lose coverage without any gate noticing; the whole-suite "
+                    "total may even rise while it falls",
+                    fix=f"set line (and branch) in [services.{service.name}.thresholds], or let "
+                    "nox -s ratchet raise an existing floor",
+                )
+            )
+    for scope, floors, table in _floors(manifest):
+        figures = (baseline or {}).get(scope)
+        if figures is None:
+            continue
+        for kind, floor, figure in (("line", floors[0], figures[0]), ("branch", floors[1], figures[1])):
+            if floor is not None and figure is not None and figure - floor > FAR_BELOW:
+                findings.append(
+                    Finding(
+                        severity=WARNING,
+                        where=f"{shown} [{table}] {kind} = {floor:g}",
+                        what=f"the {kind} floor of {scope} is {figure - floor:.1f} points below its baseline "
+                        f"({figure:.1f}%)",
+                        why="a floor that far below lets that much coverage go before any gate fails",
+                        fix="nox -s ratchet raises it to the figure minus the margin",
+                    )
+                )
+    return findings
+
+
+def _floors(manifest: Manifest) -> list[tuple[str, tuple[float | None, float | None], str]]:
+    scopes: list[tuple[str, tuple[float | None, float | None], str]] = [
+        ("total", (manifest.thresholds.line, manifest.thresholds.branch), "settings.thresholds")
+    ]
+    scopes += [
+        (s.name, (s.thresholds.line, s.thresholds.branch), f"services.{s.name}.thresholds")
+        for s in manifest.services
+    ]
+    return scopes
+
+
+# -- data files from another coverage.py --------------------------------------------------------
+
+
+def _data_versions(manifest: Manifest) -> list[Finding]:
+    import coverage
+
+    findings: list[Finding] = []
+    if not manifest.data_dir.is_dir():
+        return findings
+    for path in sorted(p for p in manifest.data_dir.iterdir() if p.is_file() and not p.name.startswith(".")):
+        written = _written_by(path)
+        if written is not None and written != coverage.__version__:
+            findings.append(
+                Finding(
+                    severity=WARNING,
+                    where=manifest.display(path),
+                    what=f"written by coverage.py {written}; {coverage.__version__} is installed",
+                    why="figures from different coverage.py versions can differ for the same code, and "
+                    "combining them mixes the two",
+                    fix="run the services' sessions again so every data file comes from one version",
+                )
+            )
+    return findings
+
+
+def _written_by(path: Path) -> str | None:
+    """The coverage.py version recorded in a data file's meta table, if it is one."""
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+# -- reading config files --------------------------------------------------------------------------
+
+
+def _table(document: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The table at `keys`, or {} when any level is absent or not a table."""
+    for key in keys:
+        value = document.get(key, {})
+        document = value if isinstance(value, dict) else {}
+    return document
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # not ours to judge here; the tools that read it will say
+
+
+def _ini(path: Path) -> configparser.ConfigParser | None:
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return parser

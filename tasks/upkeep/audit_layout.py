@@ -1,0 +1,237 @@
+"""Audit checks of the repository's layout against the manifest: omit patterns that hide a
+service, source files no service owns, namespace packages a plain coverage report skips,
+and test paths that collect nothing or import nothing of their service.
+
+Part of the audit (audit.py holds the checks of settings and data); each returns
+findings, none fails on a repository it cannot read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from coverage.files import GlobMatcher
+
+from ..config.manifest import Manifest, Service
+from .audit import ERROR, WARNING, Finding, coverage_settings
+
+SKIPPED_DIRS = {".git", ".nox", ".tox", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"}
+SHOWN = 5  # file names listed in one finding
+COLLECT_TIMEOUT = 300  # seconds for one service's test collection
+
+# A pytest plugin, loaded by name in the collecting process: after collection it writes the
+# number of tests and the files of every module imported so far.
+PROBE = """
+import json, os, sys
+
+def pytest_collection_finish(session):
+    files = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())} - {""})
+    with open(os.environ["COVERAGE_WORKFLOWS_PROBE"], "w", encoding="utf-8") as handle:
+        json.dump({"tests": len(session.items), "modules": files}, handle)
+"""
+PROBE_MODULE = "_coverage_workflows_probe"
+
+
+def python_files(folder: Path) -> Iterable[Path]:
+    """Python files below `folder`, outside virtualenvs, caches and hidden folders."""
+    for path in sorted(folder.rglob("*.py")):
+        relative = path.relative_to(folder).parts[:-1]
+        if not any(part in SKIPPED_DIRS or part.startswith(".") for part in relative):
+            yield path.resolve()
+
+
+def _sample(manifest: Manifest, paths: list[Path]) -> str:
+    shown = ", ".join(manifest.display(p) for p in paths[:SHOWN])
+    return shown + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+
+
+# -- omit patterns -------------------------------------------------------------------------
+
+
+def omitted_services(manifest: Manifest) -> list[Finding]:
+    """`omit` patterns (run or report) that leave out all, or part, of a service's source."""
+    findings = []
+    files_of = {
+        service.name: [f for src in service.source for f in python_files(src)]
+        for service in manifest.services
+    }
+    for path, section, settings in coverage_settings(manifest.root, ("run", "report")):
+        patterns = [str(p) for p in settings.get("omit", [])]
+        if not patterns:
+            continue
+        # As coverage.py does from the directory it runs in (the root): a pattern that does
+        # not start with a wildcard is relative to it.
+        matcher = GlobMatcher([p if p.startswith(("*", "?")) else str(manifest.root / p) for p in patterns])
+        for service in manifest.services:
+            files = files_of[service.name]
+            hidden = [f for f in files if matcher.match(str(f))]
+            if not hidden:
+                continue
+            whole = len(hidden) == len(files)
+            findings.append(
+                Finding(
+                    severity=ERROR if whole else WARNING,
+                    where=f"{manifest.display(path)} {section} omit = {patterns!r}",
+                    what=(
+                        f"omit leaves out every file of {service.name} ({len(files)} files)"
+                        if whole
+                        else f"omit leaves out {len(hidden)} of {service.name}'s {len(files)} files: "
+                        + _sample(manifest, hidden)
+                    ),
+                    why="coverage runs and reports that read this configuration never count those "
+                    "files, so their untested code cannot lower any figure",
+                    fix="narrow the pattern to what is meant to be left out (generated code, "
+                    "migrations), or remove it",
+                )
+            )
+    return findings
+
+
+# -- files no service owns ------------------------------------------------------------------------
+
+
+def unowned_sources(manifest: Manifest) -> list[Finding]:
+    nobodys = manifest.owned_by_nobody()
+    unowned = [
+        path
+        for path in python_files(manifest.root)
+        if manifest.owner(path) is None
+        and not any(path.is_relative_to(folder) for folder in nobodys)
+        and not path.name.startswith("test_")
+        and path.name != "conftest.py"
+    ]
+    if not unowned:
+        return []
+    return [
+        Finding(
+            severity=WARNING,
+            where=manifest.display(manifest.root),
+            what=f"Python files that belong to no service ({len(unowned)}): {_sample(manifest, unowned)}",
+            why="no session measures them, so their coverage is in no figure, and the gate lists "
+            "changes to them as unowned",
+            fix=f"add their folders to a service's source in {manifest.display(manifest.path)}, or to "
+            "gate.ignore when they are tooling that needs no coverage",
+        )
+    ]
+
+
+# -- namespace packages ---------------------------------------------------------------------------
+
+
+def namespace_packages(manifest: Manifest) -> list[Finding]:
+    """Source folders without __init__.py, where the project's own coverage configuration
+    does not set include_namespace_packages (the kit's runs always do)."""
+    configs = list(coverage_settings(manifest.root, ("run", "report")))
+    if not configs or any(_true(settings.get("include_namespace_packages")) for _, _, settings in configs):
+        return []
+    findings = []
+    for service in manifest.services:
+        folders = sorted(
+            {
+                f.parent
+                for src in service.source
+                for f in python_files(src)
+                if not (f.parent / "__init__.py").exists()
+            }
+        )
+        if folders:
+            path, section, _ = configs[0]
+            findings.append(
+                Finding(
+                    severity=WARNING,
+                    where=f"{manifest.display(path)} {section}",
+                    what=f"{service.name} has namespace packages (folders without __init__.py): "
+                    + _sample(manifest, folders),
+                    why="a coverage report from this configuration leaves out the files in them that "
+                    "no test imports, so its figure is higher than the truth",
+                    fix="set include_namespace_packages = true under [report] (the kit's own runs "
+                    "already do)",
+                )
+            )
+    return findings
+
+
+def _true(value: object) -> bool:
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
+# -- test paths that collect nothing ----------------------------------------------------------------
+
+
+def test_collection(manifest: Manifest) -> list[Finding]:
+    findings = []
+    with tempfile.TemporaryDirectory(prefix="audit-collect-") as scratch:
+        (Path(scratch) / f"{PROBE_MODULE}.py").write_text(PROBE, encoding="utf-8")
+        for service in manifest.services:
+            findings += _collect(manifest, service, Path(scratch))
+    return findings
+
+
+def _collect(manifest: Manifest, service: Service, scratch: Path) -> list[Finding]:
+    where = f"{manifest.display(manifest.path)} [services.{service.name}] tests = {list(service.tests)!r}"
+    report = scratch / f"{service.name}.json"
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), environment.get("PYTHONPATH")]))
+    environment["COVERAGE_WORKFLOWS_PROBE"] = str(report)
+    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", PROBE_MODULE]
+    argv += ["-p", "no:cacheprovider"]
+    try:
+        status = subprocess.run(
+            [*argv, *service.pytest_args, *service.tests],
+            cwd=service.cwd,
+            env=environment,
+            capture_output=True,
+            timeout=COLLECT_TIMEOUT,
+            check=False,
+        ).returncode
+        found = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        status, found = -1, None
+        detail = str(exc)
+    else:
+        detail = f"pytest exit status {status}"
+    if found is None or status not in (0, 5):
+        return [
+            Finding(
+                severity=ERROR,
+                where=where,
+                what=f"collecting {service.name}'s tests failed ({detail})",
+                why="its session cannot run, so the service has no figure",
+                fix=f"run: cd {manifest.display(service.cwd)} && python -m pytest --collect-only "
+                + " ".join(service.tests),
+            )
+        ]
+    if found["tests"] == 0:
+        return [
+            Finding(
+                severity=ERROR,
+                where=where,
+                what=f"{service.name}'s test paths collect no tests",
+                why="its session fails with nothing measured; tests that moved leave the service "
+                "without a figure",
+                fix=f"point services.{service.name}.tests at the folders that hold its tests",
+            )
+        ]
+    own = [m for m in found["modules"] if service.owns(Path(m).resolve())]
+    if not own:
+        return [
+            Finding(
+                severity=WARNING,
+                where=where,
+                what=f"{service.name}'s {found['tests']} tests import nothing of {service.name} when "
+                "collected",
+                why="its own tests may exercise another service's code (or the wrong package on "
+                "sys.path), so its isolated figure says little",
+                fix=f"check that these are {service.name}'s tests and that its source "
+                f"({', '.join(manifest.display(s) for s in service.source)}) is what they import",
+            )
+        ]
+    return []
