@@ -13,6 +13,7 @@ import nox.command
 
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
+from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.errors import MEANINGS, KitError
 
@@ -24,7 +25,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 COVERAGE_DEPS = nox.project.dependency_groups(PYPROJECT, "coverage")
 
 try:
-    MANIFEST = manifest_module.load()
+    MANIFEST = loader.load()
 except KitError as exc:
     # A broken manifest must read as one clear line, not a traceback from nox's loader.
     sys.stderr.write(f"nox: error: {exc.message}\n")

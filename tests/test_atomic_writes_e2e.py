@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tasks.config.layout import ARCHIVE_DIR, ARCHIVE_NAME
-from tasks.report.report import LOCK_NAME
+from tasks.report.publish import LOCK_NAME
 from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, commit_all, init_repo, run
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pytest
 
 from tasks.config.manifest import Goal
 from tasks.history import goals
-from tasks.history.store import Snapshot
+from tasks.history.snapshot import Snapshot
 from tasks.report import chart
 from tests.test_history import snapshot
 

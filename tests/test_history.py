@@ -14,7 +14,8 @@ import pytest
 from tasks.analyze.analysis import Figures
 from tasks.errors import EXIT_CONFIG, EXIT_DATA, ConfigError, DataError
 from tasks.history import store as history
-from tasks.history.store import FileRecord, History, ServiceRecord, Snapshot
+from tasks.history.snapshot import FileRecord, ServiceRecord, Snapshot
+from tasks.history.store import History
 from tasks.measure.toolinfo import Environment
 from tests.conftest import KIT
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import manifest
+from tasks.config import loader, manifest
 from tasks.errors import EXIT_CONFIG, ConfigError
 
 GOOD = """
@@ -50,7 +50,7 @@ def make_repo(tmp_path: Path) -> Path:
 def load_text(tmp_path: Path, text: str) -> manifest.Manifest:
     make_repo(tmp_path)
     (tmp_path / "configs" / "services.toml").write_text(textwrap.dedent(text), encoding="utf-8")
-    return manifest.load(project_dir=tmp_path)
+    return loader.load(project_dir=tmp_path)
 
 
 def error_of(tmp_path: Path, text: str) -> str:
@@ -195,7 +195,7 @@ def test_load__no_services(tmp_path: Path) -> None:
 
 def test_load__missing_manifest(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="manifest not found"):
-        manifest.load(project_dir=tmp_path)
+        loader.load(project_dir=tmp_path)
 
 
 def test_load__symlink_out_of_repository_is_refused(tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_load__symlink_out_of_repository_is_refused(tmp_path: Path) -> None:
     text = GOOD.replace('["src/api"]', '["linked"]')
     (tmp_path / "configs" / "services.toml").write_text(textwrap.dedent(text), encoding="utf-8")
     with pytest.raises(ConfigError, match="symbolic link"):
-        manifest.load(project_dir=tmp_path)
+        loader.load(project_dir=tmp_path)
 
 
 def test_service__unknown_name_suggests_closest(tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_service__unknown_name_suggests_closest(tmp_path: Path) -> None:
 
 def test_default_manifest__loads_and_declares_the_example(tmp_path: Path) -> None:
     kit = Path(__file__).resolve().parent.parent
-    loaded = manifest.load(project_dir=kit)
+    loaded = loader.load(project_dir=kit)
     assert loaded.names == ("xp", "auth", "discord")
     assert loaded.root == kit / "examples" / "monorepo"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import manifest as manifest_module
+from tasks.analyze import combined
+from tasks.config import loader
 from tasks.report import report
 from tests.conftest import nox
 from tests.oracle import strict_run
@@ -136,8 +137,8 @@ def test_own_folder_services__measured_like_strict_runs(
     assert ledger["whole_suite"]["covered"] > ledger["isolated"]["covered"]  # billing's tests mask ledger
 
     monkeypatch.chdir(project)
-    loaded = manifest_module.load(project_dir=project)
-    _, shared = report.open_coverage(loaded, project / ".coverage-data" / "combined")
+    loaded = loader.load(project_dir=project)
+    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
     for service, figures in zip(loaded.services, report.service_figures(shared, loaded), strict=True):
         truth = strict_run(service.cwd, list(service.source), list(service.tests), tmp_path / service.name)
         # A strict run does not see a never-imported file of a namespace package unless it

@@ -11,7 +11,7 @@ import pytest
 from coverage import CoverageData
 
 from tasks.config.layout import Shard
-from tasks.config.manifest import load
+from tasks.config.loader import load
 from tasks.measure import parallel
 from tests.conftest import nox, tasks, write_files
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tasks.analyze import combined
 from tasks.analyze.analysis import ServiceFigures
+from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.report import report
 from tests.conftest import copy_kit, nox, tasks
@@ -32,8 +34,8 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def figures_of(project: Path) -> tuple[manifest_module.Manifest, tuple[ServiceFigures, ...]]:
     os.chdir(project)  # callers restore the directory through monkeypatch.chdir
-    loaded = manifest_module.load(project_dir=project)
-    _, shared = report.open_coverage(loaded, project / ".coverage-data" / "combined")
+    loaded = loader.load(project_dir=project)
+    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
     return loaded, report.service_figures(shared, loaded)
 
 
@@ -142,7 +144,7 @@ def test_report__analyses_each_file_once(
     if parse == "in line":
         monkeypatch.setattr(analysis_cache, "PARALLEL_PARSE_MIN", 10**6)
     monkeypatch.chdir(project)
-    loaded = manifest_module.load(project_dir=project)
+    loaded = loader.load(project_dir=project)
     shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)  # another test's report filled it
     built = report.build(loaded)
     measured_files = sum(len(s.files) for s in built.figures.services)

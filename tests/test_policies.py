@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasks.analyze.analysis import Figures, FileFigures, ServiceFigures
+from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.gate import policies
 from tasks.gate.policies import FAIL, PASS, WARN, ChangedFile
@@ -39,7 +40,7 @@ def load(tmp_path: Path, extra: str = "") -> manifest_module.Manifest:
         """
     )
     (tmp_path / "configs" / "services.toml").write_text(text + textwrap.dedent(extra))
-    return manifest_module.load(project_dir=tmp_path)
+    return loader.load(project_dir=tmp_path)
 
 
 def figures(statements: int, covered: int, branches: int = 0, taken: int = 0) -> Figures:
@@ -186,7 +187,7 @@ def test_evaluate__changed_branch_floor(tmp_path: Path) -> None:
         .replace("file = 40", "file = 40\nchanged_branch = 50")
     )
     (tmp_path / "configs" / "services.toml").write_text(text)
-    manifest = manifest_module.load(project_dir=tmp_path)
+    manifest = loader.load(project_dir=tmp_path)
     checks = {(c.scope, c.metric): c for c in policies.evaluate(manifest, services(), changed).checks}
     assert checks[("changed:web", "branch")].status == FAIL
     assert checks[("changed:web", "branch")].actual == pytest.approx(25.0)

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks.analyze.analysis import service_figures, sum_figures
-from tasks.config import manifest as manifest_module
+from tasks.analyze.combined import open_coverage
+from tasks.config import loader
 from tasks.errors import EXIT_CONFIG, ConfigError
 from tasks.gate import gitdiff
-from tasks.report.report import open_coverage
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -72,7 +72,7 @@ DOCUMENTS = st.dictionaries(KEYS, VALUES, max_size=5)
 def assert_manifest_or_clear_error(root: Path, text: str) -> None:
     (root / "configs" / "services.toml").write_text(text, encoding="utf-8")
     try:
-        loaded = manifest_module.load(project_dir=root)
+        loaded = loader.load(project_dir=root)
     except ConfigError as exc:
         assert exc.exit_code == EXIT_CONFIG
         assert exc.message.startswith("configs/services.toml"), exc.message
@@ -225,7 +225,7 @@ def test_attribution__services_add_up_to_coverage_py_totals(
         previous = Path.cwd()
         os.chdir(root)
         try:
-            loaded = manifest_module.load(project_dir=root)
+            loaded = loader.load(project_dir=root)
             _, shared = open_coverage(loaded, root / "combined", cache=False)
             services = service_figures(shared, loaded)
             oracle = Coverage(data_file=str(root / "combined"), config_file=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasks.analyze.analysis import Figures, ServiceFigures
+from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.history import ratchet
 from tests.conftest import nox
@@ -57,7 +58,7 @@ def project(tmp_path: Path, text: str = COMMENTED, newline: str = "\n") -> manif
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
     (tmp_path / "configs/services.toml").write_bytes(text.replace("\n", newline).encode())
     (tmp_path / "repo/pyproject.toml").write_bytes(PYPROJECT.replace("\n", newline).encode())
-    return manifest_module.load(project_dir=tmp_path)
+    return loader.load(project_dir=tmp_path)
 
 
 def masked(text: str) -> str:
@@ -90,7 +91,7 @@ def test_ratchet__changes_only_the_numbers_that_rise(tmp_path: Path, newline: st
     assert reread["settings"]["thresholds"]["changed"] == 90  # not a figure the ratchet follows
     assert tomllib.loads(pyproject_text)["tool"]["coverage"]["report"]["fail_under"] == 78.1
     assert any(line.startswith("-line   = 70") for line in diff)
-    assert ratchet.plan(manifest_module.load(project_dir=tmp_path), measured) == []  # nothing left to raise
+    assert ratchet.plan(loader.load(project_dir=tmp_path), measured) == []  # nothing left to raise
 
 
 def test_ratchet__check_writes_nothing(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from coverage.exceptions import CoverageException
 from coverage.python import PythonFileReporter
 
 from tasks.analyze import cache as analysis_cache
-from tasks.config import manifest as manifest_module
+from tasks.config import loader
 from tasks.config.layout import CACHE_FILE
 from tasks.errors import DataError
-from tasks.report import report
+from tasks.report import publish, report
 from tasks.report.reuse import RECORD_NAME
 
 
@@ -49,7 +49,7 @@ def test_report__cached_parse_writes_the_same_reports_as_coverage_py(
     measured_copy: Path, monkeypatch: pytest.MonkeyPatch, parse: str
 ) -> None:
     monkeypatch.chdir(measured_copy)
-    loaded = manifest_module.load(project_dir=measured_copy)
+    loaded = loader.load(project_dir=measured_copy)
     shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)
 
     def fresh_reports() -> None:
@@ -93,7 +93,7 @@ def test_report__unchanged_inputs_reuse_formats_changed_sources_do_not(
     measured_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(measured_copy)
-    loaded = manifest_module.load(project_dir=measured_copy)
+    loaded = loader.load(project_dir=measured_copy)
     report.build(loaded)
     xml = loaded.reports_dir / "coverage.xml"
     written = xml.read_text(encoding="utf-8")
@@ -123,7 +123,7 @@ def test_report__failure_in_the_forked_writer_keeps_the_old_reports(
     measured_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(measured_copy)
-    loaded = manifest_module.load(project_dir=measured_copy)
+    loaded = loader.load(project_dir=measured_copy)
     report.build(loaded)
     before = outputs(loaded.reports_dir)
     (loaded.reports_dir / RECORD_NAME).unlink()  # nothing to reuse: the writer must run
@@ -135,7 +135,7 @@ def test_report__failure_in_the_forked_writer_keeps_the_old_reports(
     with pytest.raises(DataError, match="the LCOV writer broke"):
         report.build(loaded)
     assert outputs(loaded.reports_dir) == before
-    assert not (loaded.reports_dir / report.STAGING_NAME).exists()
+    assert not (loaded.reports_dir / publish.STAGING_NAME).exists()
 
 
 WITH_BLOCKS = """

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import manifest as manifest_module
-from tasks.report import masking, report
+from tasks.analyze import combined
+from tasks.config import loader
+from tasks.report import masking
 from tests.conftest import headless, run, tasks
 from tests.oracle import strict_run
 from tests.test_gitdiff import commit_all, git
@@ -37,8 +38,8 @@ def test_masking_matrix__each_cell_equals_a_classic_run_of_that_service_tests(
     measured_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(measured_copy)
-    loaded = manifest_module.load(project_dir=measured_copy)
-    _, shared = report.open_coverage(loaded, measured_copy / ".coverage-data/combined")
+    loaded = loader.load(project_dir=measured_copy)
+    _, shared = combined.open_coverage(loaded, measured_copy / ".coverage-data/combined")
     matrix = masking.build(shared, loaded)
     every_source = [src for service in loaded.services for src in service.source]
     for column in loaded.services:

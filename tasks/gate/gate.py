@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -18,12 +18,12 @@ from typing import TextIO
 from coverage.exceptions import CoverageException
 
 from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
+from ..analyze.combined import combined_figures, open_coverage
 from ..config.manifest import Manifest
 from ..errors import DataError
-from ..history.store import History
 from ..measure import datafiles
 from ..report import render
-from ..report.report import combined_figures, incomplete_warning, open_coverage
+from ..report.report import incomplete_warning
 from . import comment, gitdiff, noisy, policies
 from .policies import FAIL, PASS, WARN, ChangedFile, Verdict
 
@@ -96,7 +96,19 @@ def changed_files(
     return changed, unowned
 
 
-def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[str] | None) -> GateRun:
+# The base branch's baseline figures (or None), and a note saying what they are or why none.
+# The history is a later stage, so whoever calls run() (the command line) reads it.
+BaselineLookup = Callable[[Manifest, str], tuple[dict[str, Figures] | None, str]]
+
+
+def run(
+    manifest: Manifest,
+    *,
+    base: str | None,
+    staged: bool,
+    only: Iterable[str] | None,
+    baseline_of: BaselineLookup,
+) -> GateRun:
     selected = set(only) if only is not None else None
     if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
         shared, services = combined_figures(manifest)
@@ -119,7 +131,7 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
     compared: dict[str, Figures] | None = None
     forgiven = 0
     if policies.active_mode(manifest, "regression", selected):
-        baseline, note = _baseline(manifest, base_ref)
+        baseline, note = baseline_of(manifest, base_ref)
         notes.append(note)
         if baseline is not None and manifest.gate.noisy:
             adjusted = noisy.adjusted_headline(manifest, shared, services)
@@ -135,34 +147,6 @@ def run(manifest: Manifest, *, base: str | None, staged: bool, only: Iterable[st
         manifest, services, changed, unowned, selected, baseline=baseline, notes=notes, compared=compared
     )
     return GateRun(verdict=verdict, diff=diff, services=services, baseline=baseline, compared=compared)
-
-
-def _baseline(manifest: Manifest, ref: str) -> tuple[dict[str, Figures] | None, str]:
-    """The base branch's baseline figures, and a note saying what they are (or why none).
-
-    No history, or no baseline for the branch, skips the policy with a note, so that a new
-    setup does not block its first pull requests; so does an unreadable history when the
-    policy only warns.
-    """
-    shown = manifest.display(manifest.history)
-    branch = gitdiff.branch_of(manifest.project_dir, ref)
-    record = f"record one on {branch}: nox -s baseline -- --set"
-    if not manifest.history.exists():
-        return None, f"Regression not checked: no history at {shown}; {record}."
-    try:
-        with History.open(manifest.history, shown, create=False) as history:
-            found = history.baseline(branch)
-    except DataError as exc:
-        if manifest.gate.regression == "fail":
-            raise
-        return None, f"Regression not checked: {exc.message}"
-    if found is None:
-        return None, f"Regression not checked: no baseline for {branch!r} in {shown}; {record}."
-    tolerance, noise = manifest.gate.tolerance, manifest.gate.noise
-    return found.snapshot.headline(), (
-        f"Regression measured against the baseline of {found.branch!r}: snapshot {found.snapshot.label}; "
-        f"a drop of more than {tolerance:g} points fails, more than {noise:g} warns."
-    )
 
 
 # -- output -----------------------------------------------------------------------------

@@ -19,12 +19,13 @@ from typing import TextIO
 from coverage import CoverageData
 from coverage.results import Analysis, analysis_from_file_reporter
 
+from ..analyze import combined
 from ..analyze.analysis import split_context
 from ..config.layout import STABILITY_DIR
 from ..config.manifest import Manifest
 from ..errors import ConfigError
 from ..measure import datafiles, runner
-from ..report import render, report
+from ..report import render
 from . import noisy, policies
 
 DEFAULT_RUNS = 2
@@ -84,7 +85,7 @@ def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: Tex
 
 def compare(manifest: Manifest, data_files: Sequence[Path]) -> list[FlakyLine]:
     """Statements run in some runs and not others, and branches whose taken exits differ."""
-    cov, shared = report.open_coverage(manifest, data_files[0])  # parses each file once, for all runs
+    cov, shared = combined.open_coverage(manifest, data_files[0])  # parses each file once, for all runs
     datas = [cov.get_data(), *(datafiles.read(path, manifest.display(path)) for path in data_files[1:])]
     files = sorted(set().union(*(data.measured_files() for data in datas)))
     flaky: list[FlakyLine] = []

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import TextIO
 
 from ..analyze.analysis import Figures, metric_pct
+from ..analyze.combined import combined_figures
 from ..config.manifest import Manifest
 from ..errors import EXIT_FAILED, EXIT_OK, ConfigError
 from ..gate import gitdiff, policies
 from ..measure import toolinfo
 from ..report import render
-from ..report.report import combined_figures
 from . import exchange, goals, trend
-from . import store as history
-from .store import History, Snapshot
+from .snapshot import Baseline, Recorded, Snapshot, from_measured, now
+from .store import History
 
 RECENT = 10  # snapshots listed by --status
 
@@ -39,14 +39,12 @@ def record(
     force: bool,
     out: TextIO,
     environ: Mapping[str, str] | None = None,
-) -> history.Recorded:
+) -> Recorded:
     """Record the combined data as a snapshot (and mark it the baseline with `set_baseline`)."""
     environ = os.environ if environ is None else environ
     _, services = combined_figures(manifest)
     commit, branch = gitdiff.identify(manifest.root, commit, branch, environ)
-    snapshot = history.from_measured(
-        services, commit=commit, branch=branch, environment=toolinfo.current(), at=history.now()
-    )
+    snapshot = from_measured(services, commit=commit, branch=branch, environment=toolinfo.current(), at=now())
     shown = manifest.display(manifest.history)
     with History.open(manifest.history, shown, create=True) as store:
         result = store.record(snapshot, set_baseline=set_baseline, force=force)
@@ -124,7 +122,7 @@ def status(
 
 
 def _print_baseline(
-    baseline: history.Baseline | None, current: Mapping[str, Figures], branch: str, out: TextIO
+    baseline: Baseline | None, current: Mapping[str, Figures], branch: str, out: TextIO
 ) -> None:
     if baseline is None:
         print(f"Baseline: none for {branch!r}. Set one: nox -s baseline -- --set", file=out)

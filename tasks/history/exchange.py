@@ -18,7 +18,8 @@ from ..analyze.analysis import Figures
 from ..errors import ConfigError
 from ..measure.datafiles import atomic_path
 from ..measure.toolinfo import Environment
-from .store import COUNTS, KINDS, MAX_INTEGER, FileRecord, History, ServiceRecord, Snapshot
+from .snapshot import COUNTS, KINDS, FileRecord, ServiceRecord, Snapshot
+from .store import MAX_INTEGER, History
 
 FORMAT = "coverage-workflows-history"
 VERSION = 1

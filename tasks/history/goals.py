@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..analyze.analysis import Figures, metric_pct
 from ..config.manifest import Goal
-from .store import Snapshot
+from .snapshot import Snapshot
 
 PACE_WINDOW_DAYS = 28  # the observed pace is measured over the last four weeks of snapshots
 

@@ -10,161 +10,20 @@ not there at all. Every statement takes its values as parameters.
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..analyze.analysis import Figures, ServiceFigures, headline_figures
+from ..analyze.analysis import Figures
 from ..errors import ConfigError, DataError, StorageError, is_locked, is_storage_failure
 from ..measure.toolinfo import Environment
+from .schema import MIGRATIONS, SCHEMA_VERSION
+from .snapshot import COUNTS, KINDS, Baseline, FileRecord, Recorded, ServiceRecord, Snapshot, now
 
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another one before giving up
 
-# Each migration takes the schema from version N to N+1; a database records its version
-# in PRAGMA user_version. Never edit a released migration: add the next one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: snapshots, per-service figures, a baseline per branch
-        """CREATE TABLE snapshots (
-            id INTEGER PRIMARY KEY,
-            commit_sha TEXT NOT NULL,
-            branch TEXT NOT NULL,
-            recorded_at TEXT NOT NULL,
-            python TEXT NOT NULL,
-            coverage TEXT NOT NULL,
-            core TEXT NOT NULL
-        )""",
-        "CREATE INDEX snapshots_by_branch ON snapshots (branch, recorded_at)",
-        "CREATE INDEX snapshots_by_commit ON snapshots (commit_sha)",
-        """CREATE TABLE service_figures (
-            snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
-            service TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('isolated', 'whole')),
-            statements INTEGER NOT NULL,
-            covered INTEGER NOT NULL,
-            branches INTEGER NOT NULL,
-            covered_branches INTEGER NOT NULL,
-            PRIMARY KEY (snapshot_id, service, kind)
-        )""",
-        """CREATE TABLE baselines (
-            branch TEXT PRIMARY KEY,
-            snapshot_id INTEGER NOT NULL REFERENCES snapshots (id),
-            set_at TEXT NOT NULL
-        )""",
-    ),
-    (  # 2: per-file figures; a digest of the figures so recording the same data twice is a no-op
-        """CREATE TABLE file_figures (
-            snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
-            path TEXT NOT NULL,
-            service TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('isolated', 'whole')),
-            statements INTEGER NOT NULL,
-            covered INTEGER NOT NULL,
-            branches INTEGER NOT NULL,
-            covered_branches INTEGER NOT NULL,
-            PRIMARY KEY (snapshot_id, path, kind)
-        )""",
-        "ALTER TABLE snapshots ADD COLUMN digest TEXT NOT NULL DEFAULT ''",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 MAX_INTEGER = 2**63  # SQLite's integers are signed 64-bit
-KINDS = ("isolated", "whole")
-COUNTS = ("statements", "covered", "branches", "covered_branches")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServiceRecord:
-    name: str
-    isolated: Figures
-    whole: Figures
-
-
-@dataclass(frozen=True, kw_only=True)
-class FileRecord:
-    path: str  # relative to the project directory
-    service: str
-    isolated: Figures
-    whole: Figures
-
-
-@dataclass(frozen=True, kw_only=True)
-class Snapshot:
-    commit: str
-    branch: str
-    recorded_at: str  # ISO 8601 in UTC, to the second: 2026-11-21T09:30:00Z
-    environment: Environment
-    services: tuple[ServiceRecord, ...]
-    files: tuple[FileRecord, ...] = ()  # loaded only when asked for
-    id: int | None = None
-
-    def headline(self) -> dict[str, Figures]:
-        """Each scope's judged figure (see analysis.headline_figures)."""
-        return headline_figures(self.services)
-
-    @property
-    def when(self) -> str:
-        """recorded_at for people: 2026-11-21 09:30."""
-        return self.recorded_at.replace("T", " ")[:16]
-
-    @property
-    def label(self) -> str:
-        number = f"#{self.id} " if self.id is not None else ""
-        return f"{number}({self.branch} @ {self.commit[:7]}, {self.when})"
-
-    def key(self) -> tuple[str, str, str, str]:
-        """What identifies a snapshot across databases: commit, branch, time, figures."""
-        return (self.commit, self.branch, self.recorded_at, self.digest())
-
-    def digest(self) -> str:
-        """A fingerprint of the figures: equal digests, equal measurements."""
-        payload = {
-            "services": [[s.name, asdict(s.isolated), asdict(s.whole)] for s in self.services],
-            "files": sorted([f.path, f.service, asdict(f.isolated), asdict(f.whole)] for f in self.files),
-        }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recorded:
-    snapshot: Snapshot
-    reused: bool  # the same commit, branch and figures were already recorded
-    was_baseline: bool  # with set_baseline: it already was its branch's baseline
-    replaced: Snapshot | None  # the baseline this one replaced, with --force
-
-
-@dataclass(frozen=True, kw_only=True)
-class Baseline:
-    branch: str
-    snapshot: Snapshot
-    set_at: str
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_measured(
-    services: Sequence[ServiceFigures], *, commit: str, branch: str, environment: Environment, at: str
-) -> Snapshot:
-    """A snapshot of figures computed from the combined data."""
-    return Snapshot(
-        commit=commit,
-        branch=branch,
-        recorded_at=at,
-        environment=environment,
-        services=tuple(ServiceRecord(name=s.name, isolated=s.isolated, whole=s.whole) for s in services),
-        files=tuple(
-            FileRecord(path=f.path, service=s.name, isolated=f.isolated, whole=f.whole)
-            for s in services
-            for f in s.files
-        ),
-    )
 
 
 class History:

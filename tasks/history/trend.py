@@ -12,7 +12,8 @@ from ..errors import KitError
 from ..gate import gitdiff
 from ..measure import datafiles
 from ..report import chart
-from .store import History, Snapshot
+from .snapshot import Snapshot
+from .store import History
 
 TREND_POINTS = 60  # snapshots drawn in the trend picture
 TREND_FILE = "trend.svg"

@@ -14,7 +14,6 @@ import contextlib
 import datetime
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,15 +22,18 @@ from pathlib import Path
 from coverage import Coverage
 from coverage.exceptions import CoverageException
 
-from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern, service_figures
-from ..analyze.cache import AnalysisCache
+from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
+from ..analyze.combined import measured_figures, open_coverage, unusable
 from ..analyze.sidejob import SideJob
-from ..config.layout import ARCHIVE_DIR, CACHE_FILE, archive_name
+from ..config.layout import ARCHIVE_DIR
 from ..config.manifest import TOTAL, Manifest, Service
-from ..errors import ConfigError, DataError
-from ..history import trend
 from ..measure import datafiles, filelock
-from . import badges, dashboard, editors, masking, recommend, render, reuse
+from . import badges, dashboard, editors, masking, publish, recommend, render, reuse
+
+# The history's trend for the dashboard: a picture (or None) and a line saying what it shows.
+# The history is a later stage, so whoever calls build() (the command line) reads it.
+Trend = tuple[str | None, str]
+NO_TREND: Trend = (None, "No trend: this report was built without reading the history.")
 
 FORMATS = ("html", "xml", "json", "lcov", "markdown", "badges", "editors", "services")
 DASHBOARD = "index.html"
@@ -46,6 +48,7 @@ class Derived:
     matrix: masking.MaskingMatrix
     advice: recommend.Advice
     missing: tuple[str, ...]
+    trend: Trend  # the dashboard's trend picture (or None) and the line saying what it shows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,50 +59,6 @@ class Report:
     not_ours: tuple[Path, ...] = ()  # editor files of the same name someone else wrote: left alone
 
 
-def open_coverage(
-    manifest: Manifest, data_file: Path, *, cache: bool = True
-) -> tuple[Coverage, SharedAnalysis]:
-    """A Coverage object over `data_file` (paths relative to the project) with shared analysis
-    (and, with `cache`, the parse of unchanged files from earlier invocations)."""
-    if Path.cwd().resolve() != manifest.project_dir:
-        # coverage.py resolves the data's relative paths against the current directory.
-        raise ConfigError(
-            f"run this from the project directory {manifest.project_dir} (now in {Path.cwd()})."
-        )
-    datafiles.read(data_file, manifest.display(data_file))  # a clear error before coverage's own
-    cov = Coverage(data_file=str(data_file), config_file=False)
-    cov.set_option("run:relative_files", True)
-    cov.set_option("report:ignore_errors", False)
-    cov.load()
-    return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov) if cache else None)
-
-
-def measured_figures(
-    manifest: Manifest, shared: SharedAnalysis, data_file: Path
-) -> tuple[ServiceFigures, ...]:
-    """Per-service figures, or a DataError when the sources no longer match the data."""
-    try:
-        return service_figures(shared, manifest)
-    except CoverageException as exc:
-        raise _unusable(manifest, data_file, exc) from None
-
-
-def combined_figures(manifest: Manifest) -> tuple[SharedAnalysis, tuple[ServiceFigures, ...]]:
-    """The per-service figures of the combined data (and its analysis, for more questions)."""
-    data_file = datafiles.require_combined(manifest)
-    _, shared = open_coverage(manifest, data_file)
-    services = measured_figures(manifest, shared, data_file)
-    shared.save_cache()
-    return shared, services
-
-
-def _unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
-    return DataError(
-        f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
-        "since the data was measured, run the services' sessions and combine again."
-    )
-
-
 def figures(
     manifest: Manifest, shared: SharedAnalysis, data_file: Path
 ) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
@@ -108,15 +67,22 @@ def figures(
     return services, render.rows(services, thresholds, manifest.thresholds)
 
 
-def build(manifest: Manifest, formats: Sequence[str] = FORMATS, *, archive: bool = False) -> Report:
+def build(
+    manifest: Manifest,
+    formats: Sequence[str] = FORMATS,
+    *,
+    archive: bool = False,
+    trend: Callable[[Manifest], Trend] | None = None,
+) -> Report:
     """Compute the figures from the combined data and write the requested formats; with
-    `archive`, also keep a copy under reports/archive/<UTC time>/ for later comparison."""
+    `archive`, also keep a copy under reports/archive/<UTC time>/ for later comparison. The
+    dashboard draws what `trend` finds in the history (asked only when HTML is written)."""
     data_file = datafiles.require_combined(manifest)
     cov, shared = open_coverage(manifest, data_file)
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
-    with filelock.held(reports_dir / LOCK_NAME):  # a second report waits for the first to publish
-        return _build_staged(manifest, cov, shared, data_file, formats, archive)
+    with filelock.held(reports_dir / publish.LOCK_NAME):  # a second report waits for the first to publish
+        return _build_staged(manifest, cov, shared, data_file, formats, archive, trend)
 
 
 def _build_staged(
@@ -126,12 +92,13 @@ def _build_staged(
     data_file: Path,
     formats: Sequence[str],
     archive: bool,
+    trend: Callable[[Manifest], Trend] | None,
 ) -> Report:
     reports_dir = manifest.reports_dir
     # One report at a time holds the lock, so one staging folder; a killed run's is cleared.
-    staging = reports_dir / STAGING_NAME
+    staging = reports_dir / publish.STAGING_NAME
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left behind
-    _restore_swapped(reports_dir)
+    publish.restore_swapped(reports_dir)
     staging.mkdir()
     missing = tuple(datafiles.missing_inputs(manifest))
     skipped: tuple[Path, ...] = ()
@@ -149,19 +116,20 @@ def _build_staged(
             matrix=masking.build(shared, manifest),
             advice=recommend.build(shared, manifest, services),
             missing=missing,
+            trend=trend(manifest) if trend is not None and "html" in formats else NO_TREND,
         )
         _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from, unchanged)
         if archive:
-            _archive(staging, reports_dir / ARCHIVE_DIR)
+            publish.archive(staging, reports_dir / ARCHIVE_DIR)
         editor_files: tuple[Path, ...] = ()
         if "editors" in formats:
             # Before publishing: an editor folder that cannot be written leaves the old reports.
             editor_files, skipped = editors.write(
                 manifest, staging / "coverage.lcov", staging / "coverage.xml"
             )
-        written = _publish(staging, reports_dir) + editor_files
+        written = publish.publish(staging, reports_dir) + editor_files
     except CoverageException as exc:
-        raise _unusable(manifest, data_file, exc) from None
+        raise unusable(manifest, data_file, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Report(figures=derived, parses=shared.parses, written=written, not_ours=skipped)
@@ -322,8 +290,6 @@ def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
 
 
 BADGES_DIR = "badges"
-STAGING_NAME = ".coverage-workflows-staging"  # the reports folder may be the project's root
-LOCK_NAME = ".coverage-workflows-lock"
 
 
 def _write_badges(manifest: Manifest, rows: list[render.Row], folder: Path) -> None:
@@ -361,15 +327,14 @@ def _page(manifest: Manifest, derived: Derived, out: Path) -> dashboard.Page:
         for scope in (TOTAL, *manifest.names)
         if (out / BADGES_DIR / f"{scope}.svg").exists()
     }
-    trend_svg, trend_note = trend.recent_trend(manifest)
     return dashboard.Page(
         title="Coverage by service",
         generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         rows=derived.rows,
         matrix=derived.matrix,
         advice=derived.advice,
-        trend_svg=trend_svg,
-        trend_note=trend_note,
+        trend_svg=derived.trend[0],
+        trend_note=derived.trend[1],
         links=links,
         service_links=service_links,
         badges=badge_links,
@@ -412,71 +377,3 @@ def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row])
         ],
         "total": {"isolated": numbers(rows[-1].isolated), "whole_suite": numbers(rows[-1].whole)},
     }
-
-
-# Folders of the kit's own beside the reports, named so that no folder of the user's (the
-# reports folder may be the project's root) is ever taken for one.
-ARCHIVE_PARTIAL = ".coverage-workflows-partial-"  # an archive being copied, or one superseded
-SWAPPED_PREFIX = ".coverage-workflows-old-"  # a published folder moved aside for its new copy
-
-
-def _kit_folders(parent: Path, prefix: str) -> list[Path]:
-    return [path for path in parent.glob(f"{prefix}*") if path.is_dir() and not path.is_symlink()]
-
-
-def _archive(staging: Path, folder: Path) -> None:
-    """A timestamped copy of the staged reports, whole or not at all: copied under a
-    temporary name, then renamed. A killed archiving's partial copy is cleared by the next."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for left in _kit_folders(folder, ARCHIVE_PARTIAL):
-        shutil.rmtree(left, ignore_errors=True)
-    partial = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
-    shutil.copytree(staging, partial, dirs_exist_ok=True)
-    target = folder / archive_name(datetime.datetime.now(datetime.UTC))
-    if target.exists():  # archived twice within a second: the newer copy replaces the older
-        superseded = Path(tempfile.mkdtemp(prefix=ARCHIVE_PARTIAL, dir=folder))
-        target.replace(superseded / target.name)
-        partial.replace(target)
-        shutil.rmtree(superseded, ignore_errors=True)
-    else:
-        partial.replace(target)
-
-
-def _restore_swapped(reports_dir: Path) -> None:
-    """Put back a published folder that a killed report moved aside and never replaced;
-    then remove what the swaps left (old folders whose new copies are in place). Only
-    names missing from the reports folder are put back: nothing there is replaced."""
-    for aside in _kit_folders(reports_dir, SWAPPED_PREFIX):
-        for old in aside.iterdir():
-            if not (reports_dir / old.name).exists():
-                old.replace(reports_dir / old.name)
-        shutil.rmtree(aside, ignore_errors=True)
-
-
-def _publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
-    """Move each staged report over its old copy: files by rename, folders by swap."""
-    written = []
-    # What the reports were made from goes last: until every report is in place, the old
-    # record (removed first) cannot vouch for a half-new set.
-    (reports_dir / reuse.RECORD_NAME).unlink(missing_ok=True)
-    for item in sorted(staging.iterdir(), key=lambda path: (path.name == reuse.RECORD_NAME, path.name)):
-        target = reports_dir / item.name
-        if item.is_dir() and target.exists():
-            # Two renames: a kill between them leaves the old folder aside, for the next
-            # report to put back (_restore_swapped) before it does anything else.
-            old = Path(tempfile.mkdtemp(prefix=SWAPPED_PREFIX, dir=reports_dir))
-            target.replace(old / item.name)
-            try:
-                item.replace(target)
-            except OSError:
-                # The old copy back in place (if even that fails, it stays aside for the next
-                # report to put back); then the error is what the user hears.
-                with contextlib.suppress(OSError):
-                    (old / item.name).replace(target)
-                    old.rmdir()
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            item.replace(target)
-        written.append(target)
-    return tuple(written)

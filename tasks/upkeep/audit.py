@@ -6,33 +6,16 @@ Errors fail `nox -s audit` and `nox -s maintenance` (exit 1); warnings are repor
 
 from __future__ import annotations
 
-import configparser
-import re
-import shlex
 import sqlite3
-import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from ..config import project_settings
 from ..config.manifest import Manifest
+from . import audit_layout
+from .findings import ERROR, WARNING, Finding
 
-ERROR = "error"
-WARNING = "warning"
 FAR_BELOW = 10.0  # points a floor may sit below the baseline's figure before it is called stale
-
-# Each scope's (line, branch) figure in the base branch's baseline.
-BaselineFigures = dict[str, tuple[float | None, float | None]]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Finding:
-    severity: str
-    where: str
-    what: str
-    why: str
-    fix: str
 
 
 def audit(
@@ -40,9 +23,6 @@ def audit(
 ) -> list[Finding]:
     """Every finding for `manifest`'s repository; `baseline` holds each scope's (line, branch)
     figure from the base branch's baseline, when there is one."""
-    # The layout checks build on this module's findings and config reading.
-    from . import audit_layout
-
     findings = [
         *_masking_sources(manifest),
         *_masking_cov_options(manifest),
@@ -59,35 +39,9 @@ def audit(
 # -- a coverage `source` or `--cov` that spans several services -----------------------------
 
 
-LIST_KEYS = ("source", "source_dirs", "omit", "include")
-
-
-def coverage_settings(root: Path, sections: Sequence[str]) -> Iterable[tuple[Path, str, dict[str, Any]]]:
-    """(file, section name, settings) of each of `sections` ("run", "report") in every
-    coverage.py config file in `root`; list settings of INI files split as coverage.py does."""
-    pyproject = root / "pyproject.toml"
-    document = _toml(pyproject) if pyproject.is_file() else {}
-    for section in sections:
-        table = _table(document, "tool", "coverage", section)
-        if table:
-            yield pyproject, f"[tool.coverage.{section}]", table
-    for name, prefix in ((".coveragerc", ""), ("setup.cfg", "coverage:"), ("tox.ini", "coverage:")):
-        parser = _ini(root / name)
-        for section in sections:
-            if parser is None or not parser.has_section(prefix + section):
-                continue
-            settings: dict[str, Any] = {}
-            for key, value in parser.items(prefix + section):
-                if key in LIST_KEYS:
-                    settings[key] = [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
-                else:
-                    settings[key] = value
-            yield root / name, f"[{prefix}{section}]", settings
-
-
 def _masking_sources(manifest: Manifest) -> list[Finding]:
     findings = []
-    for path, section, run in coverage_settings(manifest.root, ("run",)):
+    for path, section, run in project_settings.coverage_settings(manifest.root, ("run",)):
         for key in ("source", "source_dirs"):
             entries = run.get(key) or []
             if isinstance(entries, str):
@@ -113,7 +67,7 @@ def _masking_sources(manifest: Manifest) -> list[Finding]:
 
 def _masking_cov_options(manifest: Manifest) -> list[Finding]:
     findings = []
-    for path, where, addopts in _pytest_addopts(manifest.root):
+    for path, where, addopts in project_settings.pytest_addopts(manifest.root):
         for option in _cov_targets(addopts):
             spanned = _services_under(manifest, manifest.root / option)
             if len(spanned) > 1:
@@ -128,26 +82,6 @@ def _masking_cov_options(manifest: Manifest) -> list[Finding]:
                     )
                 )
     return findings
-
-
-def _pytest_addopts(root: Path) -> Iterable[tuple[Path, str, list[str]]]:
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        addopts = _table(_toml(pyproject), "tool", "pytest", "ini_options").get("addopts", [])
-        words = [str(word) for word in addopts] if isinstance(addopts, list) else _words(str(addopts))
-        yield pyproject, "[tool.pytest.ini_options] addopts", words
-    for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
-        parser = _ini(root / name)
-        if parser is not None and parser.has_option(section, "addopts"):
-            yield root / name, f"[{section}] addopts", _words(parser.get(section, "addopts"))
-
-
-def _words(addopts: str) -> list[str]:
-    """addopts as pytest splits it; unbalanced quotes (pytest will say so) split on spaces."""
-    try:
-        return shlex.split(addopts)
-    except ValueError:
-        return addopts.split()
 
 
 def _cov_targets(words: Sequence[str]) -> list[str]:
@@ -255,32 +189,3 @@ def _written_by(path: Path) -> str | None:
     except sqlite3.Error:
         return None
     return str(row[0]) if row else None
-
-
-# -- reading config files --------------------------------------------------------------------------
-
-
-def _table(document: dict[str, Any], *keys: str) -> dict[str, Any]:
-    """The table at `keys`, or {} when any level is absent or not a table."""
-    for key in keys:
-        value = document.get(key, {})
-        document = value if isinstance(value, dict) else {}
-    return document
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}  # not ours to judge here; the tools that read it will say
-
-
-def _ini(path: Path) -> configparser.ConfigParser | None:
-    if not path.is_file():
-        return None
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError):
-        return None
-    return parser

@@ -19,7 +19,8 @@ from pathlib import Path
 from coverage.files import GlobMatcher
 
 from ..config.manifest import Manifest, Service
-from .audit import ERROR, WARNING, Finding, coverage_settings
+from ..config.project_settings import coverage_settings
+from .findings import ERROR, WARNING, Finding
 
 SKIPPED_DIRS = {".git", ".nox", ".tox", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"}
 SHOWN = 5  # file names listed in one finding

@@ -32,10 +32,11 @@ from ..config.layout import (
     is_data_name,
 )
 from ..config.manifest import Manifest
-from ..history.store import History, Snapshot
+from ..history.snapshot import Snapshot
+from ..history.store import History
 from ..measure import toolinfo
 from ..report import render
-from . import audit
+from .findings import BaselineFigures, Finding
 
 DIGEST = "maintenance/digest.md"  # under reports_dir
 TOOLS = ("coverage", "pytest", "pytest-cov", "pytest-xdist", "pytest-split", "nox")
@@ -223,7 +224,7 @@ def digest(
     now: datetime.datetime,
     removed: Sequence[Expired],
     thinned: Thinned | None,
-    findings: Sequence[audit.Finding],
+    findings: Sequence[Finding],
     tool_list: Sequence[Tool],
     this_week: Week | None,
     core_note: str | None,
@@ -268,7 +269,7 @@ def _figures_section(this_week: Week | None) -> list[str]:
     return [*lines, f"Biggest gain: {gain}. Biggest drop: {drop}."]  # rows are biggest move first
 
 
-def _audit_section(findings: Sequence[audit.Finding]) -> list[str]:
+def _audit_section(findings: Sequence[Finding]) -> list[str]:
     esc = html.escape
     if not findings:
         return ["Nothing found."]
@@ -332,7 +333,7 @@ def core_change(baseline: Snapshot | None, branch: str) -> str | None:
     )
 
 
-def baseline_figures(baseline: Snapshot | None) -> audit.BaselineFigures | None:
+def baseline_figures(baseline: Snapshot | None) -> BaselineFigures | None:
     """Each scope's (line, branch) figure in a baseline, for the threshold audit."""
     if baseline is None:
         return None

@@ -1,0 +1,60 @@
+"""The combined data opened for analysis: one Coverage object over a data file, its shared
+analysis, and the per-service figures every command that reads data starts from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coverage import Coverage
+from coverage.exceptions import CoverageException
+
+from ..config.layout import CACHE_FILE
+from ..config.manifest import Manifest
+from ..errors import ConfigError, DataError
+from ..measure import datafiles
+from .analysis import ServiceFigures, SharedAnalysis, service_figures
+from .cache import AnalysisCache
+
+
+def open_coverage(
+    manifest: Manifest, data_file: Path, *, cache: bool = True
+) -> tuple[Coverage, SharedAnalysis]:
+    """A Coverage object over `data_file` (paths relative to the project) with shared analysis
+    (and, with `cache`, the parse of unchanged files from earlier invocations)."""
+    if Path.cwd().resolve() != manifest.project_dir:
+        # coverage.py resolves the data's relative paths against the current directory.
+        raise ConfigError(
+            f"run this from the project directory {manifest.project_dir} (now in {Path.cwd()})."
+        )
+    datafiles.read(data_file, manifest.display(data_file))  # a clear error before coverage's own
+    cov = Coverage(data_file=str(data_file), config_file=False)
+    cov.set_option("run:relative_files", True)
+    cov.set_option("report:ignore_errors", False)
+    cov.load()
+    return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov) if cache else None)
+
+
+def measured_figures(
+    manifest: Manifest, shared: SharedAnalysis, data_file: Path
+) -> tuple[ServiceFigures, ...]:
+    """Per-service figures, or a DataError when the sources no longer match the data."""
+    try:
+        return service_figures(shared, manifest)
+    except CoverageException as exc:
+        raise unusable(manifest, data_file, exc) from None
+
+
+def combined_figures(manifest: Manifest) -> tuple[SharedAnalysis, tuple[ServiceFigures, ...]]:
+    """The per-service figures of the combined data (and its analysis, for more questions)."""
+    data_file = datafiles.require_combined(manifest)
+    _, shared = open_coverage(manifest, data_file)
+    services = measured_figures(manifest, shared, data_file)
+    shared.save_cache()
+    return shared, services
+
+
+def unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
+    return DataError(
+        f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
+        "since the data was measured, run the services' sessions and combine again."
+    )

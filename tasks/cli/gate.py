@@ -1,0 +1,71 @@
+"""Commands that judge: gate, and stability (the flaky lines the gate forgives)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, TextIO
+
+from ..config import manifest as manifest_module
+from ..config.manifest import Manifest
+from ..errors import EXIT_FAILED, EXIT_OK
+
+
+def add_stability(commands: Any) -> None:
+    stability = commands.add_parser(
+        "stability",
+        help="run a service's tests several times and list lines covered differently (nox -s stability)",
+        description="Run SERVICE's tests --runs times under coverage, recording each test's name, and "
+        "list the lines whose coverage differs between runs. Further arguments go to pytest.",
+        allow_abbrev=False,
+    )
+    stability.add_argument("service")
+    stability.add_argument("--runs", type=int, default=2, metavar="N", help="runs to compare (default 2)")
+
+
+def add_gate(commands: Any) -> None:
+    gate = commands.add_parser(
+        "gate",
+        help="fail when coverage breaks a policy (nox -s gate)",
+        description="Evaluate the total, service, file and changed-line policies of the manifest.",
+        allow_abbrev=False,
+    )
+    gate.add_argument(
+        "--base", help="git ref whose merge-base the change is measured from (default: gate.base)"
+    )
+    gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
+    gate.add_argument(
+        "--report-url",
+        metavar="URL",
+        help="the full report's address for the pull-request comment (default: the Actions run on CI)",
+    )
+    gate.add_argument(
+        "--policy",
+        dest="policies",
+        action="append",
+        choices=manifest_module.POLICIES,
+        help="evaluate only these policies (repeatable); default: all that are not off",
+    )
+
+
+def handle_stability(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    from ..gate import stability
+
+    result = stability.measure(manifest, args.service, args.runs, extra, out)
+    print(stability.terminal(manifest, result), file=out)
+    return EXIT_FAILED if result.undeclared else EXIT_OK
+
+
+def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    from ..gate import gate, policies
+    from ..history import regression
+
+    result = gate.run(
+        manifest,
+        base=args.base,
+        staged=args.staged,
+        only=args.policies,
+        baseline_of=regression.baseline_figures,
+    )
+    written = gate.write_outputs(result, manifest, out, link=args.report_url)
+    print(f"verdict written to {manifest.display(written)}", file=out)
+    return EXIT_FAILED if result.verdict.status == policies.FAIL else EXIT_OK

@@ -1,0 +1,99 @@
+"""Commands of the weekly upkeep: maintenance and audit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..config.manifest import Manifest
+from ..errors import EXIT_FAILED, EXIT_OK
+
+
+def add_maintenance(commands: Any) -> None:
+    maintenance = commands.add_parser(
+        "maintenance",
+        help="retention, history compaction, audit, tool versions, weekly digest (nox -s maintenance)",
+        description="The weekly upkeep; writes reports/maintenance/digest.md (and the job summary on "
+        "GitHub Actions). Exit 1 when the audit finds an error. See docs/maintenance.md.",
+        allow_abbrev=False,
+    )
+    maintenance.add_argument(
+        "--dry-run", action="store_true", help="list what retention would remove; remove nothing"
+    )
+    _branch_option(maintenance)
+
+
+def add_audit(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="check the configuration for masking-prone settings (nox -s audit)",
+        description="Report settings that bring coverage masking back or make figures lie, each with "
+        "why and the fix. Exit 1 when one is an error.",
+        allow_abbrev=False,
+    )
+    _branch_option(audit)
+
+
+def _branch_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--branch", help="the branch whose history and baseline count (default: the one gate.base names)"
+    )
+
+
+def handle_maintenance(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    import datetime
+
+    from ..gate import gitdiff
+    from ..measure import datafiles
+    from ..upkeep import audit, maintenance
+    from ..upkeep.findings import ERROR
+
+    now = datetime.datetime.now(datetime.UTC)
+    branch = args.branch or gitdiff.branch_of(manifest.project_dir, manifest.gate.base)
+    removed = maintenance.expired(manifest, now)
+    if not args.dry_run:
+        maintenance.remove(removed)
+    thinned = maintenance.thin_history(manifest, dry_run=args.dry_run)
+    baseline = maintenance.baseline_snapshot(manifest, branch)
+    findings = audit.audit(manifest, maintenance.baseline_figures(baseline))
+    text = maintenance.digest(
+        manifest,
+        now=now,
+        removed=removed,
+        thinned=thinned,
+        findings=findings,
+        tool_list=maintenance.tools(manifest),
+        this_week=maintenance.week(manifest, branch, now),
+        core_note=maintenance.core_change(baseline, branch),
+        dry_run=args.dry_run,
+    )
+    target = manifest.reports_dir / maintenance.DIGEST
+    with datafiles.atomic_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    print(text, file=out)
+    print(f"digest written to {manifest.display(target)}", file=out)
+    return EXIT_FAILED if any(f.severity == ERROR for f in findings) else EXIT_OK
+
+
+def handle_audit(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    from ..gate import gitdiff
+    from ..upkeep import audit, maintenance
+    from ..upkeep.findings import ERROR
+
+    branch = args.branch or gitdiff.branch_of(manifest.project_dir, manifest.gate.base)
+    baseline = maintenance.baseline_snapshot(manifest, branch)
+    findings = audit.audit(manifest, maintenance.baseline_figures(baseline))
+    for finding in findings:
+        print(f"{finding.severity}: {finding.where}: {finding.what}.", file=out)
+        print(f"  why: {finding.why}.", file=out)
+        print(f"  fix: {finding.fix}.", file=out)
+    errors = sum(f.severity == ERROR for f in findings)
+    plural = "" if len(findings) == 1 else "s"
+    print(f"{len(findings)} finding{plural}, {errors} at error severity.", file=out)
+    return EXIT_FAILED if errors else EXIT_OK
