@@ -198,7 +198,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from tasks import history
+    from tasks.history import store as history
     from tests.test_history import snapshot
 
     original = history.History._insert_files

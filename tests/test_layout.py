@@ -4,6 +4,7 @@ through the pipeline's stages, never in a cycle, always relative; modules stay s
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
@@ -460,3 +461,25 @@ def test_shape_problems__find_exactly_the_planted_ones(
 ) -> None:
     write_files(tmp_path, files)
     assert shape_problems(tmp_path / "tasks") == expected
+
+
+def documented_modules(text: str) -> dict[str, set[str]]:
+    """Stage -> the module file names docs/architecture.md's tree lists under it."""
+    tree = text.split("```", 2)[1]
+    listed: dict[str, set[str]] = {}
+    current = ""
+    for line in tree.splitlines():
+        if match := re.match(r"  (\w+)/ ", line):
+            current = match.group(1)
+        elif re.match(r"  \S", line):  # a top-level file of the package
+            current = ""
+        listed.setdefault(current, set()).update(re.findall(r"\b(\w+\.py)\b", line))
+    return listed
+
+
+def test_architecture_doc__lists_every_module_where_it_is() -> None:
+    listed = documented_modules((KIT / "docs" / "architecture.md").read_text(encoding="utf-8"))
+    for folder in sorted(p for p in TASKS.iterdir() if (p / "__init__.py").is_file()):
+        actual = {path.name for path in folder.glob("*.py")} - {"__init__.py"}
+        assert listed.get(folder.name, set()) == actual, folder.name
+    assert len(listed) > MIN_SUBPACKAGES  # the tree was read, not an empty block

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.analyze import combined
+from tasks.analyze import analysis, combined
 from tasks.config import loader
-from tasks.report import report
 from tests.conftest import nox
 from tests.oracle import strict_run
 
@@ -139,7 +138,7 @@ def test_own_folder_services__measured_like_strict_runs(
     monkeypatch.chdir(project)
     loaded = loader.load(project_dir=project)
     _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
-    for service, figures in zip(loaded.services, report.service_figures(shared, loaded), strict=True):
+    for service, figures in zip(loaded.services, analysis.service_figures(shared, loaded), strict=True):
         truth = strict_run(service.cwd, list(service.source), list(service.tests), tmp_path / service.name)
         # A strict run does not see a never-imported file of a namespace package unless it
         # is configured to; the kit always counts such files, at 0%.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.analyze import combined
+from tasks.analyze import analysis, combined
 from tasks.analyze.analysis import ServiceFigures
 from tasks.config import loader
 from tasks.config import manifest as manifest_module
@@ -36,7 +36,7 @@ def figures_of(project: Path) -> tuple[manifest_module.Manifest, tuple[ServiceFi
     os.chdir(project)  # callers restore the directory through monkeypatch.chdir
     loaded = loader.load(project_dir=project)
     _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
-    return loaded, report.service_figures(shared, loaded)
+    return loaded, analysis.service_figures(shared, loaded)
 
 
 def test_nox_list__every_session_with_a_description(kit_copy: Path) -> None:
