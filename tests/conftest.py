@@ -14,6 +14,11 @@ from pathlib import Path
 import pytest
 
 KIT = Path(__file__).resolve().parent.parent
+
+# The tests see no git configuration of the machine's or the developer's: a setting such as
+# diff.mnemonicPrefix must not change a result. The tests of such settings set them themselves.
+os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
+os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
 KIT_FILES = ("noxfile.py", "pyproject.toml", "tasks", "configs", "examples")
 
 
@@ -107,8 +112,8 @@ def nox(project: Path, *args: str) -> Result:
     return run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *args], project)
 
 
-def tasks(project: Path, *args: str) -> Result:
-    return run([sys.executable, "-m", "tasks", *args], project)
+def tasks(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    return run([sys.executable, "-m", "tasks", *args], project, env=env)
 
 
 def copy_kit(project: Path, *extra: str) -> Path:

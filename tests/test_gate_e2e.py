@@ -198,3 +198,32 @@ def test_gate__unowned_changed_file_is_reported(feature_branch: Path) -> None:
     assert "examples/monorepo/src/orphan.py" in result.stdout
     verdict = json.loads((project / "reports" / "gate.json").read_text())
     assert verdict["unowned_files"] == ["examples/monorepo/src/orphan.py"]
+
+
+def test_gate__the_users_git_settings_change_nothing_and_untracked_files_count(
+    feature_branch: Path, tmp_path: Path
+) -> None:
+    project = feature_branch
+    assert nox(project, "-s", *SERVICES).returncode == 0
+    gate = ("gate", "--base", "main", "--policy", "changed")
+
+    def verdict(env: dict[str, str] | None = None, *extra: str) -> tuple[int, list[str], str]:
+        result = tasks(project, *gate, *extra, env=env)
+        listed = [line for line in result.stdout.splitlines() if ": lines " in line or ": line " in line]
+        return result.returncode, listed, (project / "reports" / "gate.json").read_text()
+
+    plain = verdict()
+    start, end = added_line_numbers(project)
+    assert plain[0] == 1 and any(f"auth: {AUTH}: lines {start}-{end}" in line for line in plain[1]), plain
+    for setting in ("mnemonicPrefix", "noprefix", "relative"):
+        user_config = tmp_path / f"{setting}.gitconfig"
+        user_config.write_text(f"[diff]\n\t{setting} = true\n")
+        assert verdict({"GIT_CONFIG_GLOBAL": str(user_config)}) == plain, setting
+
+    extra = "examples/monorepo/src/auth/extra.py"
+    (project / extra).write_text("def untested(x):\n    if x:\n        return 1\n    return 2\n")
+    status, listed, _ = verdict()
+    assert status == 1
+    assert any(f"auth: {extra}: lines 1-4" in line for line in listed), listed  # not yet added to git
+    _, left_out, _ = verdict(None, "--exclude-untracked")
+    assert not [line for line in left_out if extra in line]

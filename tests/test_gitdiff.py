@@ -135,3 +135,63 @@ def test_branch_of__names_the_branch_a_ref_stands_for(tmp_path: Path) -> None:
     assert gitdiff.branch_of(clone, "feature/login") == "feature/login"
     assert gitdiff.branch_of(clone, "main") == "main"
     assert gitdiff.branch_of(clone, "no-such-ref") == "no-such-ref"
+
+
+def changed_repo(tmp_path: Path) -> Path:
+    """A change on a branch: lines added in a top-level folder named `b` (what a stripped
+    prefix would be confused with) and in a subfolder, plus a file not yet added to git."""
+    repo = init_repo(tmp_path / "repo")
+    for name in ("b/mod.py", "pkg/deep/mod.py"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("one = 1\n")
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    for name in ("b/mod.py", "pkg/deep/mod.py"):
+        (repo / name).write_text("one = 1\ntwo = 2\nthree = 3\n")
+    commit_all(repo, "feature")
+    (repo / "pkg" / "new.py").write_text("a = 1\nb = 2\n")  # untracked
+    return repo
+
+
+USER_SETTINGS = {
+    "plain": "",
+    "mnemonicPrefix": "[diff]\n\tmnemonicPrefix = true\n",
+    "noprefix": "[diff]\n\tnoprefix = true\n",
+    "relative": "[diff]\n\trelative = true\n",
+    "colour and renames": "[color]\n\tui = always\n\tdiff = always\n[diff]\n\trenames = copies\n",
+    "external driver": "[diff]\n\texternal = false\n",
+}
+
+
+@pytest.mark.parametrize("settings", list(USER_SETTINGS), ids=list(USER_SETTINGS))
+def test_changed_lines__the_users_git_settings_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: str
+) -> None:
+    repo = changed_repo(tmp_path)
+    user_config = tmp_path / "gitconfig"
+    user_config.write_text(USER_SETTINGS[settings])
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(user_config))
+    subfolder = repo / "pkg"  # diff.relative would cut paths to this folder
+    diff = gitdiff.changed_lines(subfolder, "main")
+    assert {c.path: set(c.added) for c in diff.files} == {
+        "b/mod.py": {2, 3},
+        "pkg/deep/mod.py": {2, 3},
+        "pkg/new.py": {1, 2},
+    }
+
+
+def test_changed_lines__untracked_files_count_unless_left_out(tmp_path: Path) -> None:
+    repo = changed_repo(tmp_path)
+    (repo / ".gitignore").write_text("ignored.py\n")
+    (repo / "ignored.py").write_text("x = 1\n")
+    (repo / "blob.bin").write_bytes(b"\x00\x01")
+    found = {c.path: c for c in gitdiff.changed_lines(repo, "main").files}
+    assert found["pkg/new.py"].added == {1, 2}
+    assert found[".gitignore"].added == {1}
+    assert found["blob.bin"].binary and not found["blob.bin"].added
+    assert "ignored.py" not in found  # what git ignores is not the change's
+    left_out = gitdiff.changed_lines(repo, "main", include_untracked=False)
+    assert {c.path for c in left_out.files} == {"b/mod.py", "pkg/deep/mod.py"}
+    git(repo, "add", "pkg/new.py")
+    staged = gitdiff.changed_lines(repo, "main", staged=True)
+    assert {c.path: set(c.added) for c in staged.files} == {"pkg/new.py": {1, 2}}

@@ -11,7 +11,7 @@ from coverage.exceptions import CoverageException
 from ..config.layout import CACHE_FILE
 from ..config.manifest import Manifest
 from ..errors import ConfigError, DataError
-from ..measure import datafiles
+from ..measure import datafiles, settings
 from .analysis import ServiceFigures, SharedAnalysis, service_figures
 from .cache import AnalysisCache
 
@@ -19,17 +19,17 @@ from .cache import AnalysisCache
 def open_coverage(
     manifest: Manifest, data_file: Path, *, cache: bool = True
 ) -> tuple[Coverage, SharedAnalysis]:
-    """A Coverage object over `data_file` (paths relative to the project) with shared analysis
-    (and, with `cache`, the parse of unchanged files from earlier invocations)."""
+    """A Coverage object over `data_file` (paths relative to the project), configured as the
+    project configures coverage.py, with shared analysis (and, with `cache`, the parse of
+    unchanged files from earlier invocations)."""
     if Path.cwd().resolve() != manifest.project_dir:
         # coverage.py resolves the data's relative paths against the current directory.
         raise ConfigError(
             f"run this from the project directory {manifest.project_dir} (now in {Path.cwd()})."
         )
     datafiles.read(data_file, manifest.display(data_file))  # a clear error before coverage's own
-    cov = Coverage(data_file=str(data_file), config_file=False)
-    cov.set_option("run:relative_files", True)
-    cov.set_option("report:ignore_errors", False)
+    # The project's own report settings (exclusions, partial branches, omit), as its runs had.
+    cov = Coverage(config_file=settings.report_settings(manifest, data_file).argument)
     cov.load()
     return cov, SharedAnalysis(cov, AnalysisCache(manifest.data_dir / CACHE_FILE, cov) if cache else None)
 

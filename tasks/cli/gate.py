@@ -34,6 +34,11 @@ def add_gate(commands: Any) -> None:
     )
     gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
     gate.add_argument(
+        "--exclude-untracked",
+        action="store_true",
+        help="leave out files not yet added to git (by default every line of them counts as changed)",
+    )
+    gate.add_argument(
         "--report-url",
         metavar="URL",
         help="the full report's address for the pull-request comment (default: the Actions run on CI)",
@@ -65,6 +70,7 @@ def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], 
         staged=args.staged,
         only=args.policies,
         baseline_of=regression.baseline_figures,
+        include_untracked=not args.exclude_untracked,
     )
     written = gate.write_outputs(result, manifest, out, link=args.report_url)
     print(f"verdict written to {manifest.display(written)}", file=out)

@@ -133,6 +133,7 @@ class _Validator(TableReader):
             history=history,
             durations_dir=durations,
             editor_dir=editor_dir,
+            settings_omit=self.patterns(settings.get("omit", []), ("settings", "omit"), root),
             thresholds=self.thresholds(settings.get("thresholds", {}), ("settings", "thresholds")),
             gate=self.gate(document.get("gate", {}), root),
             services=services,
@@ -305,6 +306,7 @@ class _Validator(TableReader):
             shards=self.count(table.get("shards", 1), (*keys, "shards"), MAX_SHARDS),
             thresholds=self.thresholds(table.get("thresholds", {}), (*keys, "thresholds")),
             components=self.components(table.get("components", {}), (*keys, "components"), cwd, source),
+            omit=self.patterns(table.get("omit", []), (*keys, "omit"), cwd),
         )
 
     def components(

@@ -26,7 +26,16 @@ TOTAL = "total"
 RESERVED_NAMES = {"combined", "failed", "stale", "slices", "stability", TOTAL, "all"}
 
 TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet", "maintenance"}
-SETTINGS_KEYS = {"root", "data_dir", "reports_dir", "history", "durations_dir", "editor_dir", "thresholds"}
+SETTINGS_KEYS = {
+    "root",
+    "data_dir",
+    "reports_dir",
+    "history",
+    "durations_dir",
+    "editor_dir",
+    "thresholds",
+    "omit",
+}
 SERVICE_KEYS = {
     "source",
     "tests",
@@ -36,6 +45,7 @@ SERVICE_KEYS = {
     "shards",
     "thresholds",
     "components",
+    "omit",
 }
 MAX_SHARDS = 256
 THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
@@ -160,6 +170,8 @@ class Service:
     shards: int = 1  # how many shards CI runs it in; with no data at all, combine names each
     # named parts of the service (absolute files or folders in its source), for recommendations
     components: tuple[tuple[str, tuple[Path, ...]], ...] = ()
+    # file patterns never measured (vendored, generated code): absolute, or starting with a wildcard
+    omit: tuple[str, ...] = ()
 
     def component(self, path: Path) -> str | None:
         """The first declared component holding the absolute file `path`."""
@@ -191,6 +203,13 @@ class Manifest:
     goals: tuple[Goal, ...] = ()
     ratchet: RatchetSettings = RatchetSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
+    settings_omit: tuple[str, ...] = ()  # settings.omit, resolved like a service's omit
+
+    @property
+    def omit(self) -> tuple[str, ...]:
+        """Every file pattern the manifest leaves out: settings.omit and each service's. All
+        runs and reports omit all of them, so that no run measures what another leaves out."""
+        return (*self.settings_omit, *(pattern for service in self.services for pattern in service.omit))
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ the key (tomllib keeps no positions, so the line is found from the text)."""
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -75,6 +76,26 @@ class TableReader:
         if must_exist and not exists:
             raise self.error(keys, f"{raw!r} does not exist (looked for {self.rel(resolved)}). Fix the path.")
         return resolved
+
+    def patterns(self, value: object, keys: tuple[str, ...], base: Path) -> tuple[str, ...]:
+        """File patterns as coverage.py's `omit` takes them: one that starts with a wildcard
+        stands as it is; any other is relative to `base` and must stay inside the project."""
+        found = []
+        for raw in self.strings(value, keys, allow_empty=True):
+            if not raw.strip():
+                raise self.error(keys, "an empty pattern; give a path or a pattern such as '*/vendor/*'.")
+            if raw.startswith(("*", "?")):
+                found.append(raw)
+                continue
+            if Path(raw).is_absolute():
+                raise self.error(keys, f"{raw!r} is absolute; give a pattern relative to {self.rel(base)}.")
+            resolved = Path(os.path.normpath(base / raw))
+            if not resolved.is_relative_to(self.project):
+                raise self.error(
+                    keys, f"{raw!r} leads outside the repository {self.project}; keep patterns inside it."
+                )
+            found.append(str(resolved))
+        return tuple(found)
 
     def rel(self, path: Path) -> str:
         return shown_path(path, self.project)

@@ -108,6 +108,7 @@ def run(
     staged: bool,
     only: Iterable[str] | None,
     baseline_of: BaselineLookup,
+    include_untracked: bool = True,
 ) -> GateRun:
     selected = set(only) if only is not None else None
     if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
@@ -122,7 +123,9 @@ def run(
     changed: list[ChangedFile] | None = None
     unowned: list[str] = []
     if policies.active_mode(manifest, "changed", selected):
-        diff = gitdiff.changed_lines(manifest.project_dir, base_ref, staged=staged)
+        diff = gitdiff.changed_lines(
+            manifest.project_dir, base_ref, staged=staged, include_untracked=include_untracked
+        )
         changed, unowned = changed_files(manifest, shared, diff)
         shared.save_cache()
     baseline: dict[str, Figures] | None = None

@@ -110,11 +110,56 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
             "git is not installed or not on PATH; the changed-line policy and the history need it. "
             "Install git, or pass --commit and --branch to nox -s baseline."
         )
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    # File names and contents in any encoding: bytes that are not UTF-8 come through as
+    # surrogates (as Python's file system names do), never as an error.
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, encoding="utf-8", errors="surrogateescape", check=False
+    )
 
 
-def changed_lines(project_dir: Path, base: str, *, staged: bool = False) -> Diff:
-    """Lines added or modified since the merge-base of `base` (or staged, with `staged`)."""
+# Every setting of the user's or the repository's that changes what `git diff` prints, pinned
+# (as diff-cover does): path prefixes (diff.noprefix, diff.mnemonicPrefix), paths relative to
+# a subfolder (diff.relative), colour, external diff drivers and text conversion, the diff
+# algorithm, and quoting of unusual names. Renames are detected, so a moved file's lines
+# are not all new.
+PINNED_DIFF = [
+    "-c",
+    "core.quotePath=false",
+    "diff",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-relative",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--diff-algorithm=myers",
+    "--unified=0",
+    "-M",
+]
+
+
+def untracked(toplevel: Path) -> tuple[FileChange, ...]:
+    """Files git does not track yet (and does not ignore): every line of each is added."""
+    listed = _git(["ls-files", "--others", "--exclude-standard", "-z"], toplevel)
+    if listed.returncode != 0:
+        raise ConfigError(f"git ls-files failed: {listed.stderr.strip()}")
+    changes = []
+    for name in filter(None, listed.stdout.split("\0")):
+        try:
+            content = (toplevel / name).read_bytes()
+        except OSError:
+            continue  # gone since git listed it, or not a file (a socket)
+        binary = b"\0" in content
+        lines = frozenset() if binary else frozenset(range(1, len(content.splitlines()) + 1))
+        changes.append(FileChange(path=name, added=lines, binary=binary))
+    return tuple(changes)
+
+
+def changed_lines(
+    project_dir: Path, base: str, *, staged: bool = False, include_untracked: bool = True
+) -> Diff:
+    """Lines added or modified since the merge-base of `base` (or staged, with `staged`),
+    with every line of the files not yet added to git unless `include_untracked` is off."""
     top = _git(["rev-parse", "--show-toplevel"], project_dir)
     if top.returncode != 0:
         raise ConfigError(
@@ -122,7 +167,7 @@ def changed_lines(project_dir: Path, base: str, *, staged: bool = False) -> Diff
             'Run the gate from a git checkout, or switch the changed-line policy off (gate.changed = "off").'
         )
     toplevel = Path(top.stdout.strip()).resolve()
-    quiet = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--unified=0", "-M"]
+    quiet = PINNED_DIFF
     if staged:
         merge_base = "HEAD"
         diff = _git([*quiet, "--cached"], toplevel)
@@ -148,7 +193,10 @@ def changed_lines(project_dir: Path, base: str, *, staged: bool = False) -> Diff
         diff = _git([*quiet, merge_base], toplevel)
     if diff.returncode != 0:
         raise ConfigError(f"git diff failed: {diff.stderr.strip()}")
-    return Diff(base=base, merge_base=merge_base, toplevel=toplevel, files=parse(diff.stdout))
+    files = parse(diff.stdout)
+    if include_untracked and not staged:  # a staged change is what the index holds, nothing else
+        files = tuple(sorted((*files, *untracked(toplevel)), key=lambda change: change.path))
+    return Diff(base=base, merge_base=merge_base, toplevel=toplevel, files=files)
 
 
 def head(cwd: Path) -> tuple[str, str | None]:

@@ -129,6 +129,16 @@ def read(path: Path, shown: str) -> CoverageData:
     return data
 
 
+def executed_files(paths: list[Path]) -> set[str]:
+    """The files (as recorded) in which any of the data files `paths` has a line executed:
+    files a run only found on disk, never imported, have none."""
+    executed = set()
+    for path in paths:
+        data = read(path, str(path))
+        executed |= {name for name in data.measured_files() if data.lines(name)}
+    return executed
+
+
 @contextmanager
 def writing(shown: str) -> Iterator[None]:
     """Turn coverage.py's or SQLite's report of a full disk while writing `shown` into a

@@ -8,11 +8,9 @@ isolated figure derivable from combined data.
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import importlib.util
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ from typing import TextIO
 from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
 from ..config.manifest import Manifest, Service
 from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
-from . import datafiles, filelock
+from . import datafiles, filelock, processes, settings
 
 # pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
 PYTEST_OK = 0
@@ -41,45 +39,9 @@ class RunResult:
     combined: bool  # whether combine will read it
 
 
-def coverage_settings(
-    manifest: Manifest, service: Service, data_file: Path, *, per_test: bool = False
-) -> configparser.ConfigParser:
-    """The coverage.py configuration of one service's run, derived from the manifest only.
-
-    The project's own [tool.coverage] settings are deliberately not read: a `source` that
-    spans several services there is exactly the masking setup this kit replaces.
-    coverage.py's subprocess patch measures every Python process the run starts (pytest-
-    xdist workers, and programs the tests launch, as pytest-cov does) with these same
-    settings, each writing its own data file; always, so that a run with workers and one
-    without measure the same code. `per_test` adds each test's name to the context (for
-    `stability`, which names the tests behind a flaky line); it costs time in proportion
-    to tests x files, so measuring runs do without.
-    """
-    rc = configparser.ConfigParser(interpolation=None)
-    rc["run"] = {
-        "branch": "true",
-        "source": "\n" + "\n".join(_literal(src) for other in manifest.services for src in other.source),
-        "context": service.name,
-        "data_file": _literal(data_file),
-        "patch": "subprocess",  # implies parallel data files: raw.<host>.<pid>.<random>
-        # Services that import nothing of another service are normal here.
-        "disable_warnings": "\n".join(["module-not-imported", "no-data-collected", "module-not-measured"]),
-    }
-    if per_test:
-        rc["run"]["dynamic_context"] = "test_function"
-    # Files never imported still count (as 0%), in namespace packages too.
-    rc["report"] = {"include_namespace_packages": "true"}
-    return rc
-
-
 def names_tests(service: Service, extra: list[str]) -> bool:
     """Whether the extra pytest arguments name tests (a path or node id) of their own."""
     return any(not arg.startswith("-") and ("::" in arg or (service.cwd / arg).exists()) for arg in extra)
-
-
-def _literal(path: Path) -> str:
-    """coverage.py expands $VARIABLES in its settings; a path is meant literally."""
-    return str(path).replace("$", "$$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +82,11 @@ def pytest_command(
         kit.append(f"--maxfail={options.maxfail}")
     if options.workers > 1:
         kit += ["--numprocesses", str(options.workers)]
+    if importlib.util.find_spec("pytest_cov") is not None:
+        # pytest-cov would start a measurement of its own over the kit's (every figure 0%),
+        # and its --cov-fail-under would judge it: --cov options in the project's addopts
+        # are made harmless. (pytest would refuse the flag where pytest-cov is absent.)
+        kit.append("--no-cov")
     return [
         sys.executable,
         "-m",
@@ -211,14 +178,14 @@ def execute(
     nothing worth keeping."""
     name = service.name
     raw = scratch / "raw"
-    rcfile = scratch / "coveragerc"
-    with rcfile.open("w", encoding="utf-8") as handle:
-        coverage_settings(manifest, service, raw, per_test=per_test).write(handle)
+    chosen = settings.run_settings(manifest, service, raw, per_test=per_test)
+    rcfile = chosen.write(scratch / "coverage.toml")
     argv = pytest_command(service, rcfile, extra, options, durations)
+    print(f"{name}: {chosen.describe(manifest)}", file=out)
     print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
     out.flush()
     try:
-        status = subprocess.run(argv, cwd=service.cwd, check=False).returncode
+        status = processes.run_marked(argv, service.cwd, mark=str(scratch))
     except OSError as exc:
         raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
     if status == PYTEST_NO_TESTS and options.shard is not None:
@@ -242,7 +209,27 @@ def execute(
     written = sorted(scratch.glob("raw*"))
     if not written:
         raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
+    if status == PYTEST_OK:
+        _require_own_lines(manifest, service, written)
     return status, written
+
+
+def _require_own_lines(manifest: Manifest, service: Service, written: list[Path]) -> None:
+    """A run whose tests passed but ran no line of its own service is no 0% to report: the
+    measurement went wrong. Refused (exit 3), the last good data untouched."""
+    executed = datafiles.executed_files(written)
+    if any(service.owns((service.cwd / recorded).resolve()) for recorded in executed):
+        return
+    sources = ", ".join(manifest.display(src) for src in service.source)
+    what = "no line of any file" if not executed else f"no line of {service.name}'s own code ({sources})"
+    raise DataError(
+        f"{service.name}: the tests passed, but coverage recorded {what}. Nothing was kept; the last "
+        f"good data is unchanged. Likely causes: the tests import none of {sources} (check "
+        f"services.{service.name}.source in {manifest.display(manifest.path)}); the project's coverage "
+        "settings or the manifest's omit leave those files out; or something in the tests starts a "
+        "coverage measurement of its own (pytest-cov's --cov is already made harmless: look for "
+        "coverage.Coverage() or another coverage plugin in conftest.py or addopts)."
+    )
 
 
 def _keep(

@@ -20,6 +20,7 @@ import coverage
 from coverage import Coverage
 
 from ..config.manifest import Manifest
+from ..measure import coverage_internals
 
 RECORD_NAME = ".made-from.json"  # in the reports folder, published with the reports
 VERSION = 1  # bump when the kit changes how it asks coverage.py for a format
@@ -34,6 +35,7 @@ def fingerprint(manifest: Manifest, cov: Coverage, data_file: Path) -> str:
         sys.implementation.cache_tag,
         str(manifest.project_dir),
         [[s.name, [str(path) for path in s.source]] for s in manifest.services],
+        coverage_internals.as_argument(cov.config),  # the project's settings the reports honour
     ]
     digest.update(json.dumps(settings).encode())
     digest.update(data_file.read_bytes())

@@ -62,23 +62,31 @@ def omitted_services(manifest: Manifest) -> list[Finding]:
         service.name: [f for src in service.source for f in python_files(src)]
         for service in manifest.services
     }
-    for path, section, settings in coverage_settings(manifest.root, ("run", "report")):
-        patterns = [str(p) for p in settings.get("omit", [])]
+    # (where, patterns, whether leaving out part of a service is worth a warning): the
+    # manifest's own omit is there to leave parts out, so only a whole service counts.
+    declared = [
+        (f"{manifest.display(path)} {section}", [str(p) for p in settings.get("omit", [])], True)
+        for path, section, settings in coverage_settings(manifest.root, ("run", "report"))
+    ]
+    declared.append(
+        (f"{manifest.display(manifest.path)} (settings and services)", list(manifest.omit), False)
+    )
+    for where, patterns, warn_partial in declared:
         if not patterns:
             continue
         # As coverage.py does from the directory it runs in (the root): a pattern that does
-        # not start with a wildcard is relative to it.
+        # not start with a wildcard is relative to it (the manifest's are absolute already).
         matcher = GlobMatcher([p if p.startswith(("*", "?")) else str(manifest.root / p) for p in patterns])
         for service in manifest.services:
             files = files_of[service.name]
             hidden = [f for f in files if matcher.match(str(f))]
-            if not hidden:
-                continue
             whole = len(hidden) == len(files)
+            if not hidden or (not whole and not warn_partial):
+                continue
             findings.append(
                 Finding(
                     severity=ERROR if whole else WARNING,
-                    where=f"{manifest.display(path)} {section} omit = {patterns!r}",
+                    where=f"{where} omit = {patterns!r}",
                     what=(
                         f"omit leaves out every file of {service.name} ({len(files)} files)"
                         if whole

@@ -1,0 +1,104 @@
+"""The kit's one door to coverage.py internals: what the public API does not offer, each use
+with the versions it is known on and a clear error (never a wrong figure) where it is gone.
+
+Tested on coverage.py 7.10.4 (the floor in pyproject.toml) through the newest 7.x; `.ci/run`
+runs the suite on both ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from pathlib import Path
+from typing import Any
+
+import coverage
+import tomlkit
+
+from ..errors import ConfigError
+
+# coverage.py takes a configuration as data, not a file, when its name starts with this:
+# how `patch = subprocess` hands a run's settings to the processes it starts (7.10.4+).
+CONFIG_DATA_PREFIX = ":data:"
+
+
+def _too_old(what: str) -> ConfigError:
+    return ConfigError(
+        f"coverage.py {coverage.__version__} lacks {what}, which the kit needs; install "
+        "coverage>=7.10.4,<8 (pyproject.toml's dependency group 'coverage')."
+    )
+
+
+def read_config(folder: Path) -> Any:
+    """The configuration coverage.py reads when it runs in `folder`: `.coveragerc`,
+    `.coveragerc.toml`, `setup.cfg`, `tox.ini`, `pyproject.toml` in that order, or
+    $COVERAGE_RCFILE; its defaults where there is none (`config_files_read` is then empty)."""
+    with contextlib.chdir(folder):
+        # The public constructor reads it; nothing is measured until start().
+        return coverage.Coverage(config_file=True).config
+
+
+@functools.cache
+def default_config() -> Any:
+    """coverage.py's settings when nothing configures it (to tell what a project set)."""
+    from coverage.config import CoverageConfig
+
+    return CoverageConfig()
+
+
+def files_read(config: Any) -> list[Path]:
+    """The configuration files `config` came from (empty for coverage.py's defaults)."""
+    return [Path(name) for name in getattr(config, "config_files_read", [])]
+
+
+def as_argument(config: Any) -> str:
+    """`config` as a value for `coverage run --rcfile=` or `Coverage(config_file=)`."""
+    serialize = getattr(config, "serialize", None)
+    if serialize is None:
+        raise _too_old("CoverageConfig.serialize")
+    return CONFIG_DATA_PREFIX + str(serialize())
+
+
+def write_config(config: Any, path: Path) -> None:
+    """`config` as a TOML file that coverage.py reads back the same: every option of its own
+    table of options, the [paths] remapping and each plugin's options."""
+    options = getattr(config, "CONFIG_FILE_OPTIONS", None)
+    if options is None:
+        raise _too_old("CoverageConfig.CONFIG_FILE_OPTIONS")
+    tables: dict[str, dict[str, Any]] = {}
+    for attribute, where, *_ in options:
+        value = getattr(config, attribute)
+        # exclude_also and partial_also were added to their lists when the project's file
+        # was read; written again, they would be added twice.
+        if value is not None and not attribute.endswith("_also"):
+            section, option = where.split(":", 1)
+            tables.setdefault(section, {})[option] = _literal(value)
+    if config.paths:
+        tables["paths"] = _literal(config.paths)
+    for plugin, plugin_options in config.plugin_options.items():
+        tables[plugin] = _literal(plugin_options)
+    path.write_text(tomlkit.dumps({"tool": {"coverage": tables}}), encoding="utf-8")
+
+
+def _literal(value: Any) -> Any:
+    """coverage.py expands $VARIABLES in the strings of a configuration file; these are meant
+    literally (they were expanded when the project's file was read)."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, list | tuple):
+        return [_literal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    return value
+
+
+def absolute_patterns(patterns: list[str] | None, folder: Path) -> list[str]:
+    """File patterns as coverage.py resolves them when it runs in `folder`: a pattern that
+    starts with a wildcard stands as it is, any other is made absolute against `folder`
+    (so that a run in another folder means the same files)."""
+    from coverage.files import abs_file
+
+    with contextlib.chdir(folder):
+        return [
+            pattern if pattern.startswith(("*", "?")) else abs_file(pattern) for pattern in patterns or []
+        ]

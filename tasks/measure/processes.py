@@ -1,0 +1,69 @@
+"""Run a service's test command and end only when every process it started has ended: a
+run's data is complete only once the last of them (a multiprocessing resource tracker, a
+worker, a server a test left running) has written its coverage data.
+
+The processes are known by a mark in their environment, which every process the tests
+start inherits; they stay in the caller's process group, so Ctrl-C and a kill of the group
+reach them as before. Those still running LINGER_S seconds after the test command ended are
+asked to stop, then killed. (Where /proc is not there to read, the run ends with its test
+command, as coverage.py's own `coverage run` does.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+MARK = "COVERAGE_WORKFLOWS_RUN"  # in the environment of every process of a run: its scratch folder
+LINGER_S = 30.0  # how long processes the tests started may outlive them, to finish writing
+STOP_S = 5.0  # after SIGTERM, before SIGKILL
+POLL_S = 0.05
+PROC = Path("/proc")
+
+
+def run_marked(argv: list[str], cwd: Path, mark: str) -> int:
+    """Run `argv` with `mark` in its environment; its exit status once every process that
+    carries the mark has ended."""
+    status = subprocess.run(argv, cwd=cwd, env={**os.environ, MARK: mark}, check=False).returncode
+    _end_marked(mark)
+    return status
+
+
+def _end_marked(mark: str) -> None:
+    """Wait for the marked processes left to end by themselves, then end them."""
+    deadline = time.monotonic() + LINGER_S
+    while (left := marked(mark)) and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    if not left:
+        return
+    _signal(left, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_S
+    while (left := marked(mark)) and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    _signal(left, signal.SIGKILL)
+
+
+def marked(mark: str) -> list[int]:
+    """The processes still running whose environment carries `mark` (none where /proc is not
+    there). A zombie's environment reads empty: it writes nothing more."""
+    if not PROC.is_dir():
+        return []
+    wanted = f"{MARK}={mark}".encode()
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):  # gone meanwhile, or another user's
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+def _signal(pids: list[int], number: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, or not ours to signal
+            os.kill(pid, number)

@@ -1,0 +1,178 @@
+"""The coverage.py settings of a run and of a report: the project's own configuration, found
+as coverage.py finds it, with only what isolation needs set by the kit (docs/manifest.md).
+
+A service's run reads the configuration of its working directory, or else of the root; a
+report reads the root's. Exclusions, partial branches, omit, plugins, concurrency and the
+rest of the project's settings are kept, so the kit counts what the project's own
+`coverage run` would count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config.manifest import Manifest, Service
+from ..errors import ConfigError
+from . import coverage_internals
+
+# What the kit sets in every run whatever the project says, and why (docs/manifest.md).
+RUN_OVERRIDES = {
+    "source": "every service's sources: the masking matrix needs every service's lines",
+    "source_pkgs": "cleared: the sources are chosen by path",
+    "source_dirs": "cleared: the sources are chosen by path",
+    "include": "cleared: `source` chooses what is measured",
+    "data_file": "the run's own file",
+    "context": "the service's name: what makes its isolated figure derivable",
+    "parallel": "on: one data file per process",
+    "branch": "on: branch figures for every service",
+}
+# Kept, with what the kit adds to them: every process the tests start is measured, programs
+# they launch (patch = subprocess) and multiprocessing workers, forked or spawned.
+RUN_ADDITIONS = {"patch": "subprocess", "concurrency": "multiprocessing"}
+# Services that import nothing of another service are normal here.
+QUIET = ("module-not-imported", "module-not-measured")
+# Whose difference between a service's configuration and the root's changes a figure in a
+# report, which counts every service in one pass.
+EXCLUSIONS = ("exclude_list", "partial_list", "partial_always_list")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """A configuration ready for coverage.py, and where it came from."""
+
+    config: Any  # coverage.py's CoverageConfig
+    found: tuple[Path, ...]  # the project's files it was read from; () for coverage.py's defaults
+    overridden: tuple[str, ...]  # the project's own settings the kit replaced
+
+    @property
+    def argument(self) -> str:
+        """For `Coverage(config_file=)`, without a file."""
+        return coverage_internals.as_argument(self.config)
+
+    def write(self, path: Path) -> Path:
+        """As a file, for `coverage run --rcfile=`: multiprocessing workers read the settings
+        from the file the run was started with."""
+        coverage_internals.write_config(self.config, path)
+        return path
+
+    def describe(self, manifest: Manifest) -> str:
+        """One line: which configuration, and which of its settings the kit overrides."""
+        if not self.found:
+            return "no coverage.py configuration of the project's; coverage.py's defaults"
+        files = ", ".join(manifest.display(path) for path in self.found)
+        replaced = ", ".join(self.overridden) if self.overridden else "none of its settings"
+        return f"coverage.py settings from {files}; the kit overrides {replaced} (docs/manifest.md)"
+
+
+def config_folder(manifest: Manifest, service: Service | None) -> Path:
+    """Where coverage.py would find the configuration: the service's working directory if
+    one is there, else the root."""
+    if service is not None and coverage_internals.files_read(coverage_internals.read_config(service.cwd)):
+        return service.cwd
+    return manifest.root
+
+
+def _project(folder: Path) -> tuple[Any, tuple[Path, ...]]:
+    try:
+        config = coverage_internals.read_config(folder)
+    except Exception as exc:  # coverage.py's ConfigError, or a TOML or INI parse error
+        raise ConfigError(
+            f"{folder}: coverage.py cannot read the project's configuration: {exc}. Fix that file "
+            "(coverage.py itself would stop on it too)."
+        ) from None
+    return config, tuple(coverage_internals.files_read(config))
+
+
+def _default(attribute: str) -> Any:
+    return getattr(coverage_internals.default_config(), attribute)
+
+
+def _set(config: Any, option: str, attribute: str, value: Any, overridden: list[str]) -> None:
+    if getattr(config, attribute) not in (value, _default(attribute)):
+        overridden.append(option.split(":", 1)[1])
+    config.set_option(option, value)
+
+
+def run_settings(
+    manifest: Manifest, service: Service, data_file: Path, *, per_test: bool = False
+) -> Settings:
+    """The configuration of one service's run: the project's, with the kit's overrides.
+
+    coverage.py's patches measure every Python process the run starts (pytest-xdist
+    workers, programs the tests launch, multiprocessing workers forked or spawned) with
+    these same settings; always, so that a run with workers and one without measure the
+    same code. `per_test` adds each test's
+    name to the context (for `stability`); it costs time in proportion to tests x files.
+    """
+    folder = config_folder(manifest, service)
+    config, found = _project(folder)
+    overridden: list[str] = []
+    sources = [str(src) for other in manifest.services for src in other.source]
+    _set(config, "run:source", "source", sources, overridden)
+    for option, attribute in (
+        ("run:source_pkgs", "source_pkgs"),
+        ("run:source_dirs", "source_dirs"),
+        ("run:include", "run_include"),
+    ):
+        _set(config, option, attribute, [], overridden)
+    _set(config, "run:data_file", "data_file", str(data_file), overridden)
+    _set(config, "run:context", "context", service.name, overridden)
+    _set(config, "run:parallel", "parallel", True, overridden)
+    _set(config, "run:branch", "branch", True, overridden)
+    config.set_option("run:patch", sorted({*(config.patch or []), RUN_ADDITIONS["patch"]}))
+    # coverage.py measures threads unless told otherwise; multiprocessing joins what is there.
+    concurrency = config.concurrency or ["thread"]
+    config.set_option("run:concurrency", sorted({*concurrency, RUN_ADDITIONS["concurrency"]}))
+    config.set_option("run:disable_warnings", sorted({*(config.disable_warnings or []), *QUIET}))
+    config.set_option(
+        "run:omit", [*coverage_internals.absolute_patterns(config.run_omit, folder), *manifest.omit]
+    )
+    if per_test:
+        config.set_option("run:dynamic_context", "test_function")
+    # Files never imported still count (as 0%), in namespace packages too.
+    config.set_option("report:include_namespace_packages", True)
+    return Settings(config=config, found=found, overridden=tuple(overridden))
+
+
+def report_settings(manifest: Manifest, data_file: Path) -> Settings:
+    """The configuration of reports on `data_file` (paths relative to the project): the
+    root's, with the data's own paths, the manifest's omit, and errors never skipped."""
+    folder = manifest.root
+    config, found = _project(folder)
+    _check_exclusions(manifest, config, found)
+    config.set_option("run:data_file", str(data_file))
+    config.set_option("run:relative_files", True)
+    config.set_option("paths", {})  # the kit maps every path itself, once, when a run ends
+    config.set_option("report:ignore_errors", False)
+    config.set_option("report:include_namespace_packages", True)
+    config.set_option(
+        "report:omit",
+        [
+            *coverage_internals.absolute_patterns(config.report_omit, folder),
+            *coverage_internals.absolute_patterns(config.run_omit, folder),
+            *manifest.omit,
+        ],
+    )
+    return Settings(config=config, found=found, overridden=())
+
+
+def _check_exclusions(manifest: Manifest, root_config: Any, root_found: tuple[Path, ...]) -> None:
+    """A report counts every service in one pass, so a service whose own configuration
+    excludes other lines than the root's would be counted wrong: refused, naming both."""
+    for service in manifest.services:
+        folder = config_folder(manifest, service)
+        if folder == manifest.root:
+            continue
+        config, found = _project(folder)
+        differing = [a for a in EXCLUSIONS if getattr(config, a) != getattr(root_config, a)]
+        if differing:
+            root_files = ", ".join(manifest.display(p) for p in root_found) or "coverage.py's defaults"
+            own_files = ", ".join(manifest.display(p) for p in found)
+            raise ConfigError(
+                f"{service.name}: its coverage.py configuration ({own_files}) "
+                f"sets {', '.join(differing)} unlike the root's ({root_files}). Reports count every "
+                "service in one pass with one set of exclusions: give the root's configuration "
+                "the same exclusions (or move them to the root)."
+            )

@@ -1,0 +1,348 @@
+"""True figures on a repository with settings of its own: its coverage.py configuration
+(exclusions, partial branches, omit, in pyproject.toml or .coveragerc), the manifest's omit,
+pytest-cov in addopts, and multiprocessing workers; each figure checked line for line
+against a strict coverage.py run that reads the same configuration."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from coverage import Coverage
+
+from tasks.analyze import analysis, combined
+from tasks.config import loader
+from tests.conftest import run, tasks
+from tests.oracle import FileTruth
+
+pytestmark = pytest.mark.e2e
+
+# The same settings in each of the files coverage.py reads.
+PYPROJECT_SETTINGS = """
+    [tool.coverage.run]
+    omit = ["*/generated/*"]
+
+    [tool.coverage.report]
+    exclude_lines = ["pragma: no cover", "if __name__ == .__main__.:"]
+    exclude_also = ["if TYPE_CHECKING:", "@abstractmethod"]
+    partial_branches = ["pragma: no branch", "while True:"]
+"""
+COVERAGERC_SETTINGS = """
+    [run]
+    omit = */generated/*
+
+    [report]
+    exclude_lines =
+        pragma: no cover
+        if __name__ == .__main__.:
+    exclude_also =
+        if TYPE_CHECKING:
+        @abstractmethod
+    partial_branches =
+        pragma: no branch
+        while True:
+"""
+# pytest-cov as real repositories use it: measuring all of src, failing under 99%.
+ADDOPTS = """
+    [tool.pytest.ini_options]
+    addopts = "-p no:cacheprovider --cov=src --cov-report=term --cov-fail-under=99"
+"""
+
+REPO = {
+    "configs/services.toml": """
+        [settings]
+        root = "repo"
+
+        [services.alpha]
+        source = ["src/alpha"]
+        tests = ["tests/alpha"]
+
+        [services.beta]
+        source = ["src/beta"]
+        tests = ["tests/beta"]
+        omit = ["src/beta/vendor/*"]
+    """,
+    "repo/src/alpha/__init__.py": "",
+    "repo/src/alpha/shapes.py": """
+        from __future__ import annotations
+
+        from abc import ABC, abstractmethod
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from collections.abc import Iterator
+
+
+        class Shape(ABC):
+            @abstractmethod
+            def area(self) -> float:
+                raise NotImplementedError
+
+
+        class Square(Shape):
+            def __init__(self, side: float) -> None:
+                self.side = side
+
+            def area(self) -> float:
+                return self.side * self.side
+
+
+        def countdown(start: int) -> list[int]:
+            seen = []
+            while True:
+                seen.append(start)
+                start -= 1
+                if start < 0:
+                    break
+            return seen
+
+
+        def debug_only():  # pragma: no cover
+            return "never measured"
+
+
+        def grow(items: Iterator[int] | None) -> int:
+            if items is None:
+                return 0
+            return sum(items)
+
+
+        if __name__ == "__main__":
+            print(Square(2).area())
+    """,
+    "repo/src/alpha/generated/__init__.py": "",
+    "repo/src/alpha/generated/models.py": """
+        def generated(x):
+            if x:
+                return 1
+            return 2
+    """,
+    "repo/src/beta/__init__.py": "",
+    "repo/src/beta/pool.py": """
+        import multiprocessing
+
+
+        def square(x):
+            if x % 2:
+                return x * x
+            return -x
+
+
+        def squares(method, numbers):
+            pool = multiprocessing.get_context(method).Pool(2)
+            try:
+                return pool.map(square, numbers)
+            finally:
+                pool.close()  # workers end on their own (terminate() would kill them unsaved)
+                pool.join()
+    """,
+    "repo/src/beta/vendor/__init__.py": "",
+    "repo/src/beta/vendor/lib.py": """
+        def vendored(x):
+            return x + 1
+    """,
+    "repo/src/beta/uses_alpha.py": """
+        from alpha.shapes import Square, countdown
+
+
+        def measure(side):
+            return Square(side).area(), countdown(2)
+    """,
+    "repo/tests/alpha/test_shapes.py": """
+        from alpha.shapes import Square, countdown, grow
+
+
+        def test_square():
+            assert Square(3).area() == 9
+
+
+        def test_countdown():
+            assert countdown(1) == [1, 0]
+
+
+        def test_grow():
+            assert grow(iter([1, 2])) == 3
+            assert grow(None) == 0
+    """,
+    "repo/tests/beta/test_pool.py": """
+        import multiprocessing
+
+        import pytest
+
+        from beta.pool import squares
+        from beta.uses_alpha import measure
+        from beta.vendor.lib import vendored
+
+        METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
+
+
+        @pytest.mark.parametrize("method", METHODS)
+        def test_squares_in_workers(method):
+            assert squares(method, [1, 2, 3]) == [1, -2, 9]
+
+
+        def test_measure_and_vendored():
+            assert measure(2) == (4, [2, 1, 0])
+            assert vendored(1) == 2
+    """,
+}
+
+
+def configured_truth(
+    root: Path, sources: list[Path], tests: list[str], data_file: Path
+) -> dict[Path, FileTruth]:
+    """A strict run of `tests` measuring only `sources`, with the project's settings (the same
+    as in either of its files), multiprocessing workers measured and pytest-cov switched off;
+    per-file truth from coverage.py's public API, keyed by path. Every setting is in one rc
+    file, which is what the pool's spawned workers read."""
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    rc = configparser.ConfigParser(interpolation=None)
+    rc.read_string(textwrap.dedent(COVERAGERC_SETTINGS))
+    rc["run"].update(
+        {
+            "source": ",".join(str(s) for s in sources),
+            "branch": "true",
+            "parallel": "true",
+            "concurrency": "multiprocessing",
+            "data_file": str(data_file),
+        }
+    )
+    config = data_file.with_name("oracle.rc")
+    with config.open("w", encoding="utf-8") as handle:
+        rc.write(handle)
+    argv = [sys.executable, "-m", "coverage", "run", f"--rcfile={config}", "-m", "pytest", "-q", "--no-cov"]
+    result = run([*argv, *tests], root)
+    assert result.returncode == 0, result.output
+    result = run([sys.executable, "-m", "coverage", "combine", f"--rcfile={config}"], root)
+    assert result.returncode == 0, result.output
+    cov = Coverage(data_file=str(data_file), config_file=str(config))
+    cov.load()
+    truth = {}
+    for filename in cov.get_data().measured_files():
+        _, statements, _, missing, _ = cov.analysis2(filename)
+        stats = cov.branch_stats(filename)
+        truth[Path(filename).resolve()] = FileTruth(
+            statements=frozenset(statements),
+            missing=frozenset(missing),
+            branches=sum(total for total, _ in stats.values()),
+            taken_branches=sum(taken for _, taken in stats.values()),
+        )
+    return truth
+
+
+@pytest.mark.parametrize("config_name", ["pyproject.toml", ".coveragerc"])
+def test_project_settings__every_figure_equals_a_strict_run_with_the_same_configuration(
+    make_project: Callable[[dict[str, str]], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config_name: str,
+) -> None:
+    files = dict(REPO)
+    if config_name == "pyproject.toml":
+        files["repo/pyproject.toml"] = PYPROJECT_SETTINGS + ADDOPTS
+    else:
+        files["repo/.coveragerc"] = COVERAGERC_SETTINGS
+        files["repo/pyproject.toml"] = ADDOPTS
+    files["repo/pyproject.toml"] += '    pythonpath = ["src"]\n'
+    project = make_project(files)
+    for name in ("alpha", "beta"):
+        result = tasks(project, "run", name)
+        assert result.returncode == 0, result.output
+        # pytest-cov's --cov in addopts is made harmless, and the run says what it kept.
+        assert "Required test coverage of 99% not reached" not in result.output
+        assert f"{name}: coverage.py settings from repo/{config_name}" in result.output
+        if name == "alpha":  # the per-run line counts branches as the report does
+            summary = next(line for line in result.stdout.splitlines() if "(own tests only)" in line)
+    assert tasks(project, "combine").returncode == 0
+    report = tasks(project, "report")
+    assert report.returncode == 0, report.output
+
+    monkeypatch.chdir(project)
+    loaded = loader.load(project_dir=project)
+    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
+    figures = {s.name: s for s in analysis.service_figures(shared, loaded)}
+    root = project / "repo"
+    for service in loaded.services:
+        truth = configured_truth(
+            root, list(service.source), list(service.tests), tmp_path / service.name / "data"
+        )
+        # beta's vendored code: the manifest leaves it out of every run; the oracle measures it.
+        expected = {path: t for path, t in truth.items() if "vendor" not in path.parts}
+        got = {(project / f.path).resolve(): f for f in figures[service.name].files}
+        assert set(got) == set(expected), service.name
+        for path, file in got.items():
+            assert file.isolated.statements == len(expected[path].statements), path
+            assert set(file.isolated_missing) == expected[path].missing, path
+            assert file.isolated.branches == expected[path].branches, path
+            assert file.isolated.covered_branches == expected[path].taken_branches, path
+
+    shapes = figures["alpha"].files[
+        [f.path for f in figures["alpha"].files].index("repo/src/alpha/shapes.py")
+    ]
+    assert shapes.isolated.missed == 0  # every exclusion of the project's was honoured
+    pool = next(f for f in figures["beta"].files if f.path.endswith("pool.py"))
+    assert pool.isolated.missed == 0  # lines run only in the pool's workers were measured
+    assert not any("generated" in f.path for f in figures["alpha"].files)
+
+    alpha = json.loads((project / "reports" / "services.json").read_text())["services"][0]
+    isolated = alpha["isolated"]
+    assert f"({isolated['covered_branches']}/{isolated['branches']} branches)" in summary
+
+
+SILENT = {
+    "configs/services.toml": """
+        [settings]
+        root = "repo"
+
+        [services.gamma]
+        source = ["src/gamma"]
+        tests = ["tests/gamma"]
+
+        [services.delta]
+        source = ["src/delta"]
+        tests = ["tests/delta"]
+    """,
+    "repo/pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+        addopts = "-p no:cacheprovider"
+    """,
+    "repo/src/gamma/__init__.py": "",
+    "repo/src/gamma/core.py": "def answer():\n    return 42\n",
+    "repo/src/delta/__init__.py": "",
+    "repo/src/delta/core.py": "def answer():\n    return 42\n",
+    # gamma's tests pass without importing gamma (a wrong `source`, say)
+    "repo/tests/gamma/test_nothing.py": "def test_nothing():\n    assert 1 + 1 == 2\n",
+    # delta's tests pass on gamma's code alone (a test folder given to the wrong service)
+    "repo/tests/delta/test_core.py": """
+        from gamma.core import answer
+
+
+        def test_answer():
+            assert answer() == 42
+    """,
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "what"),
+    [("gamma", "no line of any file"), ("delta", "no line of delta's own code (repo/src/delta)")],
+)
+def test_run__tests_pass_but_record_nothing_of_their_service__exit_3_and_the_good_data_kept(
+    make_project: Callable[[dict[str, str]], Path], service: str, what: str
+) -> None:
+    project = make_project(SILENT)
+    data = project / ".coverage-data" / service
+    data.parent.mkdir(parents=True)
+    data.write_bytes(b"the last good data")  # what a failed run must leave alone
+    result = tasks(project, "run", service)
+    assert result.returncode == 3, result.output
+    assert f"{service}: the tests passed, but coverage recorded {what}" in result.stderr
+    assert "Nothing was kept" in result.stderr and "Likely causes" in result.stderr
+    assert "Traceback" not in result.output
+    assert data.read_bytes() == b"the last good data"
