@@ -17,6 +17,7 @@ from coverage import Coverage
 
 from tasks.analyze import analysis, combined
 from tasks.config import loader
+from tasks.measure import freshness
 from tests.conftest import run, tasks
 from tests.oracle import FileTruth
 
@@ -346,3 +347,44 @@ def test_run__tests_pass_but_record_nothing_of_their_service__exit_3_and_the_goo
     assert "Nothing was kept" in result.stderr and "Likely causes" in result.stderr
     assert "Traceback" not in result.output
     assert data.read_bytes() == b"the last good data"
+
+
+def test_stale_data__refused_naming_every_service_that_ran_the_file_until_they_run_again(
+    measured_copy: Path,
+) -> None:
+    project = measured_copy
+    levels = project / "examples/monorepo/src/xp/levels.py"
+    shown = "examples/monorepo/src/xp/levels.py"
+    digests = freshness.recorded(project / ".coverage-data" / "combined")
+    ran_it = [service for service, files in digests.items() if shown in files]
+    assert ran_it == ["xp", "auth", "discord"]  # xp's code is run by every service's tests
+    levels.write_text("# three lines\n# added at\n# the top\n" + levels.read_text())
+
+    for command in (["report"], ["gate", "--base", "HEAD"], ["masking"], ["baseline"], ["ratchet"]):
+        refused = tasks(project, *command)
+        assert refused.returncode == 3, (command, refused.output)
+        for service in ran_it:
+            assert f"  {service}: ran {shown}, changed since it was measured" in refused.stderr, command
+        assert "Refresh it: nox -s coverage-xp coverage-auth coverage-discord combine" in refused.stderr
+        assert "Traceback" not in refused.output
+
+    shown_anyway = tasks(project, "report", "--allow-stale")
+    assert shown_anyway.returncode == 0, shown_anyway.output
+    assert shown_anyway.stdout.startswith("STALE DATA")
+    for written in ("summary.md", "masking.md", "recommendations.md", "index.html"):
+        assert "STALE DATA" in (project / "reports" / written).read_text(), written
+    assert json.loads((project / "reports" / "services.json").read_text())["stale"]["auth"] == [shown]
+
+    # The owner alone run again: the others' data still ran the old file.
+    assert tasks(project, "run", "xp").returncode == 0
+    combined = tasks(project, "combine")
+    assert combined.returncode == 3, combined.output
+    assert "  auth: ran" in combined.stderr and "  discord: ran" in combined.stderr
+    assert "  xp: ran" not in combined.stderr
+    assert "Refresh it: nox -s coverage-auth coverage-discord combine" in combined.stderr
+    for name in ("auth", "discord"):
+        assert tasks(project, "run", name).returncode == 0
+    assert tasks(project, "combine").returncode == 0
+    fresh = tasks(project, "report")
+    assert fresh.returncode == 0, fresh.output
+    assert "STALE" not in fresh.stdout

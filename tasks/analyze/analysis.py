@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from coverage.exceptions import CoverageException
-from coverage.results import Analysis, analysis_from_file_reporter
+from coverage.results import Analysis
 
 from ..config.manifest import TOTAL
+from ..measure import coverage_internals
 
 if TYPE_CHECKING:
     from coverage import Coverage
@@ -117,10 +118,7 @@ class SharedAnalysis:
         self.parses = 0  # file reporters created: one per file is the promise
         self._reporters: dict[str, FileReporter] = {}
         self._analyses: dict[tuple[str, tuple[str, ...]], Analysis] = {}
-        self._original_reporter = cov._get_file_reporter
-        # Instance attributes shadow the methods for every reporter coverage.py runs.
-        cov._get_file_reporter = self.file_reporter  # type: ignore[method-assign]
-        cov._analyze = self._analyze  # type: ignore[method-assign]
+        self._original_reporter = coverage_internals.hook_analysis(cov, self.file_reporter, self._analyze)
 
     def file_reporter(self, morf: Any) -> FileReporter:
         key = str(morf)
@@ -182,9 +180,7 @@ class SharedAnalysis:
         data = self.cov.get_data()
         data.set_query_contexts(list(contexts) or None)
         try:
-            result = analysis_from_file_reporter(
-                data, self.cov.config.precision, reporter, self.cov._file_mapper(reporter.filename)
-            )
+            result: Analysis = coverage_internals.analyze(self.cov, data, reporter)
         finally:
             data.set_query_contexts(None)
         self._analyses[key] = result

@@ -11,7 +11,7 @@ from coverage.exceptions import CoverageException
 from ..config.layout import CACHE_FILE
 from ..config.manifest import Manifest
 from ..errors import ConfigError, DataError
-from ..measure import datafiles, settings
+from ..measure import datafiles, freshness, settings
 from .analysis import ServiceFigures, SharedAnalysis, service_figures
 from .cache import AnalysisCache
 
@@ -44,13 +44,26 @@ def measured_figures(
         raise unusable(manifest, data_file, exc) from None
 
 
-def combined_figures(manifest: Manifest) -> tuple[SharedAnalysis, tuple[ServiceFigures, ...]]:
-    """The per-service figures of the combined data (and its analysis, for more questions)."""
+Stale = dict[str, list[str]]  # per service, the files its data ran that have changed since
+
+
+def fresh_combined(manifest: Manifest, *, allow_stale: bool = False) -> tuple[Path, Stale]:
+    """The combined data file, checked against the code it measured: a DataError (exit 3)
+    when the code changed since, unless `allow_stale` (then what is stale, to mark)."""
     data_file = datafiles.require_combined(manifest)
+    return data_file, freshness.check(manifest, data_file, allow_stale=allow_stale)
+
+
+def combined_figures(
+    manifest: Manifest, *, allow_stale: bool = False
+) -> tuple[SharedAnalysis, tuple[ServiceFigures, ...], Stale]:
+    """The per-service figures of the combined data (and its analysis, for more questions),
+    and what of it is stale (only with `allow_stale`; otherwise stale data is refused)."""
+    data_file, stale = fresh_combined(manifest, allow_stale=allow_stale)
     _, shared = open_coverage(manifest, data_file)
     services = measured_figures(manifest, shared, data_file)
     shared.save_cache()
-    return shared, services
+    return shared, services, stale
 
 
 def unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:

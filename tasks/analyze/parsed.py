@@ -17,6 +17,8 @@ from typing import Any
 from coverage.plugin import CodeRegion, FileReporter
 from coverage.python import PythonFileReporter
 
+from ..measure import coverage_internals
+
 FORMAT = 1  # bump when the entry's layout changes: old entries then never match
 
 Arc = tuple[int, int]
@@ -41,8 +43,8 @@ class Entry:
         """The entry for a parsed file, or None when this coverage.py keeps its parse elsewhere."""
         statements = real.lines()
         arcs = real.arcs()  # first: the arc analysis is what sets the `with` fixers
-        fixers = getattr(real.parser, "_with_jump_fixers", None)
-        if not isinstance(fixers, dict):
+        fixers = coverage_internals.with_jump_fixers(real.parser)
+        if fixers is None:
             return None  # a coverage.py whose parser we do not know: parse every time
         exits = real.exit_counts()
         branch_arcs = [(a, b) for a, b in arcs if exits.get(a, 0) > 1]

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from ..config import manifest as manifest_module
 from ..config.manifest import Manifest
 from ..errors import EXIT_FAILED, EXIT_OK
+from .shared import add_allow_stale
 
 
 def add_stability(commands: Any) -> None:
@@ -33,6 +34,7 @@ def add_gate(commands: Any) -> None:
         "--base", help="git ref whose merge-base the change is measured from (default: gate.base)"
     )
     gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
+    add_allow_stale(gate)
     gate.add_argument(
         "--exclude-untracked",
         action="store_true",
@@ -71,6 +73,7 @@ def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], 
         only=args.policies,
         baseline_of=regression.baseline_figures,
         include_untracked=not args.exclude_untracked,
+        allow_stale=args.allow_stale,
     )
     written = gate.write_outputs(result, manifest, out, link=args.report_url)
     print(f"verdict written to {manifest.display(written)}", file=out)

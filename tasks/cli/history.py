@@ -78,7 +78,7 @@ def handle_ratchet(manifest: Manifest, args: argparse.Namespace, extra: list[str
     from ..analyze import combined
     from ..history import ratchet
 
-    _, services = combined.combined_figures(manifest)
+    _, services, _ = combined.combined_figures(manifest)  # floors never rise on stale data
     raises, diff = ratchet.run(manifest, services, check=args.check)
     margin = manifest.ratchet.margin
     points = f"{margin:g} point{'' if margin == 1 else 's'}"

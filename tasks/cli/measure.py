@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config.manifest import MAX_SHARDS, Manifest
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from .shared import add_allow_stale, print_stale
 
 if TYPE_CHECKING:
     from ..measure.runner import Options
@@ -62,6 +63,7 @@ def add_combine(commands: Any) -> None:
         action="store_true",
         help="combine what is there even if services or shards are missing; reports say what is missing",
     )
+    add_allow_stale(combine)
 
 
 def add_services(commands: Any) -> None:
@@ -175,7 +177,7 @@ def handle_run_all(manifest: Manifest, args: argparse.Namespace, extra: list[str
 def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
     from ..measure import datafiles
 
-    result = datafiles.combine(manifest, allow_missing=args.allow_missing)
+    result = datafiles.combine(manifest, allow_missing=args.allow_missing, allow_stale=args.allow_stale)
     # One entry a service, however many shards it came in: CI may combine hundreds.
     parts = ", ".join(
         f"{name} ({f'{got.data_files} shards, ' if got.data_files > 1 else ''}{got.source_files} files)"
@@ -185,6 +187,7 @@ def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str
     if result.missing:
         print("INCOMPLETE: combined without (--allow-missing); every report will say so:", file=out)
         print("\n".join(f"  {problem}" for problem in result.missing), file=out)
+    print_stale(manifest, result.stale, out)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 from ..config.manifest import Manifest
 from ..errors import EXIT_OK, ConfigError
+from .shared import add_allow_stale, print_stale
 
 
 def add_report(commands: Any) -> None:
@@ -28,6 +29,7 @@ def add_report(commands: Any) -> None:
     report.add_argument(
         "--open", action="store_true", help="open the dashboard (reports/index.html) in a web browser"
     )
+    add_allow_stale(report)
 
 
 def add_masking(commands: Any) -> None:
@@ -35,6 +37,7 @@ def add_masking(commands: Any) -> None:
         "masking", help="print which service's tests cover whose code (nox -s masking)", allow_abbrev=False
     )
     masking.add_argument("--markdown", action="store_true", help="print Markdown instead of a table")
+    add_allow_stale(masking)
 
 
 def add_recommend(commands: Any) -> None:
@@ -46,6 +49,7 @@ def add_recommend(commands: Any) -> None:
     recommend.add_argument("--top", type=int, default=10, metavar="N", help="files to list (default 10)")
     recommend.add_argument("--service", action="append", help="only this service (repeatable)")
     recommend.add_argument("--markdown", action="store_true", help="print Markdown instead of tables")
+    add_allow_stale(recommend)
 
 
 def handle_report(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
@@ -60,9 +64,11 @@ def handle_report(manifest: Manifest, args: argparse.Namespace, extra: list[str]
         raise ConfigError(f"unknown report format {unknown[0]!r}; choose from {', '.join(report.FORMATS)}.")
     if args.open and "html" not in chosen:
         raise ConfigError("--open shows the HTML dashboard; add --format html or leave --format out.")
-    result = report.build(manifest, chosen, archive=args.archive, trend=trend.recent_trend)
+    result = report.build(
+        manifest, chosen, archive=args.archive, trend=trend.recent_trend, allow_stale=args.allow_stale
+    )
     shown = result.figures
-    for line in report.incomplete_warning(shown.missing):
+    for line in shown.warning_lines:
         print(line, file=out)
     print(render.terminal_table(shown.rows), file=out)
     print("", file=out)
@@ -90,7 +96,8 @@ def handle_masking(manifest: Manifest, args: argparse.Namespace, extra: list[str
     from ..analyze import combined
     from ..report import masking
 
-    shared, _ = combined.combined_figures(manifest)
+    shared, _, stale = combined.combined_figures(manifest, allow_stale=args.allow_stale)
+    print_stale(manifest, stale, out)
     matrix = masking.build(shared, manifest)
     print(masking.markdown(matrix) if args.markdown else masking.terminal(matrix), file=out)
     return EXIT_OK
@@ -104,7 +111,8 @@ def handle_recommend(manifest: Manifest, args: argparse.Namespace, extra: list[s
         raise ConfigError(f"--top {args.top}: give a number of files from 1.")
     for name in args.service or ():
         manifest.service(name)  # an unknown name fails with the closest match
-    shared, services = combined.combined_figures(manifest)
+    shared, services, stale = combined.combined_figures(manifest, allow_stale=args.allow_stale)
+    print_stale(manifest, stale, out)
     chosen = [s for s in services if not args.service or s.name in args.service]
     advice = recommend.build(shared, manifest, chosen)
     text = recommend.markdown(advice, args.top) if args.markdown else recommend.terminal(advice, args.top)

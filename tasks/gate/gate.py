@@ -18,10 +18,10 @@ from typing import TextIO
 from coverage.exceptions import CoverageException
 
 from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
-from ..analyze.combined import combined_figures, open_coverage
+from ..analyze.combined import combined_figures, fresh_combined, open_coverage
 from ..config.manifest import Manifest
 from ..errors import DataError
-from ..measure import datafiles
+from ..measure import datafiles, freshness
 from ..report import render
 from ..report.report import incomplete_warning
 from . import comment, gitdiff, noisy, policies
@@ -109,14 +109,16 @@ def run(
     only: Iterable[str] | None,
     baseline_of: BaselineLookup,
     include_untracked: bool = True,
+    allow_stale: bool = False,
 ) -> GateRun:
     selected = set(only) if only is not None else None
     if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
-        shared, services = combined_figures(manifest)
+        shared, services, stale = combined_figures(manifest, allow_stale=allow_stale)
     else:
         # The changed-line policy alone reads only the files in the diff: nothing else is
         # parsed or analysed, and there is no per-service table to show.
-        _, shared = open_coverage(manifest, datafiles.require_combined(manifest))
+        data_file, stale = fresh_combined(manifest, allow_stale=allow_stale)
+        _, shared = open_coverage(manifest, data_file)
         services = ()
     base_ref = base or manifest.gate.base
     diff = None
@@ -129,7 +131,13 @@ def run(
         changed, unowned = changed_files(manifest, shared, diff)
         shared.save_cache()
     baseline: dict[str, Figures] | None = None
-    notes = [" ".join(line.strip() for line in incomplete_warning(datafiles.missing_inputs(manifest)))]
+    notes = [
+        " ".join(line.strip() for line in warning)
+        for warning in (
+            freshness.stale_warning(manifest, stale),
+            incomplete_warning(datafiles.missing_inputs(manifest)),
+        )
+    ]
     notes = [note for note in notes if note]
     compared: dict[str, Figures] | None = None
     forgiven = 0

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TextIO
 
 from coverage import CoverageData
-from coverage.results import Analysis, analysis_from_file_reporter
+from coverage.results import Analysis
 
 from ..analyze import combined
 from ..analyze.analysis import split_context
 from ..config.layout import STABILITY_DIR
 from ..config.manifest import Manifest
 from ..errors import ConfigError
-from ..measure import datafiles, runner
+from ..measure import coverage_internals, datafiles, runner
 from ..report import render
 from . import noisy, policies
 
@@ -70,7 +70,13 @@ def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: Tex
         with runner.scratch_folder(manifest.data_dir, f"{name}-stability") as scratch:
             status, written = runner.execute(manifest, service, extra, scratch, out, per_test=True)
             target = folder / f"{name}.run-{number}"
-            datafiles.relocate(written, target, datafiles.project_relative(manifest.project_dir, service.cwd))
+            datafiles.relocate(
+                written,
+                target,
+                datafiles.project_relative(manifest.project_dir, service.cwd),
+                service=name,
+                project_dir=manifest.project_dir,
+            )
         kept.append(target)
         if status != runner.PYTEST_OK:
             failed.append(number)
@@ -94,9 +100,7 @@ def compare(manifest: Manifest, data_files: Sequence[Path]) -> list[FlakyLine]:
         if not absolute.exists():
             continue
         reporter = shared.file_reporter(filename)
-        analyses = [
-            analysis_from_file_reporter(data, cov.config.precision, reporter, filename) for data in datas
-        ]
+        analyses = [coverage_internals.analyze(cov, data, reporter) for data in datas]
         owner = manifest.owner(absolute)
         flaky += _differences(manifest, filename, absolute, owner.name if owner else None, analyses, datas)
     return flaky

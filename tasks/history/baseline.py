@@ -42,7 +42,7 @@ def record(
 ) -> Recorded:
     """Record the combined data as a snapshot (and mark it the baseline with `set_baseline`)."""
     environ = os.environ if environ is None else environ
-    _, services = combined_figures(manifest)
+    _, services, _ = combined_figures(manifest)  # stale data is never recorded
     commit, branch = gitdiff.identify(manifest.root, commit, branch, environ)
     snapshot = from_measured(services, commit=commit, branch=branch, environment=toolinfo.current(), at=now())
     shown = manifest.display(manifest.history)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +93,88 @@ def _literal(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _literal(item) for key, item in value.items()}
     return value
+
+
+# The kit's own entry in a data file's `meta` table (coverage.py's SQLite data format since
+# 5.0 keeps key-value pairs there and reads only its own keys).
+DIGESTS_KEY = "coverage_workflows:sources"
+
+
+def write_meta(data_file: Path, key: str, value: str) -> None:
+    with contextlib.closing(sqlite3.connect(data_file)) as db, db:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def read_meta(data_file: Path, key: str) -> str | None:
+    try:
+        with contextlib.closing(sqlite3.connect(f"{data_file.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None  # not coverage.py's SQLite format: datafiles.read says what is wrong
+    return str(row[0]) if row else None
+
+
+# -- analysis: one parse and one analysis per file, shared by every report ------------------
+
+
+def hook_analysis(
+    cov: Any, file_reporter: Callable[[Any], Any], analyze: Callable[..., Any]
+) -> Callable[[Any], Any]:
+    """Make every reporter of `cov` (HTML, XML, JSON, LCOV, its figures) take its file
+    reporters and analyses from these; coverage.py's own way to make a file reporter, to
+    call from `file_reporter`. coverage.py's reporters ask Coverage._get_file_reporter and
+    Coverage._analyze per file (7.10 to 7.17); it has no public hook for either."""
+    original = getattr(cov, "_get_file_reporter", None)
+    if original is None or not hasattr(cov, "_analyze"):
+        raise _too_old("Coverage._get_file_reporter and Coverage._analyze")
+    cov._get_file_reporter = file_reporter
+    cov._analyze = analyze
+    return original  # type: ignore[no-any-return]
+
+
+def analyze(cov: Any, data: Any, reporter: Any) -> Any:
+    """coverage.py's Analysis of one file: its reporter's parse against `data` (narrowed to
+    contexts with the public CoverageData.set_query_contexts), as Coverage._analyze makes it."""
+    from coverage.results import analysis_from_file_reporter
+
+    return analysis_from_file_reporter(
+        data, cov.config.precision, reporter, cov._file_mapper(reporter.filename)
+    )
+
+
+def with_jump_fixers(parser: Any) -> dict[tuple[int, int], tuple[int, int] | None] | None:
+    """The arcs that Python 3.10+ traces around `with` exits, and what coverage.py's parser
+    maps each to: an arc, or None to drop it (7.17's shape). Earlier versions keep another
+    shape; None then, and the analysis cache parses those files every time rather than
+    translate arcs wrong."""
+    fixers = getattr(parser, "_with_jump_fixers", None)
+    if not isinstance(fixers, dict):
+        return None
+    for value in fixers.values():
+        if value is not None and not (len(value) == 2 and all(isinstance(x, int) for x in value)):
+            return None
+    return fixers
+
+
+def measurement_core() -> str:
+    """The class of the core coverage.py picks here for a branch-measuring run, or "unknown"
+    where its Core takes other arguments than 7.10 to 7.17 do."""
+    try:
+        from coverage.core import Core
+
+        cov = coverage.Coverage(config_file=False, branch=True)
+        wanted: dict[str, Any] = {
+            "warn": lambda *args, **kwargs: None,
+            "config": cov.config,
+            "dynamic_contexts": False,
+        }
+        accepted = inspect.signature(Core).parameters
+        wanted.update(
+            {name: value for name, value in (("debug", None), ("metacov", False)) if name in accepted}
+        )
+        return str(Core(**wanted).tracer_class.__name__)
+    except (ImportError, TypeError, AttributeError, ValueError):
+        return "unknown"
 
 
 def absolute_patterns(patterns: list[str] | None, folder: Path) -> list[str]:

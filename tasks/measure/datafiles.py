@@ -31,6 +31,7 @@ from ..config.layout import (
 )
 from ..config.manifest import Manifest, Service
 from ..errors import DataError, StorageError, is_locked, is_storage_failure
+from . import freshness
 
 
 def retire(manifest: Manifest, paths: list[Path]) -> None:
@@ -154,14 +155,20 @@ def writing(shown: str) -> Iterator[None]:
         ) from None
 
 
-def relocate(sources: list[Path], target: Path, map_path: Callable[[str], str]) -> None:
-    """Merge `sources` (one run's data: a file per process) into `target`, atomically,
-    with every file path mapped."""
+def relocate(
+    sources: list[Path], target: Path, map_path: Callable[[str], str], *, service: str, project_dir: Path
+) -> None:
+    """Merge `sources` (one run of `service`: a file per process) into `target`, atomically,
+    with every file path mapped (relative to `project_dir`), and the digests of the files it
+    ran recorded inside."""
     with atomic_path(target) as temporary, writing(target.name):
         out = CoverageData(basename=str(temporary))
         for source in sources:
             out.update(read(source, str(source)), map_path=map_path)
         out.write()
+        ran = [name for name in out.measured_files() if out.lines(name)]
+        out.close()
+        freshness.record(temporary, service, freshness.digest_files(project_dir, ran))
 
 
 def project_relative(project_dir: Path, run_dir: Path) -> Callable[[str], str]:
@@ -188,14 +195,16 @@ class Combined:
     target: Path
     inputs: dict[str, ServiceInput]  # per service
     missing: tuple[str, ...]  # inputs left out under --allow-missing, with why
+    stale: dict[str, list[str]]  # per service, the changed files its data ran (--allow-stale)
 
 
-def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
+def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: bool = False) -> Combined:
     """Merge every service's data (every expected shard of it) into the combined file.
 
     Fails (exit 3), before writing anything, naming every service or shard with no usable
     data, unless `allow_missing`: then the rest is combined and what is missing is written
-    beside the combined file, for every report to say. The inputs are kept.
+    beside the combined file, for every report to say. Data measured on code that has
+    changed since is refused likewise, unless `allow_stale`. The inputs are kept.
     """
     problems: list[str] = []
     inputs: list[tuple[str, Path, CoverageData]] = []  # (service, data file, its data)
@@ -222,8 +231,18 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
             "would be wrong.\n  " + "\n  ".join(problems) + "\n(To combine the rest anyway, "
             "marked incomplete in every report: nox -s combine -- --allow-missing.)"
         )
+    digests = freshness.merge(freshness.recorded(path) for _, path, _ in inputs)
+    stale = freshness.changed(manifest.project_dir, digests)
     measured: dict[str, tuple[int, set[str]]] = {}
     target = combined_file(manifest)
+    if stale and not allow_stale:
+        raise DataError(
+            "cannot combine: some services' data was measured on code that has changed since, so "
+            "its line numbers no longer fit:\n"
+            + "\n".join(freshness.describe(manifest, stale))
+            + f"\nRefresh it: {freshness.refresh_command(stale)}\n(To combine it anyway, marked "
+            "STALE in every output: nox -s combine -- --allow-stale.)"
+        )
     missing_path = manifest.data_dir / MISSING_NAME
     with atomic_path(target) as temporary, writing(manifest.display(target)):
         merged = CoverageData(basename=str(temporary))
@@ -241,13 +260,15 @@ def combine(manifest: Manifest, *, allow_missing: bool = False) -> Combined:
             files, names = measured.get(service_name, (0, set()))
             measured[service_name] = (files + 1, names | data.measured_files())
         merged.write()
+        merged.close()
+        freshness.record_all(temporary, digests)
         if problems:
             with atomic_path(missing_path) as listing:
                 listing.write_text(json.dumps(problems, indent=2) + "\n", encoding="utf-8")
         else:
             missing_path.unlink(missing_ok=True)
     per_service = {name: ServiceInput(files, len(names)) for name, (files, names) in measured.items()}
-    return Combined(target=target, inputs=per_service, missing=tuple(problems))
+    return Combined(target=target, inputs=per_service, missing=tuple(problems), stale=stale)
 
 
 def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[Path, str, str]], list[str]]:

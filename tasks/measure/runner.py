@@ -259,7 +259,13 @@ def _keep(
             if target.exists():
                 # Stale figures must not reach combine, but the last good data is not deleted.
                 datafiles.retire(manifest, [target])
-    datafiles.relocate(raw, keep_at, datafiles.project_relative(manifest.project_dir, service.cwd))
+    datafiles.relocate(
+        raw,
+        keep_at,
+        datafiles.project_relative(manifest.project_dir, service.cwd),
+        service=service.name,
+        project_dir=manifest.project_dir,
+    )
     if not sliced:
         # The combined file no longer matches the services' data: keep it aside, so that
         # report and gate cannot show figures from before this run.

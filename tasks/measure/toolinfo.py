@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import coverage
 
+from . import coverage_internals
+
 
 @dataclass(frozen=True, kw_only=True)
 class Environment:
@@ -29,14 +31,7 @@ def measurement_core() -> str:
     sessions and runs on the same interpreter, so the core it would pick is the core those
     runs used (COVERAGE_CORE in the environment is honoured the same way by both).
     """
-    try:
-        from coverage.core import Core
-
-        cov = coverage.Coverage(config_file=False, branch=True)
-        core = Core(warn=lambda *args, **kwargs: None, debug=None, config=cov.config, dynamic_contexts=False)
-        name = core.tracer_class.__name__
-    except (ImportError, TypeError, AttributeError):  # coverage.py's internals moved
-        return "unknown"
+    name = coverage_internals.measurement_core()
     return CORE_NAMES.get(name, name)
 
 

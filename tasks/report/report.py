@@ -23,11 +23,11 @@ from coverage import Coverage
 from coverage.exceptions import CoverageException
 
 from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
-from ..analyze.combined import measured_figures, open_coverage, unusable
+from ..analyze.combined import fresh_combined, measured_figures, open_coverage, unusable
 from ..analyze.sidejob import SideJob
 from ..config.layout import ARCHIVE_DIR
 from ..config.manifest import TOTAL, Manifest, Service
-from ..measure import datafiles, filelock
+from ..measure import datafiles, filelock, freshness
 from . import badges, dashboard, editors, masking, publish, recommend, render, reuse
 
 # The history's trend for the dashboard: a picture (or None) and a line saying what it shows.
@@ -48,6 +48,8 @@ class Derived:
     matrix: masking.MaskingMatrix
     advice: recommend.Advice
     missing: tuple[str, ...]
+    stale: dict[str, list[str]]  # per service, the changed files its data ran (--allow-stale)
+    warning_lines: tuple[str, ...]  # what every output says first: STALE, INCOMPLETE
     trend: Trend  # the dashboard's trend picture (or None) and the line saying what it shows
 
 
@@ -73,16 +75,18 @@ def build(
     *,
     archive: bool = False,
     trend: Callable[[Manifest], Trend] | None = None,
+    allow_stale: bool = False,
 ) -> Report:
     """Compute the figures from the combined data and write the requested formats; with
     `archive`, also keep a copy under reports/archive/<UTC time>/ for later comparison. The
-    dashboard draws what `trend` finds in the history (asked only when HTML is written)."""
-    data_file = datafiles.require_combined(manifest)
+    dashboard draws what `trend` finds in the history (asked only when HTML is written).
+    Data measured on code that changed since is refused, or with `allow_stale` marked."""
+    data_file, stale = fresh_combined(manifest, allow_stale=allow_stale)
     cov, shared = open_coverage(manifest, data_file)
     reports_dir = manifest.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
     with filelock.held(reports_dir / publish.LOCK_NAME):  # a second report waits for the first to publish
-        return _build_staged(manifest, cov, shared, data_file, formats, archive, trend)
+        return _build_staged(manifest, cov, shared, data_file, formats, archive, trend, stale)
 
 
 def _build_staged(
@@ -93,6 +97,7 @@ def _build_staged(
     formats: Sequence[str],
     archive: bool,
     trend: Callable[[Manifest], Trend] | None,
+    stale: dict[str, list[str]],
 ) -> Report:
     reports_dir = manifest.reports_dir
     # One report at a time holds the lock, so one staging folder; a killed run's is cleared.
@@ -116,6 +121,8 @@ def _build_staged(
             matrix=masking.build(shared, manifest),
             advice=recommend.build(shared, manifest, services),
             missing=missing,
+            stale=stale,
+            warning_lines=(*freshness.stale_warning(manifest, stale), *incomplete_warning(missing)),
             trend=trend(manifest) if trend is not None and "html" in formats else NO_TREND,
         )
         _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from, unchanged)
@@ -235,7 +242,7 @@ def _copy_published(published: Path, out: Path, name: str) -> bool:
 def _write_summaries(manifest: Manifest, derived: Derived, formats: Sequence[str], out: Path) -> None:
     services, rows, missing = derived.services, derived.rows, derived.missing
     if "markdown" in formats:
-        warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in incomplete_warning(missing))
+        warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in derived.warning_lines)
         (out / "summary.md").write_text(
             warning + render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n",
             encoding="utf-8",
@@ -245,7 +252,10 @@ def _write_summaries(manifest: Manifest, derived: Derived, formats: Sequence[str
             warning + recommend.markdown(derived.advice), encoding="utf-8"
         )
     (out / "services.json").write_text(
-        json.dumps({**_services_json(services, rows), "missing": list(missing)}, indent=2) + "\n",
+        json.dumps(
+            {**_services_json(services, rows), "missing": list(missing), "stale": derived.stale}, indent=2
+        )
+        + "\n",
         encoding="utf-8",
     )
     if "badges" in formats or "html" in formats:  # the dashboard shows the badges
@@ -338,7 +348,7 @@ def _page(manifest: Manifest, derived: Derived, out: Path) -> dashboard.Page:
         links=links,
         service_links=service_links,
         badges=badge_links,
-        warnings=incomplete_warning(derived.missing),
+        warnings=list(derived.warning_lines),
     )
 
 

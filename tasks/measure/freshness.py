@@ -1,0 +1,118 @@
+"""Whether coverage data still matches the code it measured. Each run records a digest of
+every file its tests ran, as the file was when the run ended; every command that reads data
+compares them with the files on disk and refuses data whose files have changed since.
+
+Only files a run executed are recorded: a file no test of a run touched has no line numbers
+in its data to go stale (its figure is 0 executed lines of whatever the file now is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ..config.manifest import Manifest
+from ..errors import DataError
+from . import coverage_internals
+
+# service -> file (relative to the project) -> sha256 of its content when the run ended;
+# GONE for a file that was no longer there, and for shards that saw two versions of a file.
+Digests = dict[str, dict[str, str]]
+GONE = ""
+SHOWN = 3  # changed files named per service
+
+
+def digest_files(project_dir: Path, paths: Iterable[str]) -> dict[str, str]:
+    found = {}
+    for path in paths:
+        try:
+            found[path] = hashlib.sha256((project_dir / path).read_bytes()).hexdigest()
+        except OSError:
+            found[path] = GONE
+    return found
+
+
+def record(data_file: Path, service: str, digests: Mapping[str, str]) -> None:
+    """Keep `service`'s digests inside the data file itself: they travel, and are replaced,
+    with the data they vouch for."""
+    record_all(data_file, {service: dict(digests)})
+
+
+def record_all(data_file: Path, digests: Digests) -> None:
+    # Services in the order given (the manifest's), so that messages name them in that order.
+    ordered = {service: dict(sorted(files.items())) for service, files in digests.items()}
+    text = json.dumps(ordered, separators=(",", ":"))
+    coverage_internals.write_meta(data_file, coverage_internals.DIGESTS_KEY, text)
+
+
+def recorded(data_file: Path) -> Digests:
+    """The digests a data file carries; {} for data from before the kit recorded them."""
+    text = coverage_internals.read_meta(data_file, coverage_internals.DIGESTS_KEY)
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def merge(parts: Iterable[Digests]) -> Digests:
+    """One service's shards, or every service's data, as one set of digests."""
+    merged: Digests = {}
+    for part in parts:
+        for service, files in part.items():
+            mine = merged.setdefault(service, {})
+            for path, digest in files.items():
+                mine[path] = digest if mine.get(path, digest) == digest else GONE
+    return merged
+
+
+def changed(project_dir: Path, digests: Digests) -> dict[str, list[str]]:
+    """Per service, the files it ran whose content is no longer what it measured."""
+    current = digest_files(project_dir, sorted({path for files in digests.values() for path in files}))
+    found = {}
+    for service, files in digests.items():
+        stale = sorted(path for path, digest in files.items() if digest == GONE or current[path] != digest)
+        if stale:
+            found[service] = stale
+    return found
+
+
+def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
+    """A line per service: the files that changed since its data was measured."""
+    lines = []
+    for service, paths in stale.items():
+        named = ", ".join(paths[:SHOWN]) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+        lines.append(f"  {service}: ran {named}, changed since it was measured")
+    return lines
+
+
+def refresh_command(stale: Mapping[str, list[str]]) -> str:
+    return "nox -s " + " ".join(f"coverage-{service}" for service in stale) + " combine"
+
+
+def stale_warning(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
+    """The lines every output starts with when it shows stale data (--allow-stale)."""
+    if not stale:
+        return []
+    return [
+        "STALE DATA: these figures were measured on code that has changed since (--allow-stale):",
+        *describe(manifest, stale),
+        f"  Refresh: {refresh_command(stale)}",
+    ]
+
+
+def check(manifest: Manifest, data_file: Path, *, allow_stale: bool) -> dict[str, list[str]]:
+    """The stale services of `data_file` and their changed files: a DataError (exit 3) naming
+    them and the command that refreshes them, unless `allow_stale`."""
+    stale = changed(manifest.project_dir, recorded(data_file))
+    if stale and not allow_stale:
+        raise DataError(
+            f"{manifest.display(data_file)}: the code changed since this data was measured, so "
+            "its line numbers no longer fit:\n"
+            + "\n".join(describe(manifest, stale))
+            + f"\nRefresh it: {refresh_command(stale)}\n(To see the figures anyway, marked STALE "
+            "in every output: add --allow-stale.)"
+        )
+    return stale
