@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nox
 import nox.command
+from packaging.requirements import Requirement
 
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
@@ -184,6 +185,25 @@ def bench_cores(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the kit's own tests (real nox, pytest and coverage processes on copied repos)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", *session.posargs)
+
+
+def _declared_floor(package: str) -> str:
+    """The lowest version of `package` that pyproject.toml's dependencies allow."""
+    for line in PYPROJECT["project"]["dependencies"]:
+        requirement = Requirement(line)
+        if requirement.name == package:
+            floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+            if floors:
+                return floors[0]
+    raise LookupError(f"pyproject.toml declares no floor (>=) for {package}")
+
+
+@nox.session(name="tests-floor", default=False)
+def tests_floor(session: nox.Session) -> None:
+    """Run the kit's tests against the lowest coverage.py it declares (pyproject.toml)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.install(f"coverage=={_declared_floor('coverage')}")
     session.run("pytest", *session.posargs)
 
 

@@ -261,6 +261,8 @@ class Bench:
                 Variant(REPORT_EVERYTHING, [cmd(*KIT_CMD, "report")], fresh),
                 Variant(REPORT_SECOND, [cmd(*cli_formats)], cached_parse_only),
                 Variant(REPORT_UNCHANGED, [cmd(*cli_formats)], first_then_again),
+                Variant(FRESHNESS_BASE, [cmd(PY, "-c", LOAD_MANIFEST)]),
+                Variant(FRESHNESS, [cmd(PY, "-c", CHECK_FRESHNESS)]),
             ],
             note="`report` with the CLI's formats writes HTML (with the services behind each line), "
             "Cobertura XML, JSON and LCOV, and prints the per-service figures and the masking matrix; "
@@ -431,6 +433,15 @@ REPORT_FIRST = "report: the CLI's formats + per-service figures, first"
 REPORT_EVERYTHING = "report: every format, first"
 REPORT_SECOND = "report: the CLI's formats again, sources unchanged (parse cached, formats rewritten)"
 REPORT_UNCHANGED = "report: the CLI's formats again, nothing changed (formats reused)"
+FRESHNESS_BASE = "load the manifest (what the next row adds to)"
+FRESHNESS = "load the manifest + check the data against the code (digests)"
+# The freshness check on its own, in a process that does nothing else: its cost is the
+# difference between the two rows (interpreter start and imports are common to both).
+LOAD_MANIFEST = "from tasks.config import loader; m = loader.load()"
+CHECK_FRESHNESS = (
+    f"{LOAD_MANIFEST}; from tasks.measure import freshness; "
+    "freshness.check(m, m.data_dir / 'combined', allow_stale=True)"
+)
 DIFF_COVER = "coverage xml + diff-cover"
 GATE_CHANGED = "gate --policy changed, first (no analysis cache)"
 GATE_CHANGED_CACHED = "gate --policy changed, parse cached (as after report or the runs)"
@@ -500,6 +511,10 @@ def targets(groups: dict[str, Group]) -> list[Target]:
         REPORT_SECOND,
         3,
     )
+    base, checked, first = (median("reporting", name) for name in (FRESHNESS_BASE, FRESHNESS, REPORT_FIRST))
+    if base is not None and checked is not None and first is not None:
+        share = max(checked - base, 0.0) / first
+        found.append(Target("the freshness check adds < 5% to a first report", f"{share:.1%}", share < 0.05))
     reporting = groups.get("reporting")
     if reporting and reporting.variants[0].seconds:
         peak = max(reporting.variant(REPORT_FIRST).peak_mib, reporting.variant(REPORT_EVERYTHING).peak_mib)

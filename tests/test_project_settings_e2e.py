@@ -388,3 +388,84 @@ def test_stale_data__refused_naming_every_service_that_ran_the_file_until_they_r
     fresh = tasks(project, "report")
     assert fresh.returncode == 0, fresh.output
     assert "STALE" not in fresh.stdout
+
+
+OWN_FOLDERS = {
+    "configs/services.toml": """
+        [settings]
+        root = "repo"
+
+        [services.north]
+        working_dir = "north"
+        source = ["src/north"]
+        tests = ["tests"]
+
+        [services.south]
+        working_dir = "south"
+        source = ["src/south"]
+        tests = ["tests"]
+    """,
+    "repo/pyproject.toml": """
+        [tool.coverage.report]
+        exclude_also = ["def debug"]
+    """,
+    # north has a configuration of its own, with the root's exclusions; south has none.
+    "repo/north/pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+
+        [tool.coverage.report]
+        exclude_also = ["def debug"]
+    """,
+    "repo/north/src/north/__init__.py": "",
+    "repo/north/src/north/core.py": "def answer():\n    return 42\n\n\ndef debug():\n    return 'off'\n",
+    "repo/north/tests/test_core.py": """
+        from north.core import answer
+
+
+        def test_answer():
+            assert answer() == 42
+    """,
+    "repo/south/conftest.py": "import sys\nsys.path.insert(0, 'src')\n",
+    "repo/south/src/south/__init__.py": "",
+    "repo/south/src/south/core.py": "def answer():\n    return 7\n",
+    "repo/south/tests/test_core.py": """
+        from south.core import answer
+
+
+        def test_answer():
+            assert answer() == 7
+    """,
+}
+
+
+def test_project_settings__a_services_own_folder_then_the_root_and_differing_exclusions_refused(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    project = make_project(OWN_FOLDERS)
+    north = tasks(project, "run", "north")
+    assert north.returncode == 0, north.output
+    assert "north: coverage.py settings from repo/north/pyproject.toml" in north.stdout
+    south = tasks(project, "run", "south")
+    assert south.returncode == 0, south.output
+    assert "south: coverage.py settings from repo/pyproject.toml" in south.stdout  # the root's
+    assert tasks(project, "combine").returncode == 0
+    report = tasks(project, "report")
+    assert report.returncode == 0, report.output
+    north_core = next(
+        f
+        for s in json.loads((project / "reports/services.json").read_text())["services"]
+        for f in s["files"]
+        if f["path"].endswith("north/core.py")
+    )
+    assert north_core["isolated"]["statements"] == 2  # `def debug` and its body excluded, as both say
+
+    own = project / "repo/north/pyproject.toml"
+    own.write_text(own.read_text().replace('exclude_also = ["def debug"]', 'exclude_also = ["return"]'))
+    refused = tasks(project, "report")
+    assert refused.returncode == 2, refused.output
+    assert (
+        "north: its coverage.py configuration (repo/north/pyproject.toml) sets exclude_list" in refused.stderr
+    )
+    assert "unlike the root's (repo/pyproject.toml)" in refused.stderr
+    assert "Traceback" not in refused.output

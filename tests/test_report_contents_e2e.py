@@ -88,7 +88,9 @@ def test_reports__every_format_equals_the_public_api_line_for_line(measured_copy
     whole_xml = xml_lines(reports / "coverage.xml")
     for filename, (statements, missing) in everything.items():
         assert set(coverage_json[filename]["missing_lines"]) == missing, filename
-        assert set(coverage_json[filename]["executed_lines"]) == statements - missing, filename
+        # (coverage.py before 7.17 also lists lines it ran that are no statement's first line)
+        executed = set(coverage_json[filename]["executed_lines"]) & statements
+        assert executed == statements - missing, filename
         assert (
             set(lcov[filename]) == statements and {n for n, h in lcov[filename].items() if h == 0} == missing
         )

@@ -1,7 +1,7 @@
 """The kit's one door to coverage.py internals: what the public API does not offer, each use
 with the versions it is known on and a clear error (never a wrong figure) where it is gone.
 
-Tested on coverage.py 7.10.4 (the floor in pyproject.toml) through the newest 7.x; `.ci/run`
+Tested on coverage.py 7.15.4 (the floor in pyproject.toml) through the newest 7.x; `.ci/run`
 runs the suite on both ends.
 """
 
@@ -21,21 +21,21 @@ import tomlkit
 from ..errors import ConfigError
 
 # coverage.py takes a configuration as data, not a file, when its name starts with this:
-# how `patch = subprocess` hands a run's settings to the processes it starts (7.10.4+).
+# how `patch = subprocess` hands a run's settings to the processes it starts (7.10.4 and later).
 CONFIG_DATA_PREFIX = ":data:"
 
 
 def _too_old(what: str) -> ConfigError:
     return ConfigError(
         f"coverage.py {coverage.__version__} lacks {what}, which the kit needs; install "
-        "coverage>=7.10.4,<8 (pyproject.toml's dependency group 'coverage')."
+        "coverage>=7.15.4,<8 (pyproject.toml's dependency group 'coverage')."
     )
 
 
 def read_config(folder: Path) -> Any:
     """The configuration coverage.py reads when it runs in `folder`: `.coveragerc`,
     `.coveragerc.toml`, `setup.cfg`, `tox.ini`, `pyproject.toml` in that order, or
-    $COVERAGE_RCFILE; its defaults where there is none (`config_files_read` is then empty)."""
+    $COVERAGE_RCFILE; its defaults where there is none (`file_used` then says None)."""
     with contextlib.chdir(folder):
         # The public constructor reads it; nothing is measured until start().
         return coverage.Coverage(config_file=True).config
@@ -49,9 +49,12 @@ def default_config() -> Any:
     return CoverageConfig()
 
 
-def files_read(config: Any) -> list[Path]:
-    """The configuration files `config` came from (empty for coverage.py's defaults)."""
-    return [Path(name) for name in getattr(config, "config_files_read", [])]
+def file_used(config: Any) -> Path | None:
+    """The configuration file `config` came from: the first of those coverage.py tries that
+    holds settings for it (a pyproject.toml or setup.cfg without them is passed over), or
+    None for coverage.py's defaults."""
+    used = getattr(config, "config_file", None)
+    return Path(used) if used else None
 
 
 def as_argument(config: Any) -> str:
@@ -123,7 +126,7 @@ def hook_analysis(
     """Make every reporter of `cov` (HTML, XML, JSON, LCOV, its figures) take its file
     reporters and analyses from these; coverage.py's own way to make a file reporter, to
     call from `file_reporter`. coverage.py's reporters ask Coverage._get_file_reporter and
-    Coverage._analyze per file (7.10 to 7.17); it has no public hook for either."""
+    Coverage._analyze per file (7.15.4 to 7.17); it has no public hook for either."""
     original = getattr(cov, "_get_file_reporter", None)
     if original is None or not hasattr(cov, "_analyze"):
         raise _too_old("Coverage._get_file_reporter and Coverage._analyze")
@@ -158,7 +161,7 @@ def with_jump_fixers(parser: Any) -> dict[tuple[int, int], tuple[int, int] | Non
 
 def measurement_core() -> str:
     """The class of the core coverage.py picks here for a branch-measuring run, or "unknown"
-    where its Core takes other arguments than 7.10 to 7.17 do."""
+    where its Core takes other arguments than 7.15.4 to 7.17 do."""
     try:
         from coverage.core import Core
 

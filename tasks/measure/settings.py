@@ -66,12 +66,13 @@ class Settings:
         return f"coverage.py settings from {files}; the kit overrides {replaced} (docs/manifest.md)"
 
 
-def config_folder(manifest: Manifest, service: Service | None) -> Path:
-    """Where coverage.py would find the configuration: the service's working directory if
-    one is there, else the root."""
-    if service is not None and coverage_internals.files_read(coverage_internals.read_config(service.cwd)):
-        return service.cwd
-    return manifest.root
+def _service_project(manifest: Manifest, service: Service) -> tuple[Path, Any, tuple[Path, ...]]:
+    """Where coverage.py would find the service's configuration (its working directory if
+    one is there, else the root), the configuration, and the file it came from."""
+    config, found = _project(service.cwd)
+    if found or service.cwd == manifest.root:
+        return service.cwd, config, found
+    return manifest.root, *_project(manifest.root)
 
 
 def _project(folder: Path) -> tuple[Any, tuple[Path, ...]]:
@@ -82,7 +83,8 @@ def _project(folder: Path) -> tuple[Any, tuple[Path, ...]]:
             f"{folder}: coverage.py cannot read the project's configuration: {exc}. Fix that file "
             "(coverage.py itself would stop on it too)."
         ) from None
-    return config, tuple(coverage_internals.files_read(config))
+    used = coverage_internals.file_used(config)
+    return config, (used,) if used else ()
 
 
 def _default(attribute: str) -> Any:
@@ -106,8 +108,7 @@ def run_settings(
     same code. `per_test` adds each test's
     name to the context (for `stability`); it costs time in proportion to tests x files.
     """
-    folder = config_folder(manifest, service)
-    config, found = _project(folder)
+    folder, config, found = _service_project(manifest, service)
     overridden: list[str] = []
     sources = [str(src) for other in manifest.services for src in other.source]
     _set(config, "run:source", "source", sources, overridden)
@@ -162,10 +163,9 @@ def _check_exclusions(manifest: Manifest, root_config: Any, root_found: tuple[Pa
     """A report counts every service in one pass, so a service whose own configuration
     excludes other lines than the root's would be counted wrong: refused, naming both."""
     for service in manifest.services:
-        folder = config_folder(manifest, service)
+        folder, config, found = _service_project(manifest, service)
         if folder == manifest.root:
             continue
-        config, found = _project(folder)
         differing = [a for a in EXCLUSIONS if getattr(config, a) != getattr(root_config, a)]
         if differing:
             root_files = ", ".join(manifest.display(p) for p in root_found) or "coverage.py's defaults"
