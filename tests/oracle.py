@@ -56,6 +56,11 @@ def strict_run(cwd: Path, sources: list[Path], tests: list[str], data_file: Path
     cov = Coverage(data_file=str(data_file), config_file=False)
     cov.set_option("report:include_namespace_packages", True)
     cov.load()
+    return truth_of(cov)
+
+
+def truth_of(cov: Coverage) -> dict[Path, FileTruth]:
+    """Per-file truth of a loaded Coverage object, from its public API, keyed by path."""
     truth = {}
     for filename in cov.get_data().measured_files():
         _, statements, _, missing, _ = cov.analysis2(filename)

@@ -19,7 +19,7 @@ from tasks.analyze import analysis, combined
 from tasks.config import loader
 from tasks.measure import freshness
 from tests.conftest import run, tasks
-from tests.oracle import FileTruth
+from tests.oracle import FileTruth, truth_of
 
 pytestmark = pytest.mark.e2e
 
@@ -223,17 +223,7 @@ def configured_truth(
     assert result.returncode == 0, result.output
     cov = Coverage(data_file=str(data_file), config_file=str(config))
     cov.load()
-    truth = {}
-    for filename in cov.get_data().measured_files():
-        _, statements, _, missing, _ = cov.analysis2(filename)
-        stats = cov.branch_stats(filename)
-        truth[Path(filename).resolve()] = FileTruth(
-            statements=frozenset(statements),
-            missing=frozenset(missing),
-            branches=sum(total for total, _ in stats.values()),
-            taken_branches=sum(taken for _, taken in stats.values()),
-        )
-    return truth
+    return truth_of(cov)
 
 
 @pytest.mark.parametrize("config_name", ["pyproject.toml", ".coveragerc"])
