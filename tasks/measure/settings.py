@@ -17,17 +17,6 @@ from ..config.manifest import Manifest, Service
 from ..errors import ConfigError
 from . import coverage_internals
 
-# What the kit sets in every run whatever the project says, and why (docs/manifest.md).
-RUN_OVERRIDES = {
-    "source": "every service's sources: the masking matrix needs every service's lines",
-    "source_pkgs": "cleared: the sources are chosen by path",
-    "source_dirs": "cleared: the sources are chosen by path",
-    "include": "cleared: `source` chooses what is measured",
-    "data_file": "the run's own file",
-    "context": "the service's name: what makes its isolated figure derivable",
-    "parallel": "on: one data file per process",
-    "branch": "on: branch figures for every service",
-}
 # Kept, with what the kit adds to them: every process the tests start is measured, programs
 # they launch (patch = subprocess) and multiprocessing workers, forked or spawned.
 RUN_ADDITIONS = {"patch": "subprocess", "concurrency": "multiprocessing"}
@@ -105,10 +94,12 @@ def run_settings(
     coverage.py's patches measure every Python process the run starts (pytest-xdist
     workers, programs the tests launch, multiprocessing workers forked or spawned) with
     these same settings; always, so that a run with workers and one without measure the
-    same code. `per_test` adds each test's
-    name to the context (for `stability`); it costs time in proportion to tests x files.
+    same code. `per_test` adds each test's name to the context (for `stability`); it costs
+    time in proportion to tests x files.
     """
     folder, config, found = _service_project(manifest, service)
+    # What isolation needs, whatever the project says (docs/manifest.md has the why of each):
+    # every service's sources under the service's context, a data file per process, branches.
     overridden: list[str] = []
     sources = [str(src) for other in manifest.services for src in other.source]
     _set(config, "run:source", "source", sources, overridden)
