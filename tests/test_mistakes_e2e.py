@@ -107,6 +107,14 @@ def no_git_on_path(project: Path) -> None:
     (project / ".no-git").mkdir()
 
 
+def unparseable_source(project: Path) -> None:
+    """A source file no test imports and coverage.py cannot parse, measured and combined."""
+    (project / REPO / "src" / "xp" / "broken.py").write_text("def broken(:\n    pass\n", encoding="utf-8")
+    for service in ("xp", "auth", "discord"):
+        run([sys.executable, "-m", "tasks", "run", service], project)
+    run([sys.executable, "-m", "tasks", "combine"], project)
+
+
 @dataclass(frozen=True)
 class Mistake:
     make: Callable[[Path], None]
@@ -146,6 +154,16 @@ MISTAKES = {
     "data from an incompatible coverage.py": Mistake(newer_coverage_schema, ("report",), 3, "schema"),
     "line data mixed with branch data": Mistake(line_only_data, ("combine",), 3, "measured branches"),
     "a service's data that never arrived": Mistake(lost_service_data, ("combine",), 3, "discord: no data"),
+    "an unparseable source at run": Mistake(
+        lambda project: (project / REPO / "src" / "xp" / "broken.py").write_text("def broken(:\n"),
+        ("run", "xp"),
+        3,
+        "Couldn't parse 'examples/monorepo/src/xp/broken.py' as Python source: 'invalid syntax' at line 1.",
+    ),
+    "an unparseable source at report": Mistake(unparseable_source, ("report",), 3, "with `omit` in"),
+    "an unparseable source at gate": Mistake(
+        unparseable_source, ("gate", "--policy", "total"), 3, "broken.py"
+    ),
     "malformed history import": Mistake(
         bad_import, ("baseline", "--import", "history.jsonl"), 2, "history.jsonl:2"
     ),

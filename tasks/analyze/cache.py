@@ -154,7 +154,9 @@ class AnalysisCache:
             try:
                 entry = Entry.of(real)
             except CoverageException:
-                return real  # not Python, say: coverage.py reports it its own way when it gets there
+                # Not Python, say: coverage.py reports it its own way when it gets there, from a
+                # reporter of its own (this one's parser is left half done by the failed parse).
+                return PythonFileReporter(real.filename, self._cov)
             if entry is None:
                 return real
             self._new[key] = entry

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coverage import Coverage
-from coverage.exceptions import CoverageException
+from coverage.exceptions import CoverageException, NotPython
 
 from ..config.layout import CACHE_FILE
 from ..config.manifest import Manifest
@@ -35,11 +35,12 @@ def open_coverage(
 
 
 def measured_figures(
-    manifest: Manifest, shared: SharedAnalysis, data_file: Path
+    manifest: Manifest, shared: SharedAnalysis, data_file: Path, only: str | None = None
 ) -> tuple[ServiceFigures, ...]:
-    """Per-service figures, or a DataError when the sources no longer match the data."""
+    """Per-service figures (of `only`, when given), or a DataError when a source cannot be
+    analysed (not Python, or no longer what was measured)."""
     try:
-        return service_figures(shared, manifest)
+        return service_figures(shared, manifest, only=only)
     except CoverageException as exc:
         raise unusable(manifest, data_file, exc) from None
 
@@ -67,6 +68,11 @@ def combined_figures(
 
 
 def unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
+    if isinstance(exc, NotPython):
+        return DataError(
+            f"{exc}. Fix the file's syntax, or leave it out of every run and report with `omit` in "
+            f"{manifest.display(manifest.path)} (generated or vendored code)."
+        )
     return DataError(
         f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "
         "since the data was measured, run the services' sessions and combine again."

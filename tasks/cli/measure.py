@@ -125,7 +125,7 @@ def _run_options(args: argparse.Namespace) -> Options:
 
 
 def handle_run(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
-    from ..analyze import analysis, combined  # coverage is only needed by these commands
+    from ..analyze import combined  # coverage is only needed by these commands
     from ..measure import runner
     from ..report import render
 
@@ -135,7 +135,7 @@ def handle_run(manifest: Manifest, args: argparse.Namespace, extra: list[str], o
     shard_note = f", shard {options.shard.index} of {options.shard.count}" if options.shard else ""
     print(runner.outcome_message(manifest, result), file=out)
     _, shared = combined.open_coverage(manifest, result.data_file)
-    (service,) = analysis.service_figures(shared, manifest, only=name)
+    (service,) = combined.measured_figures(manifest, shared, result.data_file, only=name)
     shared.save_cache()  # the next report or gate finds this service's files parsed
     thresholds = manifest.service(name).thresholds
     row = render.Row(label=name, isolated=service.isolated, whole=service.whole, thresholds=thresholds)
