@@ -65,6 +65,7 @@ def test_changed_lines__real_git_handles_every_kind_of_change(tmp_path: Path) ->
     (repo / "renamed.py").write_text("".join(renamed))
     (repo / "delete_me.py").unlink()
     (repo / "with space.py").write_text("a = 1\nb = 2\n")
+    (repo / 'say "hi" now.py').write_text("q = 1\n")  # quoted by git, and a tab after the quote
     (repo / "naïve <b>.py").write_text("c = 3\n")
     (repo / "img.bin").write_bytes(b"\x00\x09\x08\x07")
     (repo / "big.py").write_text("".join(f"v{i} = {i}\n" for i in range(20000)))
@@ -73,7 +74,16 @@ def test_changed_lines__real_git_handles_every_kind_of_change(tmp_path: Path) ->
 
     diff = gitdiff.changed_lines(repo, "main")
     found = {c.path: c for c in diff.files}
-    assert set(found) == {"keep.py", "renamed.py", "with space.py", "naïve <b>.py", "img.bin", "big.py"}
+    assert set(found) == {
+        "keep.py",
+        "renamed.py",
+        "with space.py",
+        'say "hi" now.py',
+        "naïve <b>.py",
+        "img.bin",
+        "big.py",
+    }
+    assert found['say "hi" now.py'].added == {1}
     assert found["keep.py"].added == {5, 11, 22}
     assert found["renamed.py"].added == {30}
     assert found["with space.py"].added == {1, 2}

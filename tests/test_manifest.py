@@ -354,3 +354,26 @@ def test_load__component_noisy_and_editor_mistakes(
     message = error_of(tmp_path, text)
     for fragment in expected:
         assert fragment in message, message
+
+
+def test_load__every_name_the_kit_gives_a_file_or_folder_is_a_reserved_service_name(tmp_path: Path) -> None:
+    from tasks.config import layout
+
+    kit_names = {
+        layout.COMBINED_NAME,
+        layout.FAILED_DIR,
+        layout.STALE_DIR,
+        layout.SLICES_DIR,
+        layout.STABILITY_DIR,
+        layout.CACHE_FILE.split("/")[0],
+    }
+    assert kit_names <= manifest.RESERVED_NAMES
+    for name in sorted(kit_names):
+        message = error_of(tmp_path, GOOD.replace("[services.worker]", f"[services.{name}]"))
+        assert f"services.{name}: '{name}' is reserved" in message, message
+
+
+def test_load__service_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("[services.worker]", "[services.API]")
+    message = error_of(tmp_path, text)
+    assert "services.API: differs from service 'api' only in case" in message, message

@@ -95,6 +95,7 @@ class _Validator(TableReader):
                 'source = ["src/api"] and tests = ["tests/api"].',
             )
         services = tuple(self.service(name, value, root) for name, value in services_table.items())
+        self.check_case(services)
         self.check_overlaps(services)
         folders = {}
         for key, default in (("data_dir", ".coverage-data"), ("reports_dir", "reports")):
@@ -329,6 +330,18 @@ class _Validator(TableReader):
                 paths.append(path)
             parts.append((name, tuple(paths)))
         return tuple(parts)
+
+    def check_case(self, services: tuple[Service, ...]) -> None:
+        """Names that differ only in case would share files on a case-insensitive disk."""
+        seen: dict[str, str] = {}
+        for service in services:
+            other = seen.setdefault(service.name.lower(), service.name)
+            if other != service.name:
+                raise self.error(
+                    ("services", service.name),
+                    f"differs from service {other!r} only in case; on a case-insensitive file system "
+                    "their data files would be one. Rename one of them.",
+                )
 
     def check_overlaps(self, services: tuple[Service, ...]) -> None:
         """Each file must have one owner, or per-service figures would count it twice."""

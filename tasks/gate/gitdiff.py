@@ -61,8 +61,9 @@ def unquote(path: str) -> str:
 def _new_path(line: str) -> str | None:
     """The path on a '+++ ' line, or None for a deleted file."""
     name = line[4:].rstrip("\n")
-    if "\t" in name and not name.startswith('"'):
-        name = name.split("\t", 1)[0]  # git appends a tab to names that contain spaces
+    # git ends the name with a tab when it holds a space, quoted or not (a tab inside a
+    # name is always quoted, as \t, so the first raw tab is git's).
+    name = name.split("\t", 1)[0]
     if name == "/dev/null":
         return None
     name = unquote(name)
