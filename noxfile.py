@@ -24,6 +24,7 @@ nox.options.error_on_missing_interpreters = False
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 COVERAGE_DEPS = nox.project.dependency_groups(PYPROJECT, "coverage")
+UPKEEP_DEPS = nox.project.dependency_groups(PYPROJECT, "upkeep")  # packaging and nox besides
 
 try:
     MANIFEST = loader.load()
@@ -145,14 +146,14 @@ def ratchet(session: nox.Session) -> None:
 @nox.session(default=False, tags=["upkeep"])
 def maintenance(session: nox.Session) -> None:
     """Weekly upkeep: retention, history compaction, audit, tool versions, digest (-- --dry-run)."""
-    session.install(*COVERAGE_DEPS, "nox")  # nox too: the digest reports its version
+    session.install(*UPKEEP_DEPS)
     _tasks(session, "maintenance", *session.posargs)
 
 
 @nox.session(default=False, tags=["upkeep"])
 def audit(session: nox.Session) -> None:
     """Check the configuration for settings that bring coverage masking back."""
-    session.install(*COVERAGE_DEPS)
+    session.install(*UPKEEP_DEPS)
     _tasks(session, "audit", *session.posargs)
 
 

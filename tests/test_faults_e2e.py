@@ -557,3 +557,37 @@ def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_pro
         assert {name: digest(data / name) for name in good} == good
         assert {name: (data / name).stat().st_ino for name in good} == inodes  # not even rewritten
         assert not (project / "reports" / "logs" / "quick.log").exists()  # quick never started
+
+
+def test_ctrl_c_during_run__exit_130_no_traceback_and_the_last_good_data_kept(
+    make_project, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT to the whole process group) while a single run's tests are going: the
+    command ends with 130 and one line, not a traceback, and keeps the last good data."""
+    project = make_project(SLOW_SERVICE)
+    assert tasks(project, "run", "slow").returncode == 0
+    data = project / ".coverage-data" / "slow"
+    good = digest(data)
+    marker = tmp_path / "running"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tasks", "run", "slow"],
+        cwd=project,
+        env={**os.environ, "KILL_MARKER": str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never reached its slow test"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert err.rstrip().endswith(
+        "interrupted: nothing half-written was kept; what was there before is unchanged."
+    )
+    assert "Traceback" not in out + err, out + err
+    assert digest(data) == good

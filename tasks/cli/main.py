@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from ..config import loader
 from ..config.manifest import DEFAULT_MANIFEST, Manifest
-from ..errors import EXIT_CONFIG, EXIT_IO, EXIT_OK, KitError, io_failure
+from ..errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, KitError, io_failure
 from . import gate, history, measure, report, upkeep
 
 Handler = Callable[[Manifest, argparse.Namespace, list[str], TextIO], int]
@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         return exc.exit_code
     except BrokenPipeError:
         return EXIT_OK  # the reader (`| head`) had what it wanted
+    except KeyboardInterrupt:
+        # Ctrl-C: every write is to a temporary name first, so what was there stays as it was.
+        print("interrupted: nothing half-written was kept; what was there before is unchanged.", file=err)
+        return EXIT_INTERRUPTED
     except OSError as exc:  # a full disk or a permission: the system's words, and the file
         print(f"error: {io_failure(exc)}", file=err)
         return EXIT_IO
