@@ -68,6 +68,12 @@ def test_shards__combine_to_exactly_the_unsharded_figures(
     assert "xp: shard 2 of 3" in (project / "reports/summary.md").read_text().replace("\\", "")
     gate = tasks(project, "gate", "--policy", "total")
     assert "INCOMPLETE DATA" in gate.stdout
+    # No check passes on data that lacks a service: the gate fails until told to judge the rest.
+    assert gate.returncode == 1, gate.output
+    assert "gate: FAIL" in gate.stdout and "incomplete" in gate.stdout
+    judged = tasks(project, "gate", "--policy", "total", "--allow-missing")
+    assert judged.returncode == 0, judged.output
+    assert "gate: PASS" in judged.stdout and "INCOMPLETE DATA" in judged.stdout
 
 
 def test_shards__declared_in_the_manifest_are_expected(measured_copy: Path) -> None:

@@ -36,6 +36,12 @@ def add_gate(commands: Any) -> None:
     gate.add_argument("--staged", action="store_true", help="changed lines = the staged changes (pre-commit)")
     add_allow_stale(gate)
     gate.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="judge data combined without some services (combine --allow-missing); by default the gate "
+        "then fails, INCOMPLETE",
+    )
+    gate.add_argument(
         "--exclude-untracked",
         action="store_true",
         help="leave out files not yet added to git (by default every line of them counts as changed)",
@@ -74,6 +80,7 @@ def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], 
         baseline_of=regression.baseline_figures,
         include_untracked=not args.exclude_untracked,
         allow_stale=args.allow_stale,
+        allow_missing=args.allow_missing,
     )
     written = gate.write_outputs(result, manifest, out, link=args.report_url)
     print(f"verdict written to {manifest.display(written)}", file=out)

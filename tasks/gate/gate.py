@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -25,7 +25,7 @@ from ..measure import datafiles, freshness
 from ..report import render
 from ..report.report import incomplete_warning
 from . import comment, gitdiff, noisy, policies
-from .policies import FAIL, PASS, WARN, ChangedFile, Verdict
+from .policies import FAIL, INCOMPLETE, PASS, WARN, ChangedFile, Verdict
 
 ANNOTATION_CAP = 10  # GitHub shows only so many per step; the rest are counted
 WORST_FILES = 5
@@ -110,6 +110,7 @@ def run(
     baseline_of: BaselineLookup,
     include_untracked: bool = True,
     allow_stale: bool = False,
+    allow_missing: bool = False,
 ) -> GateRun:
     selected = set(only) if only is not None else None
     if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
@@ -131,12 +132,10 @@ def run(
         changed, unowned = changed_files(manifest, shared, diff)
         shared.save_cache()
     baseline: dict[str, Figures] | None = None
+    missing = datafiles.missing_inputs(manifest)
     notes = [
         " ".join(line.strip() for line in warning)
-        for warning in (
-            freshness.stale_warning(manifest, stale),
-            incomplete_warning(datafiles.missing_inputs(manifest)),
-        )
+        for warning in (freshness.stale_warning(manifest, stale), incomplete_warning(missing))
     ]
     notes = [note for note in notes if note]
     compared: dict[str, Figures] | None = None
@@ -157,7 +156,21 @@ def run(
     verdict = policies.evaluate(
         manifest, services, changed, unowned, selected, baseline=baseline, notes=notes, compared=compared
     )
+    if missing and not allow_missing:
+        verdict = _incomplete(verdict)
     return GateRun(verdict=verdict, diff=diff, services=services, baseline=baseline, compared=compared)
+
+
+def _incomplete(verdict: Verdict) -> Verdict:
+    """Data combined without some services: no check may pass on it. Failing checks still
+    fail; the others are INCOMPLETE, and so is the gate (a failure), with a note saying why."""
+    checks = tuple(c if c.status == FAIL else replace(c, status=INCOMPLETE) for c in verdict.checks)
+    note = (
+        "INCOMPLETE: the combined data lacks some services (combine --allow-missing), so no check "
+        "can pass on it. Measure what is missing and combine again, or judge the rest with "
+        "gate --allow-missing."
+    )
+    return replace(verdict, checks=checks, notes=(*verdict.notes, note))
 
 
 # -- output -----------------------------------------------------------------------------
@@ -236,7 +249,7 @@ def details(run_result: GateRun, *, markdown: bool) -> list[str]:
 
 def markdown(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
-    icon = {PASS: "pass", WARN: "warn", FAIL: "**fail**"}
+    icon = {PASS: "pass", WARN: "warn", FAIL: "**fail**", INCOMPLETE: "**incomplete**"}
     lines = [
         f"## Coverage gate: {verdict.status}",
         "",

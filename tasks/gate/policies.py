@@ -17,6 +17,9 @@ from ..analyze.analysis import Figures, ServiceFigures, headline_figures
 from ..config.manifest import DEFAULT_CHANGED_FLOOR, TOTAL, Manifest
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+# A check that did not fail, on data combined without some services (combine --allow-missing):
+# the gate fails, unless told to judge what is there (gate --allow-missing).
+INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +65,7 @@ class Verdict:
     @property
     def status(self) -> str:
         statuses = {check.status for check in self.checks}
-        return FAIL if FAIL in statuses else WARN if WARN in statuses else PASS
+        return FAIL if statuses & {FAIL, INCOMPLETE} else WARN if WARN in statuses else PASS
 
     def failing(self, policy: str | None = None) -> list[Check]:
         return [c for c in self.checks if c.status in (FAIL, WARN) and policy in (None, c.policy)]
