@@ -84,6 +84,15 @@ def line_only_data(project: Path) -> None:
     data.write()
 
 
+def foreign_data(project: Path) -> None:
+    """Another repository's data file, copied in as auth's: its paths are nothing here."""
+    target = project / ".coverage-data" / "auth"
+    target.unlink()
+    data = CoverageData(basename=str(target))
+    data.add_arcs({"/elsewhere/repo/src/payments/api.py": {(-1, 1), (1, -1)}})
+    data.write()
+
+
 def lost_service_data(project: Path) -> None:
     (project / ".coverage-data" / "discord").unlink()
 
@@ -154,6 +163,13 @@ MISTAKES = {
     "data from an incompatible coverage.py": Mistake(newer_coverage_schema, ("report",), 3, "schema"),
     "line data mixed with branch data": Mistake(line_only_data, ("combine",), 3, "measured branches"),
     "a service's data that never arrived": Mistake(lost_service_data, ("combine",), 3, "discord: no data"),
+    "another repository's data file": Mistake(
+        foreign_data,
+        ("combine",),
+        3,
+        ".coverage-data/auth: holds data for /elsewhere/repo/src/payments/api.py, which is in no "
+        "service's source",
+    ),
     "an unparseable source at run": Mistake(
         lambda project: (project / REPO / "src" / "xp" / "broken.py").write_text("def broken(:\n"),
         ("run", "xp"),

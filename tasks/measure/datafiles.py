@@ -224,6 +224,13 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             if not data.measured_files():
                 problems.append(f"{shown}: the data file is empty; run {again} again.")
                 continue
+            foreign = next((f for f in sorted(data.measured_files()) if not _declared(manifest, f)), None)
+            if foreign is not None:
+                problems.append(
+                    f"{shown}: holds data for {foreign}, which is in no service's source (data from "
+                    f"another repository, or from before the sources moved?); delete it and run {again}."
+                )
+                continue
             inputs.append((service.name, path, data))
     if problems and not (allow_missing and inputs):
         raise DataError(
@@ -269,6 +276,11 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             missing_path.unlink(missing_ok=True)
     per_service = {name: ServiceInput(files, len(names)) for name, (files, names) in measured.items()}
     return Combined(target=target, inputs=per_service, missing=tuple(problems), stale=stale)
+
+
+def _declared(manifest: Manifest, recorded: str) -> bool:
+    """Whether a path in the data (relative to the project) lies in a service's source."""
+    return manifest.owner((manifest.project_dir / recorded).resolve()) is not None
 
 
 def _expected(manifest: Manifest, service: Service) -> tuple[list[tuple[Path, str, str]], list[str]]:
