@@ -3,6 +3,7 @@ line: the documented exit code, a message that names what is wrong, and no trace
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -262,3 +263,33 @@ def test_is_locked__by_sqlite_s_words_not_by_a_path_that_holds_them() -> None:
     assert not is_locked(corrupt)
     assert is_locked(CoverageDataError("Couldn't use data file '/srv/xp': database is locked: (SQLITE_BUSY)"))
     assert is_locked(sqlite3.OperationalError("database is locked"))
+
+
+def test_mistake__a_damaged_history_page__refused_before_any_write(measured_copy: Path) -> None:
+    project = measured_copy
+    for number in range(3):
+        recorded = kit_command(project, "baseline", "--commit", f"{number}" * 40, "--branch", "main")
+        assert recorded.returncode == 0, recorded.output
+    database = project / ".coverage-history" / "history.db"
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+    assert pages >= 4
+    with database.open("r+b") as handle:  # a page in the middle: garbage where a b-tree was
+        handle.seek(page_size * (pages // 2))
+        handle.write(b"\xff" * page_size)
+    damaged = database.read_bytes()
+    for command in (
+        ("baseline", "--status", "--branch", "main"),
+        ("baseline", "--commit", "9" * 40, "--branch", "main"),
+        ("gate", "--policy", "regression", "--base", "main"),
+    ):
+        result = kit_command(project, *command)
+        assert result.returncode == 3, (command, result.output)
+        assert "Traceback" not in result.output
+        assert "history.db" in result.stderr and "--export" in result.stderr, result.stderr
+        assert database.read_bytes() == damaged, command  # nothing written into it
+    exported = kit_command(project, "baseline", "--export", "recovered.jsonl")
+    assert "Traceback" not in exported.output
+    assert exported.returncode in (0, 3), exported.output  # what it still can, or why not

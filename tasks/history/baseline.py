@@ -358,7 +358,8 @@ def export_history(manifest: Manifest, target: Path, out: TextIO) -> None:
         raise ConfigError(
             f"{target} is a folder; name the file to export to, e.g. {target / 'history.jsonl'}."
         )
-    with History.open(manifest.history, shown, create=False) as store:
+    # Unchecked: exporting what a damaged history still holds is how it is recovered.
+    with History.open(manifest.history, shown, create=False, check=False) as store:
         try:
             snapshots, baselines = exchange.export(store, target)
         except OSError as exc:

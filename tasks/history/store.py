@@ -35,9 +35,10 @@ class History:
 
     @classmethod
     @contextmanager
-    def open(cls, path: Path, shown: str, *, create: bool) -> Iterator[History]:
+    def open(cls, path: Path, shown: str, *, create: bool, check: bool = True) -> Iterator[History]:
         """Open (and, with `create`, make or migrate) the database; translate SQLite's
-        errors into DataErrors that say what to do."""
+        errors into DataErrors that say what to do. With `check`, a damaged database is
+        refused before anything reads or writes it (an export reads what it still can)."""
         if not create and not path.exists():
             raise DataError(
                 f"{shown}: no history yet. Record a snapshot first: nox -s baseline "
@@ -50,6 +51,8 @@ class History:
             raise DataError(f"{shown}: cannot open the history database: {exc}.") from None
         try:
             history = cls(connection, shown)
+            if check and path.stat().st_size:
+                history._check()
             history._prepare()
             yield history
         except (sqlite3.Error, OverflowError) as exc:
@@ -88,6 +91,16 @@ class History:
                     )
             # PRAGMA takes no parameters; the value is this module's own constant.
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def _check(self) -> None:
+        problems = [str(row[0]) for row in self.conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise DataError(
+                f"{self.shown}: the history database is damaged ({'; '.join(problems)}). Nothing was "
+                "read or written. To recover: export what it still holds (nox -s baseline -- --export "
+                "recovered.jsonl), move the damaged file aside, then import the export (nox -s baseline "
+                "-- --import recovered.jsonl); or import your last export, or the history branch's."
+            )
 
     def _version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
