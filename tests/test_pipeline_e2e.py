@@ -227,6 +227,22 @@ def test_run__options_alone_narrow_the_service_tests(kit_copy: Path) -> None:
     assert "slice run" in result.stdout
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--ignore", "tests/xp/test_xp_levels.py"],
+        ["--deselect", "tests/xp/test_xp_levels.py::nothing"],
+        ["-k", "tests"],
+    ],
+    ids=["ignore", "deselect", "keyword"],
+)
+def test_run__option_values_are_not_taken_for_test_paths(kit_copy: Path, options: list[str]) -> None:
+    """A path given as an option's value (as pytest reads it) names no test of its own: the
+    service's own test paths stay, narrowed by the option."""
+    result = tasks(kit_copy, "run", "xp", *options)
+    assert f" tests/xp {' '.join(options)} in examples/monorepo" in result.stdout, result.stdout
+
+
 def test_run__new_run_retires_the_old_combined_file(kit_copy: Path) -> None:
     assert nox(kit_copy, "-s", *PIPELINE[1:]).returncode == 0
     data = kit_copy / ".coverage-data"

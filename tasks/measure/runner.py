@@ -40,8 +40,28 @@ class RunResult:
 
 
 def names_tests(service: Service, extra: list[str]) -> bool:
-    """Whether the extra pytest arguments name tests (a path or node id) of their own."""
-    return any(not arg.startswith("-") and ("::" in arg or (service.cwd / arg).exists()) for arg in extra)
+    """Whether the extra pytest arguments name tests (a path or node id) of their own, read
+    as pytest reads them: `--ignore tests/x.py`, `--deselect a::b` or `-k tests` name none."""
+    if not extra:
+        return False
+    positional = _pytest_positional(extra)
+    if positional is None:  # pytest's parser not at hand: a guess by the arguments' shape
+        positional = [a for a in extra if not a.startswith("-") and ("::" in a or (service.cwd / a).exists())]
+    return bool(positional)
+
+
+def _pytest_positional(extra: list[str]) -> list[str] | None:
+    """The file-or-directory arguments pytest (with its plugins' options) finds in `extra`;
+    None where pytest's parser cannot be asked (it is pytest's own, not a public API)."""
+    try:
+        from _pytest.config import get_config
+
+        config = get_config()
+        config.pluginmanager.load_setuptools_entrypoints("pytest11")
+        found = config._parser.parse_known_args(extra)
+    except Exception:  # any failure of a private API: the guess is good enough
+        return None
+    return [str(arg) for arg in getattr(found, "file_or_dir", None) or []]
 
 
 @dataclass(frozen=True, kw_only=True)
