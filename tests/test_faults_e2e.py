@@ -591,3 +591,29 @@ def test_ctrl_c_during_run__exit_130_no_traceback_and_the_last_good_data_kept(
     )
     assert "Traceback" not in out + err, out + err
     assert digest(data) == good
+
+
+def test_scratch_lock__never_seen_unlocked_by_a_run_starting_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `.alive` file appears with its lock already held: a cleanup running at any moment
+    of a run's start finds either no lock file or a held one, never one to take for dead."""
+    from tasks.measure import filelock
+
+    folder = tmp_path / ".run-xp-starting"
+    folder.mkdir()
+    seen = []
+    original_replace = Path.replace
+
+    def replace_then_look(self: Path, target: Path) -> Path:
+        moved = original_replace(self, target)
+        seen.append(filelock.abandoned(folder / ALIVE_NAME))  # the instant the name appears
+        return moved
+
+    monkeypatch.setattr(Path, "replace", replace_then_look)
+    with filelock.born_held(folder / ALIVE_NAME):
+        clear_abandoned_scratch(tmp_path)
+        assert folder.is_dir()
+    monkeypatch.undo()
+    assert seen == [False]
+    assert filelock.abandoned(folder / ALIVE_NAME)  # let go: now a dead run's

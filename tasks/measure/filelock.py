@@ -7,6 +7,7 @@ live one (the kernel drops a dead process's locks, even after SIGKILL).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,22 @@ def held(lock_file: Path) -> Iterator[None]:
     with lock_file.open("a") as handle:
         if fcntl is not None:
             fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def born_held(lock_file: Path) -> Iterator[None]:
+    """Create `lock_file` already locked: locked under a temporary name, then renamed into
+    place, so that nobody ever sees it unlocked (and takes it for a dead process's)."""
+    temporary = lock_file.with_name(f".{lock_file.name}.{os.getpid()}.new")
+    with temporary.open("w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        temporary.replace(lock_file)
         try:
             yield
         finally:

@@ -166,7 +166,7 @@ def scratch_folder(data_dir: Path, label: str) -> Iterator[Path]:
         tempfile.TemporaryDirectory(
             prefix=f"{SCRATCH_PREFIX}{label}-", dir=data_dir, ignore_cleanup_errors=True
         ) as scratch,
-        filelock.held(Path(scratch) / ALIVE_NAME),
+        filelock.born_held(Path(scratch) / ALIVE_NAME),
     ):
         yield Path(scratch)
 
