@@ -268,3 +268,20 @@ def test_regression_checks__boundaries_hold_for_inexact_fractions(
         {"api": figures(*after)}, {"api": figures(*before)}, tolerance=2.0, noise=0.1, mode="fail"
     )
     assert check.status == expected
+
+
+@pytest.mark.parametrize(
+    ("isolated", "expected"),
+    [
+        (figures(0, 0), {"line": FAIL, "branch": FAIL}),  # only an empty __init__.py: a broken setup
+        (figures(10, 10), {"line": PASS, "branch": PASS}),  # code without branches: its branch floor holds
+    ],
+    ids=["no code at all", "code without branches"],
+)
+def test_evaluate__a_service_with_no_code_fails_line_and_branch_alike(
+    tmp_path: Path, isolated: Figures, expected: dict[str, str]
+) -> None:
+    manifest = load(tmp_path, "[services.web.thresholds]\nline = 50\nbranch = 50\n")
+    web = ServiceFigures(name="web", isolated=isolated, whole=isolated, files=())
+    verdict = policies.evaluate(manifest, [web], None, only=["service"])
+    assert {c.metric: c.status for c in verdict.checks if c.scope == "web"} == expected

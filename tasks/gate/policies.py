@@ -106,7 +106,17 @@ def _figure_checks(
 ) -> list[Check]:
     checks = [
         _check(policy, scope, "line", line, figures.covered, figures.statements, mode, empty_fails=True),
-        _check(policy, scope, "branch", branch, figures.covered_branches, figures.branches, mode),
+        # Code without branches passes its branch floor; a scope with no code at all fails both.
+        _check(
+            policy,
+            scope,
+            "branch",
+            branch,
+            figures.covered_branches,
+            figures.branches,
+            mode,
+            empty_fails=figures.statements == 0,
+        ),
     ]
     return [c for c in checks if c is not None]
 

@@ -54,7 +54,8 @@ def restore_swapped(reports_dir: Path) -> None:
 
 
 def publish(staging: Path, reports_dir: Path) -> tuple[Path, ...]:
-    """Move each staged report over its old copy: files by rename, folders by swap."""
+    """Move each staged report over its old copy, one at a time: files by rename, folders by
+    swap. Each arrives whole; the set is new only once the record of its inputs arrives last."""
     written = []
     # What the reports were made from goes last: until every report is in place, the old
     # record (removed first) cannot vouch for a half-new set.

@@ -4,8 +4,10 @@ Formats: terminal table, HTML (combined with per-line contexts, one per service 
 to its own tests, and the dashboard index.html over them), Cobertura XML (combined, and
 one per service likewise), JSON, LCOV, Markdown (summary, masking matrix,
 recommendations), badges, editor copies of LCOV and XML, and a JSON file of the
-per-service figures. Reports are built in a staging folder and moved into place only when
-all of them were written, so a failure never leaves a half-new set.
+per-service figures. Reports are built in a staging folder and moved into place, one by
+one, only when all of them were written: a failure while writing leaves the published set
+as it was; one between the moves (renames, which hardly fail) leaves some new and some old,
+and the record of what they were made from, moved last, then vouches for none of them.
 """
 
 from __future__ import annotations
