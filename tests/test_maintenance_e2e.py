@@ -4,6 +4,7 @@ findings, the digest."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -254,7 +255,7 @@ def test_audit__missing_floor_and_a_floor_far_below_the_baseline(measured_copy: 
 
 def test_audit__data_from_another_coverage_version(measured_copy: Path) -> None:
     data = measured_copy / ".coverage-data/auth"
-    with sqlite3.connect(data) as connection:
+    with contextlib.closing(sqlite3.connect(data)) as connection, connection:
         connection.execute("UPDATE meta SET value = '6.5.0' WHERE key = 'version'")
     result = tasks(measured_copy, "audit")
     assert "warning: .coverage-data/auth: written by coverage.py 6.5.0" in result.stdout

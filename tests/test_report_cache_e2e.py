@@ -3,6 +3,7 @@ reuse of unchanged formats, and the forked writer of XML, JSON and LCOV."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -72,7 +73,7 @@ def test_report__cached_parse_writes_the_same_reports_as_coverage_py(
     first = report.build(loaded)
     assert (loaded.data_dir / CACHE_FILE).is_file()
     assert outputs(loaded.reports_dir) == expected
-    with sqlite3.connect(loaded.data_dir / CACHE_FILE) as db:
+    with contextlib.closing(sqlite3.connect(loaded.data_dir / CACHE_FILE)) as db:
         assert (
             db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == plain.parses
         )  # every file's HTML tokens

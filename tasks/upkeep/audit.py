@@ -6,12 +6,12 @@ Errors fail `nox -s audit` and `nox -s maintenance` (exit 1); warnings are repor
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import project_settings
 from ..config.manifest import Manifest
+from ..measure import coverage_internals
 from . import audit_layout
 from .findings import ERROR, WARNING, Finding
 
@@ -183,9 +183,4 @@ def _data_versions(manifest: Manifest) -> list[Finding]:
 
 def _written_by(path: Path) -> str | None:
     """The coverage.py version recorded in a data file's meta table, if it is one."""
-    try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
-            row = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-    except sqlite3.Error:
-        return None
-    return str(row[0]) if row else None
+    return coverage_internals.read_meta(path, "version")
