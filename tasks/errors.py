@@ -8,6 +8,7 @@ not be read or written (a full disk, a permission).
 from __future__ import annotations
 
 import errno
+import re
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -97,3 +98,13 @@ def io_failure(exc: OSError) -> str:
         f"cannot write or read {where}: {reason}. {fix}, then run the command again; the data, "
         "reports and history from before this command are unchanged."
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def plain(text: str) -> str:
+    """Repository-supplied text (a file name) for a line of plain output or a message:
+    control characters written as escapes, so that no name can start a line of its own
+    (GitHub Actions runs a line that starts with `::` as a workflow command)."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)

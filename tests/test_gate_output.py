@@ -56,3 +56,34 @@ def test_markdown__escapes_file_names(tmp_path: Path) -> None:
     assert "<img" not in text
     assert "&lt;img src=x&gt;\\|\\*\\.py" in text
     assert "| changed | changed:api | line | 75% | 0.0% | **fail** |" in text
+
+
+def test_terminal__a_file_name_with_a_newline_never_starts_a_line_of_its_own(tmp_path: Path) -> None:
+    """A changed file named `a\\n::warning::injected.py`: on GitHub Actions a line that starts
+    with `::` is a workflow command; the plain listing writes the newline as an escape."""
+    hostile = "repo/src/api/a\n::warning::injected.py"
+    changed = [
+        ChangedFile(
+            path=hostile,
+            service="api",
+            lines=(1, 2),
+            uncovered=(1, 2),
+            branches=0,
+            covered_branches=0,
+            uncovered_ranges=((1, 2),),
+        )
+    ]
+    result, manifest = run_with(tmp_path, changed)
+    result = gate.GateRun(
+        verdict=policies.Verdict(
+            checks=result.verdict.checks,
+            changed=result.verdict.changed,
+            unowned=(hostile,),
+            notes=result.verdict.notes,
+        ),
+        diff=None,
+        services=result.services,
+    )
+    text = gate.terminal(result, manifest)
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("::")], text
+    assert "repo/src/api/a\\x0a::warning::injected.py: lines 1-2" in text

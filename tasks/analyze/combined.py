@@ -10,7 +10,7 @@ from coverage.exceptions import CoverageException, NotPython
 
 from ..config.layout import CACHE_FILE
 from ..config.manifest import Manifest
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, plain
 from ..measure import datafiles, freshness, settings
 from .analysis import ServiceFigures, SharedAnalysis, service_figures
 from .cache import AnalysisCache
@@ -70,8 +70,8 @@ def combined_figures(
 def unusable(manifest: Manifest, data_file: Path, exc: CoverageException) -> DataError:
     if isinstance(exc, NotPython):
         return DataError(
-            f"{exc}. Fix the file's syntax, or leave it out of every run and report with `omit` in "
-            f"{manifest.display(manifest.path)} (generated or vendored code)."
+            f"{plain(str(exc))}. Fix the file's syntax, or leave it out of every run and report "
+            f"with `omit` in {manifest.display(manifest.path)} (generated or vendored code)."
         )
     return DataError(
         f"cannot report from {manifest.display(data_file)}: {exc}. If sources changed or moved "

@@ -20,7 +20,7 @@ from coverage.exceptions import CoverageException
 from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
 from ..analyze.combined import combined_figures, fresh_combined, open_coverage
 from ..config.manifest import Manifest
-from ..errors import DataError
+from ..errors import DataError, plain
 from ..measure import datafiles, freshness
 from ..report import render
 from ..report.report import incomplete_warning
@@ -197,7 +197,8 @@ def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
 def terminal(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
     header = ("Policy", "Scope", "Metric", "Target", "Actual", "Status")
-    lines = render.columns([header, *_rows(verdict)])
+    rows = [(policy, plain(scope), *rest) for policy, scope, *rest in _rows(verdict)]
+    lines = render.columns([header, *rows])
     lines += ["", *details(run_result, markdown=False)]
     lines.append(f"gate: {verdict.status.upper()}")
     return "\n".join(lines)
@@ -208,7 +209,7 @@ def details(run_result: GateRun, *, markdown: bool) -> list[str]:
     verdict = run_result.verdict
 
     def name(text: str) -> str:
-        return render.md_escape(text) if markdown else text
+        return render.md_escape(text) if markdown else plain(text)
 
     bullet = "- " if markdown else "  "
     out: list[str] = []

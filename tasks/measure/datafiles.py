@@ -30,7 +30,7 @@ from ..config.layout import (
     shard_files,
 )
 from ..config.manifest import Manifest, Service
-from ..errors import DataError, StorageError, is_locked, is_storage_failure
+from ..errors import DataError, StorageError, is_locked, is_storage_failure, plain
 from . import freshness
 
 
@@ -227,7 +227,7 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             foreign = next((f for f in sorted(data.measured_files()) if not _declared(manifest, f)), None)
             if foreign is not None:
                 problems.append(
-                    f"{shown}: holds data for {foreign}, which is in no service's source (data from "
+                    f"{shown}: holds data for {plain(foreign)}, which is in no service's source (data from "
                     f"another repository, or from before the sources moved?); delete it and run {again}."
                 )
                 continue

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..config.manifest import Manifest
-from ..errors import DataError
+from ..errors import DataError, plain
 from . import coverage_internals
 
 # service -> file (relative to the project) -> sha256 of its content when the run ended;
@@ -83,7 +83,8 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
     """A line per service: the files that changed since its data was measured."""
     lines = []
     for service, paths in stale.items():
-        named = ", ".join(paths[:SHOWN]) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+        shown = [plain(path) for path in paths[:SHOWN]]
+        named = ", ".join(shown) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
         lines.append(f"  {service}: ran {named}, changed since it was measured")
     return lines
 

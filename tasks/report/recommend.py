@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..analyze.analysis import ServiceFigures, SharedAnalysis, context_pattern
 from ..config.manifest import Manifest
+from ..errors import plain
 from . import render
 
 DEFAULT_TOP = 10
@@ -146,7 +147,7 @@ def terminal(advice: Advice, top: int = DEFAULT_TOP) -> str:
                 str(file.missed),
                 file.service,
                 file.component or "-",
-                file.path,
+                plain(file.path),
                 render.pct(file.line_pct),
                 _shortened(file.uncovered),
             )
