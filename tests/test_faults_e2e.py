@@ -617,3 +617,37 @@ def test_scratch_lock__never_seen_unlocked_by_a_run_starting_beside_it(
     monkeypatch.undo()
     assert seen == [False]
     assert filelock.abandoned(folder / ALIVE_NAME)  # let go: now a dead run's
+
+
+def test_timeout__a_hanging_test_ends_every_process_of_the_run_and_keeps_the_good_data(
+    make_project, tmp_path: Path
+) -> None:
+    project = make_project(SLOW_SERVICE)
+    assert tasks(project, "run", "slow").returncode == 0  # no marker: nothing hangs
+    data = project / ".coverage-data" / "slow"
+    good = digest(data)
+    manifest = project / "configs" / "services.toml"
+    manifest.write_text(
+        manifest.read_text().replace('tests = ["tests/slow"]', 'tests = ["tests/slow"]\ntimeout = 3')
+    )
+    marker = tmp_path / "running"
+    hung = tasks(project, "run", "slow", env={"KILL_MARKER": str(marker)})
+    assert marker.exists()  # the hanging test did start
+    assert hung.returncode == 1, hung.output
+    assert "slow: the tests ran past their time limit of 3 s (services.slow.timeout" in hung.stderr
+    assert "Traceback" not in hung.output
+    assert digest(data) == good
+    assert not list((project / ".coverage-data").glob(".run-*"))  # its scratch folder removed
+    left = [
+        entry.name
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and str(project).encode() in _cmdline(entry)
+    ]
+    assert left == []  # no process of the run lives on
+
+
+def _cmdline(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""

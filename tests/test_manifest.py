@@ -377,3 +377,14 @@ def test_load__service_names_differing_only_in_case_are_refused(tmp_path: Path) 
     text = GOOD.replace("[services.worker]", "[services.API]")
     message = error_of(tmp_path, text)
     assert "services.API: differs from service 'api' only in case" in message, message
+
+
+def test_load__timeout_per_service_or_from_settings(tmp_path: Path) -> None:
+    text = GOOD.replace("[settings]\n", "[settings]\ntimeout = 600\n", 1).replace(
+        "[services.api]\n", "[services.api]\ntimeout = 30\n", 1
+    )
+    loaded = load_text(tmp_path, text)
+    assert {s.name: s.timeout for s in loaded.services} == {"api": 30, "worker": 600}
+    assert "expected a whole number from 1 to 86400" in error_of(
+        tmp_path, GOOD.replace("[services.api]\n", "[services.api]\ntimeout = 0\n", 1)
+    )

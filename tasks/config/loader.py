@@ -25,6 +25,7 @@ from .manifest import (
     MAX_KEEP_SNAPSHOTS,
     MAX_RETENTION_DAYS,
     MAX_SHARDS,
+    MAX_TIMEOUT_S,
     MODES,
     NOISY_SPOT,
     POLICIES,
@@ -94,7 +95,14 @@ class _Validator(TableReader):
                 "no services declared. Add a table per service, e.g. [services.api] with "
                 'source = ["src/api"] and tests = ["tests/api"].',
             )
-        services = tuple(self.service(name, value, root) for name, value in services_table.items())
+        default_timeout = (
+            self.count(settings["timeout"], ("settings", "timeout"), MAX_TIMEOUT_S)
+            if "timeout" in settings
+            else None
+        )
+        services = tuple(
+            self.service(name, value, root, default_timeout) for name, value in services_table.items()
+        )
         self.check_case(services)
         self.check_overlaps(services)
         folders = {}
@@ -264,7 +272,7 @@ class _Validator(TableReader):
             raise self.error(keys, f"{raw!r}: lines count from 1, and a range runs from low to high.")
         return Noisy(path=path, lines=frozenset(range(first, last + 1)))
 
-    def service(self, name: str, value: object, root: Path) -> Service:
+    def service(self, name: str, value: object, root: Path, default_timeout: int | None) -> Service:
         keys = ("services", name)
         if name.lower() in RESERVED_NAMES:
             raise self.error(
@@ -305,6 +313,11 @@ class _Validator(TableReader):
             pytest_args=self.strings(table.get("pytest_args", []), (*keys, "pytest_args"), allow_empty=True),
             install=self.strings(table.get("install", []), (*keys, "install"), allow_empty=True),
             shards=self.count(table.get("shards", 1), (*keys, "shards"), MAX_SHARDS),
+            timeout=(
+                self.count(table["timeout"], (*keys, "timeout"), MAX_TIMEOUT_S)
+                if "timeout" in table
+                else default_timeout
+            ),
             thresholds=self.thresholds(table.get("thresholds", {}), (*keys, "thresholds")),
             components=self.components(table.get("components", {}), (*keys, "components"), cwd, source),
             omit=self.patterns(table.get("omit", []), (*keys, "omit"), cwd),

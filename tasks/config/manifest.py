@@ -36,6 +36,7 @@ SETTINGS_KEYS = {
     "editor_dir",
     "thresholds",
     "omit",
+    "timeout",
 }
 SERVICE_KEYS = {
     "source",
@@ -47,7 +48,9 @@ SERVICE_KEYS = {
     "thresholds",
     "components",
     "omit",
+    "timeout",
 }
+MAX_TIMEOUT_S = 86_400  # a day: a longer limit is a typo, not a plan
 MAX_SHARDS = 256
 THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
 GATE_KEYS = {
@@ -169,6 +172,7 @@ class Service:
     install: tuple[str, ...]  # pip arguments for the session, run from the project directory
     thresholds: Thresholds
     shards: int = 1  # how many shards CI runs it in; with no data at all, combine names each
+    timeout: int | None = None  # seconds its tests may take (its own, else settings.timeout)
     # named parts of the service (absolute files or folders in its source), for recommendations
     components: tuple[tuple[str, tuple[Path, ...]], ...] = ()
     # file patterns never measured (vendored, generated code): absolute, or starting with a wildcard

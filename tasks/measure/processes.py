@@ -25,10 +25,21 @@ POLL_S = 0.05
 PROC = Path("/proc")
 
 
-def run_marked(argv: list[str], cwd: Path, mark: str) -> int:
+class TimedOut(Exception):
+    """The test command ran past its time limit; it and every marked process were ended."""
+
+
+def run_marked(argv: list[str], cwd: Path, mark: str, *, timeout: float | None = None) -> int:
     """Run `argv` with `mark` in its environment; its exit status once every process that
-    carries the mark has ended."""
-    status = subprocess.run(argv, cwd=cwd, env={**os.environ, MARK: mark}, check=False).returncode
+    carries the mark has ended. Past `timeout` seconds it is killed, and every marked
+    process with it (TimedOut)."""
+    try:
+        status = subprocess.run(
+            argv, cwd=cwd, env={**os.environ, MARK: mark}, check=False, timeout=timeout
+        ).returncode
+    except subprocess.TimeoutExpired:  # the command itself is killed by now
+        _stop(mark)
+        raise TimedOut from None
     _end_marked(mark)
     return status
 
@@ -38,9 +49,13 @@ def _end_marked(mark: str) -> None:
     deadline = time.monotonic() + LINGER_S
     while (left := marked(mark)) and time.monotonic() < deadline:
         time.sleep(POLL_S)
-    if not left:
-        return
-    _signal(left, signal.SIGTERM)
+    if left:
+        _stop(mark)
+
+
+def _stop(mark: str) -> None:
+    """Ask the marked processes to stop (SIGTERM), then kill those that will not."""
+    _signal(marked(mark), signal.SIGTERM)
     deadline = time.monotonic() + STOP_S
     while (left := marked(mark)) and time.monotonic() < deadline:
         time.sleep(POLL_S)

@@ -205,7 +205,14 @@ def execute(
     print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
     out.flush()
     try:
-        status = processes.run_marked(argv, service.cwd, mark=str(scratch))
+        status = processes.run_marked(argv, service.cwd, mark=str(scratch), timeout=service.timeout)
+    except processes.TimedOut:
+        raise CheckFailed(
+            f"{name}: the tests ran past their time limit of {service.timeout} s (services.{name}.timeout "
+            f"or settings.timeout in {manifest.display(manifest.path)}); every process of the run was "
+            "ended and nothing of it was kept: the last good data is as it was. Find the test that "
+            "hangs (pytest --durations, or -x -v), or raise the limit."
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
     if status == PYTEST_NO_TESTS and options.shard is not None:
