@@ -459,3 +459,27 @@ def test_project_settings__a_services_own_folder_then_the_root_and_differing_exc
     )
     assert "unlike the root's (repo/pyproject.toml)" in refused.stderr
     assert "Traceback" not in refused.output
+
+
+def test_run_settings__written_and_read_back_by_coverage_the_same(tmp_path: Path) -> None:
+    """The file a run is started with gives coverage.py the very settings the kit made: every
+    option, [paths], a `$` meant literally, and exclusions not doubled."""
+    from coverage.config import CoverageConfig
+
+    from tasks.measure import coverage_internals
+
+    made = CoverageConfig()
+    made.set_option("run:omit", ["*/$vendor/*", "/abs/generated/*"])
+    made.set_option("run:branch", True)
+    made.set_option("report:exclude_also", ["if TYPE_CHECKING:"])
+    made.post_process()
+    made.set_option("paths", {"source": ["src/", "/ci/src/"]})
+    target = tmp_path / "run.toml"
+    coverage_internals.write_config(made, target)
+    read = Coverage(config_file=str(target)).config
+    for attribute, *_ in CoverageConfig.CONFIG_FILE_OPTIONS:
+        if attribute.endswith("_also"):
+            continue  # merged into their lists when read (compared there)
+        assert getattr(read, attribute) == getattr(made, attribute), attribute
+    assert read.paths == made.paths
+    assert read.exclude_list.count("if TYPE_CHECKING:") == 1

@@ -58,7 +58,8 @@ def file_used(config: Any) -> Path | None:
 
 
 def as_argument(config: Any) -> str:
-    """`config` as a value for `coverage run --rcfile=` or `Coverage(config_file=)`."""
+    """`config` as a value for `Coverage(config_file=)`, without a file (runs take a file:
+    see `write_config`)."""
     serialize = getattr(config, "serialize", None)
     if serialize is None:
         raise _too_old("CoverageConfig.serialize")
@@ -82,7 +83,7 @@ def write_config(config: Any, path: Path) -> None:
     if config.paths:
         tables["paths"] = _literal(config.paths)
     for plugin, plugin_options in config.plugin_options.items():
-        tables[plugin] = _literal(plugin_options)
+        tables[plugin] = dict(plugin_options)  # read back as they are: no $VARIABLES expanded
     path.write_text(tomlkit.dumps({"tool": {"coverage": tables}}), encoding="utf-8")
 
 
