@@ -522,6 +522,28 @@ def test_reports_folder_not_writable__exit_4_naming_it_and_the_old_reports_kept(
     assert (reports / RECORD_NAME).exists()
 
 
+def interrupted_mid_test(project: Path, marker: Path, *command: str) -> tuple[int, str, str]:
+    """Run a command of the kit, and once the slow test is under way send Ctrl-C as a
+    terminal does (SIGINT to the whole process group): its exit status, stdout and stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tasks", *command],
+        cwd=project,
+        env={**os.environ, "KILL_MARKER": str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never reached its slow test"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
 def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_project, tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the first of
     two runs is in its tests: run-all stops, starts nothing more, and keeps the data."""
@@ -535,23 +557,8 @@ def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_pro
     marker = tmp_path / "running"
     for _ in range(ROUNDS):
         marker.unlink(missing_ok=True)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tasks", "run-all", "--jobs", "1"],
-            cwd=project,
-            env={**os.environ, "KILL_MARKER": str(marker)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the run never reached its slow test"
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 130, out + err
+        code, out, err = interrupted_mid_test(project, marker, "run-all", "--jobs", "1")
+        assert code == 130, out + err
         assert "interrupted: the runs not yet started were not run." in out
         assert "Traceback" not in out + err, out + err
         assert {name: digest(data / name) for name in good} == good
@@ -568,24 +575,8 @@ def test_ctrl_c_during_run__exit_130_no_traceback_and_the_last_good_data_kept(
     assert tasks(project, "run", "slow").returncode == 0
     data = project / ".coverage-data" / "slow"
     good = digest(data)
-    marker = tmp_path / "running"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tasks", "run", "slow"],
-        cwd=project,
-        env={**os.environ, "KILL_MARKER": str(marker)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run never reached its slow test"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, out + err
+    code, out, err = interrupted_mid_test(project, tmp_path / "running", "run", "slow")
+    assert code == 130, out + err
     assert err.rstrip().endswith(
         "interrupted: nothing half-written was kept; what was there before is unchanged."
     )
