@@ -227,3 +227,13 @@ def test_gate__the_users_git_settings_change_nothing_and_untracked_files_count(
     assert any(f"auth: {extra}: lines 1-4" in line for line in listed), listed  # not yet added to git
     _, left_out, _ = verdict(None, "--exclude-untracked")
     assert not [line for line in left_out if extra in line]
+
+
+def test_gate__a_commit_as_base_gets_a_regression_note_about_branches(feature_branch: Path) -> None:
+    project = feature_branch
+    assert nox(project, "-s", *SERVICES).returncode == 0
+    sha = git(project, "rev-parse", "main").strip()
+    result = tasks(project, "gate", "--base", sha, "--policy", "regression")
+    assert result.returncode == 0, result.output
+    assert f"baselines belong to branches, and {sha!r} names none: pass --base BRANCH" in result.stdout
+    assert f"record one on {sha}" not in result.stdout

@@ -205,3 +205,24 @@ def test_changed_lines__untracked_files_count_unless_left_out(tmp_path: Path) ->
     git(repo, "add", "pkg/new.py")
     staged = gitdiff.changed_lines(repo, "main", staged=True)
     assert {c.path: set(c.added) for c in staged.files} == {"pkg/new.py": {1, 2}}
+
+
+def test_changed_lines__a_repository_with_no_commit_says_so(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "a.py").write_text("a = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        gitdiff.changed_lines(repo, "origin/main")
+    assert "has no commit yet" in caught.value.message
+    assert "git fetch" not in caught.value.message  # fetching is not the fix
+
+
+def test_names_a_branch__branches_yes_commits_and_tags_no(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "a.py").write_text("a = 1\n")
+    commit_all(repo, "one")
+    git(repo, "tag", "v1")
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    assert gitdiff.names_a_branch(repo, "main")
+    assert gitdiff.names_a_branch(repo, "not-known-here")  # taken as the branch it names
+    assert not gitdiff.names_a_branch(repo, sha)
+    assert not gitdiff.names_a_branch(repo, "v1")

@@ -61,7 +61,7 @@ class TableReader:
         if not isinstance(raw, str) or not raw.strip():
             raise self.error(keys, f"expected a relative path, got {kind(raw)}.")
         if Path(raw).is_absolute():
-            raise self.error(keys, f"{raw!r} is absolute; give a path relative to {self.rel(base)}.")
+            raise self.error(keys, f"{raw!r} is absolute; give a path relative to {self.rel(base)!r}.")
         try:
             resolved = (base / raw).resolve()
             exists = resolved.exists()
@@ -88,7 +88,7 @@ class TableReader:
                 found.append(raw)
                 continue
             if Path(raw).is_absolute():
-                raise self.error(keys, f"{raw!r} is absolute; give a pattern relative to {self.rel(base)}.")
+                raise self.error(keys, f"{raw!r} is absolute; give a pattern relative to {self.rel(base)!r}.")
             resolved = Path(os.path.normpath(base / raw))
             if not resolved.is_relative_to(self.project):
                 raise self.error(

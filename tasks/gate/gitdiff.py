@@ -173,6 +173,11 @@ def changed_lines(
         merge_base = "HEAD"
         diff = _git([*quiet, "--cached"], toplevel)
     else:
+        if _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], toplevel).returncode != 0:
+            raise ConfigError(
+                f"{toplevel} has no commit yet, so there is no change to measure against {base!r}. "
+                "Commit first, or check only staged changes (--staged)."
+            )
         resolved = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], toplevel)
         if resolved.returncode != 0:
             shallow = _git(["rev-parse", "--is-shallow-repository"], toplevel).stdout.strip() == "true"
@@ -233,6 +238,18 @@ def branch_of(cwd: Path, ref: str) -> str:
     if name.startswith("refs/remotes/"):
         return name[len("refs/remotes/") :].split("/", 1)[-1]
     return ref
+
+
+def names_a_branch(cwd: Path, ref: str) -> bool:
+    """Whether `ref` is a local or remote branch (not a commit or a tag); True where git
+    cannot tell (no git, no repository): the ref is then taken as the branch it names."""
+    if ref.startswith("-") or shutil.which("git") is None:
+        return True
+    full = _git(["rev-parse", "--symbolic-full-name", ref], cwd)
+    if full.returncode != 0:
+        return True
+    # A commit (or HEAD~2) has no symbolic name; a tag's starts refs/tags/.
+    return full.stdout.strip().startswith(("refs/heads/", "refs/remotes/"))
 
 
 def identify(

@@ -18,7 +18,10 @@ def baseline_figures(manifest: Manifest, ref: str) -> tuple[dict[str, Figures] |
     """
     shown = manifest.display(manifest.history)
     branch = gitdiff.branch_of(manifest.project_dir, ref)
-    record = f"record one on {branch}: nox -s baseline -- --set"
+    if gitdiff.names_a_branch(manifest.project_dir, ref):
+        record = f"record one on {branch}: nox -s baseline -- --set"
+    else:  # a commit or a tag: baselines belong to branches, so no --set can make one for it
+        record = f"baselines belong to branches, and {ref!r} names none: pass --base BRANCH"
     if not manifest.history.exists():
         return None, f"Regression not checked: no history at {shown}; {record}."
     try:
