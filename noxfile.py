@@ -1,16 +1,21 @@
 """Nox sessions for per-service coverage: generated from configs/services.toml.
 
-Thin on purpose: each session installs what it needs and delegates to `python -m tasks`.
+Thin on purpose: each session delegates to `python -m tasks`, in an environment shared by
+every session that needs the same packages on the same Python (built once, by a session
+that they require).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
 import nox.command
-from packaging.requirements import Requirement
 
 sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
 
@@ -22,7 +27,8 @@ nox.needs_version = ">=2026.8.10"  # allow_parallel= on sessions
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = False
 
-PYPROJECT = nox.project.load_toml("pyproject.toml")
+# The kit's own dependency groups, beside this file: never the measured repository's.
+PYPROJECT = nox.project.load_toml(Path(__file__).parent / "pyproject.toml")
 COVERAGE_DEPS = nox.project.dependency_groups(PYPROJECT, "coverage")
 UPKEEP_DEPS = nox.project.dependency_groups(PYPROJECT, "upkeep")  # packaging and nox besides
 
@@ -38,14 +44,18 @@ except KitError as exc:
 STOP_CODES = MEANINGS
 
 
-def _tasks(session: nox.Session, *args: str) -> None:
-    """Run `python -m tasks ARGS`, keeping its exit code 2, 3 or 4 as nox's own.
+def _tasks(session: nox.Session, *args: str, environment: Built | None = None) -> None:
+    """Run `python -m tasks ARGS` (in `environment` when given), keeping its exit code 2, 3
+    or 4 as nox's own.
 
     nox reports every failed session as exit 1; CI needs to tell a failed gate (1) from
     a broken setup (2), missing data (3) or a full disk (4), so those stop nox with the same code.
     """
     try:
-        session.run("python", "-m", "tasks", *args)
+        if environment is None:
+            session.run("python", "-m", "tasks", *args)
+        else:
+            session.run(environment.python, "-m", "tasks", *args, env=environment.variables, external=True)
     except nox.command.CommandFailed as exc:
         if exc.return_code in STOP_CODES:
             session.log(f"stopping with exit {exc.return_code}: {STOP_CODES[exc.return_code]}")
@@ -53,12 +63,92 @@ def _tasks(session: nox.Session, *args: str) -> None:
         raise
 
 
-def _register_service(service: manifest_module.Service) -> None:
-    def session_func(session: nox.Session) -> None:
+# -- one environment per Python and install lists --------------------------------------------
+#
+# Services that run on the same Python and install the same packages share one environment,
+# built by a session of its own that nox runs once, before any session that `requires` it
+# and alone, even under --parallel: each environment is built once, and never by two runs
+# at the same time. The sessions that use it make none of their own.
+ENV_RECORDS = "coverage-workflows-envs"  # in nox's shared cache folder: where each one's bin is
+# (the Python version, None for nox's own; the `install` lists, each one pip install)
+Environment = tuple[str | None, tuple[tuple[str, ...], ...]]
+
+
+@dataclass(frozen=True)
+class Built:
+    """An environment its session built, as a session that runs in it needs it."""
+
+    python: str  # its interpreter, as nox's log shows it (relative to the project when inside)
+    # The variables a virtualenv's activation sets: its bin first on PATH, so that the
+    # programs the tests start (python, console scripts of its packages) are its own.
+    variables: dict[str, str]
+
+
+def _environment_name(key: Environment) -> str:
+    if key == (None, ()):
+        return "shared-env"
+    digest = hashlib.sha256(json.dumps([key[0], [list(i) for i in key[1]]]).encode()).hexdigest()[:8]
+    return f"shared-env-{digest}"
+
+
+_ENVIRONMENTS: dict[Environment, str] = {}  # -> the name of the session that builds it
+
+
+def _environment(python: str | None, installs: tuple[tuple[str, ...], ...]) -> str:
+    """The session that builds the environment for `installs` on `python` (registered on
+    first use). Each install list is one `pip install`, as in a service's own session."""
+    key = (python, tuple(dict.fromkeys(i for i in installs if i)))
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = _register_environment(key)
+    return _ENVIRONMENTS[key]
+
+
+def _register_environment(key: Environment) -> str:
+    name = _environment_name(key)
+    python, installs = key
+    users = [s.name for s in MANIFEST.services if (s.python, (s.install,) if s.install else ()) == key]
+
+    def build(session: nox.Session) -> None:
+        record = session.cache_dir / ENV_RECORDS / name
+        record.unlink(missing_ok=True)  # stays gone if this build fails: no stale interpreter
         session.install(*COVERAGE_DEPS)
-        if service.install:
-            session.install(*service.install)
-        _tasks(session, "run", service.name, *session.posargs)
+        for install in installs:
+            session.install(*install)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        # Without a virtualenv (--no-venv), the sessions run the python on PATH.
+        record.write_text(session.bin if session.venv_backend != "none" else "", encoding="utf-8")
+
+    shared_by = f"the sessions of {', '.join(users)}" if users else "the kit's sessions"
+    on = f" (Python {python})" if python else ""
+    build.__doc__ = f"Build the environment{on} {shared_by} run in; they require it, so nox runs it for them."
+    nox.session(name=name, python=python, reuse_venv=True, default=False, tags=["environment"])(build)
+    return name
+
+
+def _built(session: nox.Session, name: str, python: str | None = None) -> Built | None:
+    """The environment `name` built (None: the python on PATH, under --no-venv). A session
+    that needs it runs only after it, so a missing record, or one whose interpreter is gone,
+    means nox could not build it: no such Python here."""
+    record = session.cache_dir / ENV_RECORDS / name
+    bin_dir = record.read_text(encoding="utf-8") if record.exists() else None
+    if bin_dir == "":
+        return None
+    if bin_dir is None or not (Path(bin_dir) / "python").exists():
+        wanted = f"Python {python}" if python else "its Python"
+        session.skip(f"{wanted} was not found, so its environment ({name}) was not built")
+    interpreter = Path(bin_dir) / "python"
+    here = Path.cwd()
+    shown = interpreter.relative_to(here) if interpreter.is_relative_to(here) else interpreter
+    path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    return Built(python=str(shown), variables={"PATH": path, "VIRTUAL_ENV": str(Path(bin_dir).parent)})
+
+
+def _register_service(service: manifest_module.Service) -> None:
+    environment = _environment(service.python, (service.install,))
+
+    def session_func(session: nox.Session) -> None:
+        built = _built(session, environment, service.python)
+        _tasks(session, "run", service.name, *session.posargs, environment=built)
 
     session_func.__doc__ = (
         f"Measure {service.name} with its own tests in their own process (args after -- go to pytest)."
@@ -67,73 +157,127 @@ def _register_service(service: manifest_module.Service) -> None:
     # from `nox --json -l` alone.
     tags = ["coverage", *([f"shards-{service.shards}"] if service.shards > 1 else [])]
     # Runs write separate files and keep their scratch apart: safe under nox --parallel.
-    nox.session(name=f"coverage-{service.name}", tags=tags, default=True, allow_parallel=True)(session_func)
+    nox.session(
+        name=f"coverage-{service.name}",
+        tags=tags,
+        default=True,
+        allow_parallel=True,
+        venv_backend="none",  # it runs in the environment its `requires` built
+        requires=[environment],
+    )(session_func)
 
 
 for _service in MANIFEST.services:
     _register_service(_service)
 
-
-@nox.session(name="coverage-all", default=False, tags=["local"])
-def coverage_all(session: nox.Session) -> None:
-    """Run every shard of every service here, a few at a time (-- --jobs J --workers N --shards N)."""
-    session.install(*COVERAGE_DEPS)
-    for service in MANIFEST.services:
-        if service.install:
-            session.install(*service.install)
-    _tasks(session, "run-all", *session.posargs)
+# Every service's `install` list, each distinct one once, in the manifest's order.
+EVERY_INSTALL = tuple(dict.fromkeys(service.install for service in MANIFEST.services if service.install))
+# The Python every service runs on, when they agree (None: nox's own, or they differ): the
+# sessions that read the data run there too, so a snapshot records what measured.
+_pythons = {service.python for service in MANIFEST.services}
+COMMON_PYTHON = _pythons.pop() if len(_pythons) == 1 else None
 
 
-@nox.session(default=False, tags=["local"])
-def stability(session: nox.Session) -> None:
-    """Run one service's tests N times; list lines covered differently (-- SERVICE --runs N)."""
-    session.install(*COVERAGE_DEPS)
-    for service in MANIFEST.services:
-        if service.install:
-            session.install(*service.install)
-    _tasks(session, "stability", *session.posargs)
+def _install_services(session: nox.Session) -> None:
+    """Every service's `install` list, each its own pip install, as each service's session
+    installs it: for the sessions that collect every service's tests in their own environment."""
+    for install in EVERY_INSTALL:
+        session.install(*install)
 
 
-@nox.session(default=True, tags=["pipeline"])
-def combine(session: nox.Session) -> None:
-    """Merge every service's coverage data into one file, failing on any missing service."""
-    session.install(*COVERAGE_DEPS)
-    _tasks(session, "combine", *session.posargs)
+def _shared_session(
+    name: str,
+    doc: str,
+    command: str,
+    *,
+    tags: list[str],
+    default: bool,
+    installs: tuple[tuple[str, ...], ...],
+) -> None:
+    """A session that runs `python -m tasks COMMAND` in the shared environment for `installs`."""
+    environment = _environment(COMMON_PYTHON, installs)
+
+    def session_func(session: nox.Session) -> None:
+        _tasks(session, command, *session.posargs, environment=_built(session, environment, COMMON_PYTHON))
+
+    session_func.__doc__ = doc
+    nox.session(name=name, tags=tags, default=default, venv_backend="none", requires=[environment])(
+        session_func
+    )
 
 
-@nox.session(default=True, tags=["pipeline"])
-def report(session: nox.Session) -> None:
-    """Print isolated vs whole-suite coverage per service; write HTML, XML, JSON, LCOV, Markdown."""
-    session.install(*COVERAGE_DEPS)
-    _tasks(session, "report", *session.posargs)
-
-
-@nox.session(default=False, tags=["reports"])
-def masking(session: nox.Session) -> None:
-    """Print which service's tests cover whose code, from the combined data (-- --markdown)."""
-    session.install(*COVERAGE_DEPS)
-    _tasks(session, "masking", *session.posargs)
-
-
-@nox.session(default=False, tags=["reports"])
-def recommend(session: nox.Session) -> None:
-    """Print where the next test buys the most (-- --top N --service NAME --markdown)."""
-    session.install(*COVERAGE_DEPS)
-    _tasks(session, "recommend", *session.posargs)
-
-
-@nox.session(default=False, tags=["ci"])
-def gate(session: nox.Session) -> None:
-    """Fail when coverage breaks a policy in configs/ (pass -- --base REF to compare another branch)."""
-    session.install(*COVERAGE_DEPS)
-    _tasks(session, "gate", *session.posargs)
-
-
-@nox.session(default=False, tags=["history"])
-def baseline(session: nox.Session) -> None:
-    """Record the combined figures in the history (-- --set, --status, --compare A B, --export F, ...)."""
-    session.install(*COVERAGE_DEPS)
-    _tasks(session, "baseline", *session.posargs)
+# (name, description, command, tags, in a plain `nox`, what they install besides the kit's
+# dependencies): coverage-all runs the services' tests and stability reruns one, so they need
+# every service's packages (the services' own environment, when they all install the same);
+# the rest read data only, and share the environment of services that install nothing.
+SHARED_SESSIONS = [
+    (
+        "coverage-all",
+        "Run every shard of every service here, a few at a time (-- --jobs J --workers N --shards N).",
+        "run-all",
+        ["local"],
+        False,
+        EVERY_INSTALL,
+    ),
+    (
+        "stability",
+        "Run one service's tests N times; list lines covered differently (-- SERVICE --runs N).",
+        "stability",
+        ["local"],
+        False,
+        EVERY_INSTALL,
+    ),
+    (
+        "combine",
+        "Merge every service's coverage data into one file, failing on any missing service.",
+        "combine",
+        ["pipeline"],
+        True,
+        (),
+    ),
+    (
+        "report",
+        "Print isolated vs whole-suite coverage per service; write HTML, XML, JSON, LCOV, Markdown.",
+        "report",
+        ["pipeline"],
+        True,
+        (),
+    ),
+    (
+        "masking",
+        "Print which service's tests cover whose code, from the combined data (-- --markdown).",
+        "masking",
+        ["reports"],
+        False,
+        (),
+    ),
+    (
+        "recommend",
+        "Print where the next test buys the most (-- --top N --service NAME --markdown).",
+        "recommend",
+        ["reports"],
+        False,
+        (),
+    ),
+    (
+        "gate",
+        "Fail when coverage breaks a policy in configs/ (pass -- --base REF to compare another branch).",
+        "gate",
+        ["ci"],
+        False,
+        (),
+    ),
+    (
+        "baseline",
+        "Record the combined figures in the history (-- --set, --status, --compare A B, --export F, ...).",
+        "baseline",
+        ["history"],
+        False,
+        (),
+    ),
+]
+for _name, _doc, _command, _tags, _default, _installs in SHARED_SESSIONS:
+    _shared_session(_name, _doc, _command, tags=_tags, default=_default, installs=_installs)
 
 
 @nox.session(default=False, tags=["history"])
@@ -147,6 +291,7 @@ def ratchet(session: nox.Session) -> None:
 def maintenance(session: nox.Session) -> None:
     """Weekly upkeep: retention, history compaction, audit, tool versions, digest (-- --dry-run)."""
     session.install(*UPKEEP_DEPS)
+    _install_services(session)  # the audit collects every service's tests
     _tasks(session, "maintenance", *session.posargs)
 
 
@@ -154,67 +299,16 @@ def maintenance(session: nox.Session) -> None:
 def audit(session: nox.Session) -> None:
     """Check the configuration for settings that bring coverage masking back."""
     session.install(*UPKEEP_DEPS)
+    _install_services(session)  # it collects every service's tests
     _tasks(session, "audit", *session.posargs)
 
 
-BENCH_DEPS = [*COVERAGE_DEPS, "pytest-cov>=5", "diff-cover>=9", "nox>=2026.8.10", "tomlkit>=0.13"]
-# sys.monitoring (coverage.py's sysmon core) exists from Python 3.12.
-CORE_PYTHONS = ["3.12", "3.13"]
+# The kit's own development sessions (tests, tests-floor, lint, bench, bench_cores) live in
+# the kit's repository only: copied into another repository, this file defines none of them.
+if (Path(__file__).parent / "noxfile_development.py").is_file():
+    import noxfile_development
 
-
-@nox.session(default=False, tags=["bench"], venv_backend="uv|virtualenv")
-def bench(session: nox.Session) -> None:
-    """Measure the kit side by side on a synthetic repository (-- --size small|medium|large --repeat N).
-
-    Then the tracing cores on Python 3.12 and 3.13 (bench_cores), where those are installed.
-    """
-    session.install(*BENCH_DEPS)
-    session.run("python", "benchmarks/bench.py", *session.posargs)
-    if not any(arg.startswith("--group") for arg in session.posargs):
-        for version in CORE_PYTHONS:
-            session.notify(f"bench_cores-{version}", session.posargs)
-
-
-@nox.session(python=CORE_PYTHONS, default=False, tags=["bench"], venv_backend="uv|virtualenv")
-def bench_cores(session: nox.Session) -> None:
-    """Tracing overhead of coverage.py's ctrace and sysmon cores on this Python (-- --size S)."""
-    session.install(*BENCH_DEPS)
-    session.run("python", "benchmarks/bench.py", *session.posargs, "--group", "cores")
-
-
-@nox.session(default=False)
-def tests(session: nox.Session) -> None:
-    """Run the kit's own tests (real nox, pytest and coverage processes on copied repos)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("pytest", *session.posargs)
-
-
-def _declared_floor(package: str) -> str:
-    """The lowest version of `package` that pyproject.toml's dependencies allow."""
-    for line in PYPROJECT["project"]["dependencies"]:
-        requirement = Requirement(line)
-        if requirement.name == package:
-            floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
-            if floors:
-                return floors[0]
-    raise LookupError(f"pyproject.toml declares no floor (>=) for {package}")
-
-
-@nox.session(name="tests-floor", default=False)
-def tests_floor(session: nox.Session) -> None:
-    """Run the kit's tests against the lowest coverage.py it declares (pyproject.toml)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    session.install(f"coverage=={_declared_floor('coverage')}")
-    session.run("pytest", *session.posargs)
-
-
-@nox.session(default=False)
-def lint(session: nox.Session) -> None:
-    """Lint and format-check with ruff; type-check noxfile.py and tasks/ with mypy."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy")
+    noxfile_development.register(PYPROJECT, COVERAGE_DEPS)
 
 
 if __name__ == "__main__":

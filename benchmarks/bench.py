@@ -315,7 +315,8 @@ class Bench:
 
     def overhead(self) -> Group:
         direct = f"{self.first}: python -m tasks run (what the session runs, in its environment)"
-        session_python = str(self.repo / ".nox" / f"coverage-{self.first}" / "bin" / "python")
+        # Every service of the synthetic repository installs the same (nothing): one environment.
+        session_python = str(self.repo / ".nox" / "shared-env" / "bin" / "python")
         return Group(
             "Nox session overhead",
             reference=direct,
@@ -323,6 +324,25 @@ class Bench:
                 Variant(direct, [cmd(session_python, "-m", "tasks", "run", self.first)]),
                 Variant(NOX_REUSED, [cmd(PY, "-m", "nox", "-R", "-s", f"coverage-{self.first}")]),
             ],
+        )
+
+    def setting_up(self) -> Group:
+        """Fresh session environments (`nox --install-only` after removing .nox) for one
+        service's session, and for every service's: the services install the same packages,
+        so the second builds the one environment the first does."""
+        one = f"environment for coverage-{self.first}, fresh"
+        every = f"environments for all {len(self.services)} coverage sessions, fresh"
+        sessions = [f"coverage-{name}" for name in self.services]
+        backend = "uv" if shutil.which("uv") else "virtualenv"
+        return Group(
+            "Setting up the session environments",
+            reference=one,
+            variants=[
+                Variant(one, [cmd(PY, "-m", "nox", "--install-only", "-s", sessions[0])], self.clear(".nox")),
+                Variant(every, [cmd(PY, "-m", "nox", "--install-only", "-s", *sessions)], self.clear(".nox")),
+            ],
+            note=f"nox built the environments with {backend}; the package cache was warm (a fresh CI "
+            "runner downloads the packages once more, for one environment either way).",
         )
 
     def combining(self) -> Group:
@@ -546,6 +566,14 @@ def targets(groups: dict[str, Group]) -> list[Target]:
                 "nox -R overhead < 0.3 s over the same command run directly", f"{extra:+.2f} s", extra < 0.3
             )
         )
+    setup = groups.get("setup")
+    if setup and setup.variants[0].seconds:
+        one, every = setup.variants[0].median, setup.variants[1].median
+        found.append(
+            Target(
+                f"{setup.variants[1].name} <= 1.3x one service's", f"{every / one:.2f}x", every <= 1.3 * one
+            )
+        )
     load = groups.get("load")
     if load and load.variants[0].seconds:
         peak = max(v.peak_mib for v in load.variants)
@@ -629,7 +657,7 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
     return report
 
 
-GROUPS = ("measuring", "reporting", "gating", "overhead", "combining", "load", "cores")
+GROUPS = ("measuring", "reporting", "gating", "overhead", "setup", "combining", "load", "cores")
 
 
 def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
@@ -649,6 +677,8 @@ def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
     if "overhead" in chosen:
         bench.run_untimed(PY, "-m", "nox", "-s", f"coverage-{bench.first}")  # creates the session's venv
         groups["overhead"] = bench.overhead()
+    if "setup" in chosen:
+        groups["setup"] = bench.setting_up()
     if "combining" in chosen:
         shards.write_all(bench.repo, bench.services)
         groups["combining"] = bench.combining()

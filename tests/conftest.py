@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,15 @@ def nox(project: Path, *args: str) -> Result:
     environment already has the dependency groups installed.
     """
     return run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *args], project)
+
+
+def nox_in_venvs(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run real nox sessions in `project`, each in a new virtualenv that sees this
+    environment's packages through PYTHONPATH, with pip kept off any index: environments are
+    made and installed into as for a user, and nothing is downloaded."""
+    environment = {"PYTHONPATH": sysconfig.get_paths()["purelib"], "PIP_NO_INDEX": "1", **(env or {})}
+    argv = [sys.executable, "-m", "nox", "--default-venv-backend", "virtualenv", *args]
+    return run(argv, project, env=environment, timeout=600)
 
 
 def tasks(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:

@@ -12,26 +12,19 @@ import pytest
 
 from tasks.history.store import History
 from tests.conftest import commit_all, git, nox, run, tasks
-from tests.oracle import strict_run
+from tests.oracle import EXAMPLE_ROOT as ROOT
+from tests.oracle import example_isolated, example_source_files
 
 pytestmark = pytest.mark.e2e
 
-ROOT = "examples/monorepo"
 REMOVED = "tests/auth/test_auth_passwords.py"
 HISTORY_DB = ".coverage-history/history.db"
 
 
 def isolated_truth(project: Path, service: str, tmp: Path) -> tuple[int, int, int, int]:
-    """(statements, covered, branches, covered branches) of `service` by its own tests,
-    measured the classic way: --source limited to the service."""
-    root = project / ROOT
-    truth = strict_run(root, [root / "src" / service], [f"tests/{service}"], tmp / f".cov-{service}")
-    return (
-        sum(len(t.statements) for t in truth.values()),
-        sum(len(t.statements - t.missing) for t in truth.values()),
-        sum(t.branches for t in truth.values()),
-        sum(t.taken_branches for t in truth.values()),
-    )
+    """(statements, covered, branches, covered branches) of `service` by its own tests."""
+    truth = example_isolated(project, service, tmp)
+    return truth.statements, truth.covered, truth.branches, truth.covered_branches
 
 
 def pct(covered: int, total: int) -> float:
@@ -61,7 +54,7 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     # What was recorded equals strict per-service coverage runs.
     with History.open(project / HISTORY_DB, "h", create=False) as store:
         (snapshot,) = store.snapshots(files=True)
-    assert len(snapshot.files) == 17
+    assert len(snapshot.files) == example_source_files(project)
     before = {}
     for record in snapshot.services:
         before[record.name] = isolated_truth(project, record.name, tmp_path / "before")
@@ -176,3 +169,18 @@ def test_baseline__user_mistakes_are_one_line_errors(on_git: Path) -> None:
     git(project, "checkout", "-q", "--detach")
     detached = tasks(project, "baseline", "--force", "--set")
     assert detached.returncode == 2 and "HEAD is detached" in detached.stderr
+
+
+def test_baseline__commit_is_looked_up_and_filed_by_its_full_id(on_git: Path) -> None:
+    full = git(on_git, "rev-parse", "HEAD").strip()
+    recorded = tasks(on_git, "baseline", "--commit", full[:7])
+    assert recorded.returncode == 0, recorded.output
+    with History.open(on_git / HISTORY_DB, "h", create=False) as store:
+        (snapshot,) = store.snapshots()
+    assert snapshot.commit == full
+    # A commit the repository lacks is refused, and nothing is recorded.
+    refused = tasks(on_git, "baseline", "--commit", "0" * 40)
+    assert refused.returncode == 2, refused.output
+    assert f"--commit {'0' * 40}: this repository has no such commit" in refused.stderr
+    with History.open(on_git / HISTORY_DB, "h", create=False) as store:
+        assert len(store.snapshots()) == 1

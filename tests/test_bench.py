@@ -145,6 +145,7 @@ def test_targets__each_ratio_judged_against_its_limit() -> None:
         "combining": group(
             "combining", bench.combine_name(12), {bench.combine_name(12): 0.3, bench.combine_name(100): 1.2}
         ),
+        "setup": group("setup", "one", {"one": 2.0, "all 8": 2.7}),
     }
     verdicts = {t.text: (t.measured, t.met) for t in bench.targets(groups)}
     assert verdicts == {
@@ -164,6 +165,7 @@ def test_targets__each_ratio_judged_against_its_limit() -> None:
         "second gate on unchanged sources ≥ 3x faster than the first": ("2.5x faster", False),
         "nox -R overhead < 0.3 s over the same command run directly": ("+0.40 s", False),
         "combine of 100 shard files < 1 s": ("1.20 s", False),
+        "all 8 <= 1.3x one service's": ("1.35x", False),
     }
 
 

@@ -29,6 +29,7 @@ from tasks.measure.runner import ALIVE_NAME, clear_abandoned_scratch
 from tasks.report.publish import STAGING_NAME, SWAPPED_PREFIX
 from tasks.report.reuse import RECORD_NAME
 from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, run, tasks
+from tests.oracle import example_source_files
 
 pytestmark = pytest.mark.e2e
 
@@ -106,8 +107,17 @@ def assert_no_traceback(result: Result) -> None:
     assert "Traceback" not in result.output, result.output
 
 
-def killed_mid_run(project: Path, marker: Path, *args: str) -> None:
-    """Start `python -m tasks run ARGS`, wait until its tests are running, SIGKILL the lot."""
+# When each round's SIGKILL strikes: so many seconds after the run starts (wherever the run
+# has got to by then, from the kit's start to pytest's collection), and (None) once its
+# tests are running. The deterministic kills at chosen moments are further down.
+KILL_AFTER = (0.0, 0.2, 0.5, 1.0, None)
+assert len(KILL_AFTER) == ROUNDS
+
+
+def killed_mid_run(project: Path, marker: Path, *args: str, after: float | None = None) -> None:
+    """Start `python -m tasks run ARGS` and SIGKILL the lot `after` seconds later, or once
+    its tests are running (None). Its slow test waits for the kill, so the run cannot end
+    before it."""
     marker.unlink(missing_ok=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "tasks", "run", *args],
@@ -117,8 +127,10 @@ def killed_mid_run(project: Path, marker: Path, *args: str) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the kit, pytest and coverage die together
     )
+    if after is not None:
+        time.sleep(after)
     deadline = time.monotonic() + 120
-    while not marker.exists():
+    while after is None and not marker.exists():
         assert process.poll() is None, f"the run ended (exit {process.returncode}) before it was killed"
         assert time.monotonic() < deadline, "the run never reached its slow test"
         time.sleep(0.05)
@@ -140,8 +152,8 @@ def test_sigkill_mid_run__last_good_data_is_kept_and_combine_names_a_shard_that_
     good_files = before.measured_files()
     assert len(good_files) == 4
     marker = tmp_path / "running"
-    for _ in range(ROUNDS):
-        killed_mid_run(project, marker, "slow")
+    for after in KILL_AFTER:
+        killed_mid_run(project, marker, "slow", after=after)
         assert digest(data) == good  # the last good data, byte for byte
         combined = tasks(project, "combine")
         assert combined.returncode == 0, combined.output
@@ -286,7 +298,7 @@ def test_eight_history_writers_at_once__five_rounds(measured_copy: Path) -> None
         with History.open(db, "h", create=False) as store:
             stored = [s for s in store.snapshots(files=True) if s.commit.startswith(str(round_index))]
         assert sorted(s.commit for s in stored) == [f"{round_index}{n:039x}" for n in range(8)]
-        assert all(len(s.files) == 17 for s in stored)
+        assert all(len(s.files) == example_source_files(measured_copy) for s in stored)
         check = sqlite3.connect(db)
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert check.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] == 8 * (round_index + 1)

@@ -172,3 +172,63 @@ def test_gate__changed_lines_of_hostile_names_in_markdown_and_annotations(
         assert "<em>x&y<em>" not in text
         assert "&lt;em&gt;x&amp;y&lt;em&gt;" in text or "\\<em\\>" in text
         assert broken_rows(text) == []
+
+
+# Names coverage.py's search for never-imported files passes over (it takes them for editor
+# side files), and the identifier each has in the oracle's copy, where coverage.py finds it.
+FINDER_SKIPS = {
+    "do=it.py": "do_it.py",
+    "a,b.py": "a_b.py",
+    "f(1).py": "f_1_.py",
+    "p%.py": "p_pct.py",
+    "settings.local.py": "settings_local.py",
+}
+UNIMPORTED = {
+    "configs/services.toml": """
+        [services.web]
+        source = ["src/web"]
+        tests = ["tests/web"]
+    """,
+    "pytest.ini": "[pytest]\npythonpath = src\n",
+    ".coveragerc": "[run]\nomit = */skip=me.py\n",
+    "src/web/__init__.py": "",
+    "src/web/core.py": MODULE,
+    **{f"src/web/{name}": MODULE for name in FINDER_SKIPS},
+    "src/web/skip=me.py": MODULE,  # the project's own omit keeps it out
+    "src/web/.#core.py": MODULE,  # an editor's lock file: hidden, not the service's code
+    "tests/web/test_core.py": "from web.core import f\n\n\ndef test_f():\n    assert f(2) == 2\n",
+}
+
+
+def test_names_the_finder_skips__count_at_0_percent_like_any_unimported_file(
+    make_project, tmp_path: Path
+) -> None:
+    project = make_project(UNIMPORTED)
+    for argv in (("run", "web"), ("combine",), ("report", "--format", "json")):
+        result = tasks(project, *argv)
+        assert result.returncode == 0, result.output
+        assert "Traceback" not in result.output
+    services = json.loads((project / "reports" / "services.json").read_text(encoding="utf-8"))
+    (web,) = services["services"]
+    reported = {Path(file["path"]).name: file["isolated"] for file in web["files"]}
+
+    # The oracle: the same files under names coverage.py's search finds, a strict run.
+    oracle = tmp_path / "oracle"
+    oracle.mkdir()
+    for relative in ("src/web/__init__.py", "src/web/core.py", "tests/web/test_core.py", "pytest.ini"):
+        (oracle / relative).parent.mkdir(parents=True, exist_ok=True)
+        (oracle / relative).write_bytes((project / relative).read_bytes())
+    for name, renamed in FINDER_SKIPS.items():
+        (oracle / "src" / "web" / renamed).write_bytes((project / "src" / "web" / name).read_bytes())
+    truth = strict_run(
+        oracle, [oracle / "src" / "web"], ["tests/web"], tmp_path / "oracle-data" / ".coverage"
+    )
+    expected = {
+        name: truth[(oracle / "src" / "web" / FINDER_SKIPS.get(name, name)).resolve()]
+        for name in ("__init__.py", "core.py", *FINDER_SKIPS)
+    }
+    assert set(reported) == set(expected)  # neither the omitted file nor the lock file
+    for name, figures in expected.items():
+        assert reported[name]["statements"] == len(figures.statements), name
+        assert reported[name]["covered"] == len(figures.statements - figures.missing), name
+    assert all(reported[name]["covered"] == 0 for name in FINDER_SKIPS)

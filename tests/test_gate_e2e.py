@@ -237,3 +237,34 @@ def test_gate__a_commit_as_base_gets_a_regression_note_about_branches(feature_br
     assert result.returncode == 0, result.output
     assert f"baselines belong to branches, and {sha!r} names none: pass --base BRANCH" in result.stdout
     assert f"record one on {sha}" not in result.stdout
+
+
+def test_gate__the_kits_own_files_are_never_unowned(make_project) -> None:
+    """The kit copied into the repository it measures (root "."): a change to its package
+    or its noxfile is no service's code, and no unowned file either; a tool of the
+    repository's own still is."""
+    project = make_project(
+        {
+            "configs/services.toml": '[services.web]\nsource = ["src/web"]\ntests = ["tests/web"]\n',
+            "pytest.ini": "[pytest]\npythonpath = src\n",
+            "src/web/__init__.py": "",
+            "src/web/core.py": "def f():\n    return 1\n",
+            "tests/web/test_core.py": "from web.core import f\n\n\ndef test_f():\n    assert f() == 1\n",
+        }
+    )
+    (project / ".gitignore").write_text(".coverage-data/\nreports/\n")
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "base")
+    git(project, "checkout", "-q", "-b", "change")
+    for kit_file in ("tasks/errors.py", "noxfile.py"):
+        with (project / kit_file).open("a") as handle:
+            handle.write("\n\ndef _added_by_the_team():\n    return 1\n")
+    (project / "tools").mkdir()
+    (project / "tools/release.py").write_text("def release():\n    return 1\n")
+    commit_all(project, "change the vendored kit, add a tool")
+    assert tasks(project, "run", "web").returncode == 0
+    assert tasks(project, "combine").returncode == 0
+    result = tasks(project, "gate", "--base", "main", "--policy", "changed")
+    assert "Traceback" not in result.output
+    verdict = json.loads((project / "reports" / "gate.json").read_text())
+    assert verdict["unowned_files"] == ["tools/release.py"], result.output

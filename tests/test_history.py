@@ -272,3 +272,33 @@ def test_merge__a_failure_halfway_keeps_nothing_of_the_import(
         assert [s.commit[0] for s in store.snapshots()] == ["1"]
         assert store.baseline("main") is None
         assert store.conn.execute("SELECT count(*) FROM service_figures").fetchone()[0] == 4
+
+
+def test_snapshots__a_snapshot_recorded_between_the_reads_changes_nothing(tmp_path: Path) -> None:
+    """The reads of one listing come from one state of the database: here another writer
+    records a snapshot right after the first SELECT (eight writers at once did it by luck)."""
+    db = history_with_one_snapshot(tmp_path)
+
+    class WriterAfterFirstRead:
+        def __init__(self, real: sqlite3.Connection) -> None:
+            self.real, self.written = real, False
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            cursor = self.real.execute(sql, *args)
+            if not self.written and sql.startswith("SELECT s.id"):
+                self.written = True
+                with History.open(db, "other writer", create=False) as other:
+                    other.record(snapshot(commit="2" * 40))
+            return cursor
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.real, name)
+
+    with History.open(db, "h.db", create=False) as store:
+        store.conn = WriterAfterFirstRead(store.conn)  # type: ignore[assignment]
+        (newest,) = store.snapshots(limit=1)
+        assert store.conn.written  # type: ignore[attr-defined]
+    assert newest.commit == "1" * 40
+    assert [s.name for s in newest.services] == ["xp", "auth"]  # its own figures, whole
+    with History.open(db, "h.db", create=False) as store:
+        assert [s.commit[0] for s in store.snapshots()] == ["1", "2"]

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+import tomllib
 from collections import deque
 from dataclasses import dataclass
+from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.conftest import KIT, write_files
 
@@ -483,3 +487,71 @@ def test_architecture_doc__lists_every_module_where_it_is() -> None:
         actual = {path.name for path in folder.glob("*.py")} - {"__init__.py"}
         assert listed.get(folder.name, set()) == actual, folder.name
     assert len(listed) > MIN_SUBPACKAGES  # the tree was read, not an empty block
+
+
+# -- dependencies -------------------------------------------------------------------------
+
+# The dependency groups the kit's own sessions install (noxfile.py), beside the project's.
+SESSION_GROUPS = ("coverage", "upkeep", "ratchet")
+
+
+def declared_distributions() -> set[str]:
+    """Every distribution the project's dependencies and the sessions' groups name."""
+    document = tomllib.loads((KIT / "pyproject.toml").read_text(encoding="utf-8"))
+    groups = document["dependency-groups"]
+
+    def names(group: str) -> set[str]:
+        found = set()
+        for item in groups[group]:
+            if isinstance(item, dict):
+                found |= names(item["include-group"])
+            else:
+                found.add(canonical(Requirement(item).name))
+        return found
+
+    project = {canonical(Requirement(item).name) for item in document["project"]["dependencies"]}
+    return project.union(*(names(group) for group in SESSION_GROUPS))
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def third_party_imports(root: Path = TASKS) -> dict[str, str]:
+    """Top-level module -> the first place that imports it, for every module of `root` that
+    is neither the standard library's nor the package's own."""
+    found: dict[str, str] = {}
+    for path in python_files(root):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top not in sys.stdlib_module_names and top != root.name and top != "__future__":
+                    found.setdefault(top, f"{path.relative_to(root.parent).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_every_import_of_the_kit_is_a_declared_dependency() -> None:
+    """An import the sessions do not install works here (the test environment has it) and
+    fails on a user's machine: maintenance imported `packaging`, declared nowhere."""
+    declared = declared_distributions()
+    providers = metadata.packages_distributions()
+    undeclared = {
+        top: where
+        for top, where in third_party_imports().items()
+        if not {canonical(d) for d in providers.get(top, [top])} & declared
+    }
+    assert undeclared == {}
+    assert {"coverage", "tomlkit", "_pytest", "packaging"} <= set(third_party_imports())  # the scan saw them
+
+
+def test_declared_dependencies__the_check_catches_an_undeclared_import(tmp_path: Path) -> None:
+    package = tmp_path / "tasks"
+    write_files(package, {"__init__.py": "", "stage/__init__.py": "", "stage/uses.py": "import yaml\n"})
+    assert third_party_imports(package) == {"yaml": "tasks/stage/uses.py:1"}
+    assert "pyyaml" not in declared_distributions()  # only the tests' group has it

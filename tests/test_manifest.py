@@ -319,7 +319,7 @@ def test_load__components_noisy_and_editor_dir(tmp_path: Path) -> None:
     assert api.components == (("web", (views,)),)
     assert api.component(views) == "web" and api.component(tmp_path / "repo/src/api/other.py") is None
     assert [(n.path, sorted(n.lines)) for n in loaded.gate.noisy] == [(views, [3, 4, 5]), (views, [])]
-    assert loaded.editor_dir == tmp_path / "repo"
+    assert loaded.editor_dir is None  # editor files only when the manifest asks for them
 
 
 @pytest.mark.parametrize(
@@ -388,3 +388,67 @@ def test_load__timeout_per_service_or_from_settings(tmp_path: Path) -> None:
     assert "expected a whole number from 1 to 86400" in error_of(
         tmp_path, GOOD.replace("[services.api]\n", "[services.api]\ntimeout = 0\n", 1)
     )
+
+
+DEFAULTS = """
+[settings]
+root = "repo"
+install = ["-r", "requirements-test.txt"]
+pytest_args = ["-p", "no:randomly"]
+python = "3.12"
+env = { DATABASE_URL = "postgresql:///test_{service}", MODE = "test" }
+
+[services.api]
+source = ["src/api"]
+tests = ["tests/api"]
+extend_install = ["-e", "src/api"]
+env = { MODE = "api-only", PORT = "80{service}" }
+
+[services.worker]
+working_dir = "services/worker"
+source = ["src/worker"]
+tests = ["tests"]
+install = ["worker-deps"]
+extend_pytest_args = ["-x"]
+python = "3.13"
+"""
+
+
+def test_load__settings_give_defaults_a_service_replaces_extends_or_merges(tmp_path: Path) -> None:
+    loaded = load_text(tmp_path, DEFAULTS)
+    api, worker = loaded.services
+    assert api.install == ("-r", "requirements-test.txt", "-e", "src/api")  # extended
+    assert worker.install == ("worker-deps",)  # replaced
+    assert api.pytest_args == ("-p", "no:randomly")  # inherited
+    assert worker.pytest_args == ("-p", "no:randomly", "-x")  # extended
+    assert (api.python, worker.python) == ("3.12", "3.13")
+    assert dict(api.env) == {"DATABASE_URL": "postgresql:///test_api", "MODE": "api-only", "PORT": "80api"}
+    assert dict(worker.env) == {"DATABASE_URL": "postgresql:///test_worker", "MODE": "test"}
+    # Without defaults: nothing inherited.
+    plain = load_text(tmp_path, GOOD)
+    assert all((s.python, s.env, s.install) == (None, (), ()) for s in plain.services)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (
+            'python = "3.12"',
+            'python = "3.12.1; rm -rf"',
+            'settings.python: expected a Python version such as "3.12"',
+        ),
+        ('python = "3.13"', "python = 3.13", "services.worker.python: expected a Python version"),
+        ('MODE = "test"', "MODE = 1", "settings.env.MODE: expected a string, got a number"),
+        ('MODE = "test"', 'COVERAGE_RCFILE = "x"', "settings.env.COVERAGE_RCFILE: the kit sets the run's"),
+        ('MODE = "test"', 'coverage_core = "sysmon"', "settings.env.coverage_core: the kit sets the run's"),
+        ('PORT = "80{service}"', '"BAD-NAME" = "x"', "services.api.env.BAD-NAME: not a variable name"),
+        (
+            'extend_install = ["-e", "src/api"]',
+            "extend_install = 3",
+            "services.api.extend_install: expected a list",
+        ),
+    ],
+)
+def test_load__default_and_inherited_mistakes(tmp_path: Path, old: str, new: str, says: str) -> None:
+    assert old in DEFAULTS
+    assert says in error_of(tmp_path, DEFAULTS.replace(old, new, 1))

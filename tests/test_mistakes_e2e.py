@@ -125,6 +125,11 @@ def unparseable_source(project: Path) -> None:
     run([sys.executable, "-m", "tasks", "combine"], project)
 
 
+def folder_for_combined(project: Path) -> None:
+    (project / ".coverage-data" / "combined").unlink()
+    (project / ".coverage-data" / "combined").mkdir()
+
+
 @dataclass(frozen=True)
 class Mistake:
     make: Callable[[Path], None]
@@ -189,6 +194,19 @@ MISTAKES = {
         lambda project: None, ("gate", "--policy", "changed"), 2, "is not inside a git repository"
     ),
     "detached HEAD": Mistake(detached_head, ("baseline", "--set"), 2, "detached"),
+    "a folder where the combined file goes": Mistake(
+        folder_for_combined,
+        ("combine",),
+        3,
+        ".coverage-data/combined is a folder, where the kit writes the combined data file; nothing was "
+        "combined. Move the folder out of the way",
+    ),
+    "a commit the repository does not have": Mistake(
+        git_repo,
+        ("baseline", "--commit", "abc1234"),
+        2,
+        "--commit abc1234: this repository has no such commit",
+    ),
     "base ref that does not exist": Mistake(
         git_repo, ("gate", "--policy", "changed", "--base", "no-such-branch"), 2, "'no-such-branch'"
     ),
@@ -293,3 +311,21 @@ def test_mistake__a_damaged_history_page__refused_before_any_write(measured_copy
     exported = kit_command(project, "baseline", "--export", "recovered.jsonl")
     assert "Traceback" not in exported.output
     assert exported.returncode in (0, 3), exported.output  # what it still can, or why not
+
+
+def test_mistake__a_folder_in_the_way_of_retired_data__set_aside_not_an_error(measured_copy: Path) -> None:
+    """A folder named `combined` in the data folder, set aside by a run into stale/, must not
+    stop every later run from setting the next combined file aside (it did: exit 4, "the
+    data are unchanged", while the run's new data was already written)."""
+    data = measured_copy / ".coverage-data"
+    (data / "combined").unlink()
+    (data / "combined").mkdir()
+    (data / "combined" / "notes.txt").write_text("mine\n")
+    for _ in range(2):  # the folder goes to stale/ first; then a combined file must go beside it
+        ran = kit_command(measured_copy, "run", "auth")
+        assert ran.returncode == 0, ran.output
+        combined = kit_command(measured_copy, "combine")
+        assert combined.returncode == 0, combined.output
+    assert (data / "stale" / "combined" / "notes.txt").read_text() == "mine\n"  # nothing lost
+    assert (data / "stale" / "combined.1").is_file()  # the combined file the second run set aside
+    assert (data / "combined").is_file()

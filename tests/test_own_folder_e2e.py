@@ -137,7 +137,7 @@ def test_own_folder_services__measured_like_strict_runs(
 
     monkeypatch.chdir(project)
     loaded = loader.load(project_dir=project)
-    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
+    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined", cache=False)
     for service, figures in zip(loaded.services, analysis.service_figures(shared, loaded), strict=True):
         truth = strict_run(service.cwd, list(service.source), list(service.tests), tmp_path / service.name)
         # A strict run does not see a never-imported file of a namespace package unless it

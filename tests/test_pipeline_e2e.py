@@ -14,8 +14,8 @@ from tasks.analyze.analysis import ServiceFigures
 from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.report import report
-from tests.conftest import copy_kit, nox, tasks
-from tests.oracle import strict_run
+from tests.conftest import KIT, copy_kit, nox, tasks
+from tests.oracle import example_source_files, strict_run
 
 pytestmark = pytest.mark.e2e
 
@@ -35,12 +35,14 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def figures_of(project: Path) -> tuple[manifest_module.Manifest, tuple[ServiceFigures, ...]]:
     os.chdir(project)  # callers restore the directory through monkeypatch.chdir
     loaded = loader.load(project_dir=project)
-    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
+    # No analysis cache: a test reads the figures, and leaves no SQLite connection open.
+    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined", cache=False)
     return loaded, analysis.service_figures(shared, loaded)
 
 
-def test_nox_list__every_session_with_a_description(kit_copy: Path) -> None:
-    result = nox(kit_copy, "-l")
+def listed_sessions(project: Path) -> dict[str, str]:
+    """`nox -l` in `project`: each session's name and description."""
+    result = nox(project, "-l")
     assert result.returncode == 0, result.output
     # "* name [tags] -> description" for default sessions, "- name -> description" otherwise
     sessions = {}
@@ -48,12 +50,27 @@ def test_nox_list__every_session_with_a_description(kit_copy: Path) -> None:
         if line[:2] in ("* ", "- ") and " -> " in line:
             head, description = line[2:].split(" -> ", 1)
             sessions[head.split(" [")[0]] = description
-    expected = {"coverage-xp", "coverage-auth", "coverage-discord", "combine", "report", "tests", "lint"}
-    assert expected <= set(sessions), result.stdout
+    return sessions
+
+
+DEVELOPMENT_SESSIONS = {"tests", "tests-floor", "lint", "bench", "bench_cores"}
+
+
+def test_nox_list__every_session_with_a_description(kit_copy: Path) -> None:
+    sessions = listed_sessions(kit_copy)
+    expected = {"coverage-xp", "coverage-auth", "coverage-discord", "combine", "report", "gate", "baseline"}
+    assert expected <= set(sessions), sessions
     for name in expected:
         assert len(sessions[name]) > 20, name
+    # The kit's own development sessions stay in its repository: a copy of noxfile.py and
+    # tasks/ defines none of them.
+    assert not DEVELOPMENT_SESSIONS & set(sessions), sessions
+    assert set(listed_sessions(KIT)) >= DEVELOPMENT_SESSIONS
     listed = json.loads(nox(kit_copy, "--json", "-l", "-t", "coverage").stdout)
-    assert [entry["session"] for entry in listed] == ["coverage-xp", "coverage-auth", "coverage-discord"]
+    tagged = [entry["session"] for entry in listed if "coverage" in entry["tags"]]
+    assert tagged == ["coverage-xp", "coverage-auth", "coverage-discord"]
+    # nox lists what they require with them: the environment they share.
+    assert [entry["session"] for entry in listed if "coverage" not in entry["tags"]] == ["shared-env"]
 
 
 def test_pipeline__prints_table_and_masking_gap(measured: tuple[Path, str]) -> None:
@@ -123,7 +140,9 @@ def test_report__analyses_each_file_once(
 
     from tasks.analyze import cache as analysis_cache
 
-    project, _ = measured
+    # A private copy: the reports and the analysis cache this test writes are no other test's.
+    project = tmp_path / "kit"
+    shutil.copytree(measured[0], project)
     log = tmp_path / "parsed.log"  # appended to by whichever process parses
     original = python.PythonParser.parse_source
 
@@ -145,10 +164,10 @@ def test_report__analyses_each_file_once(
         monkeypatch.setattr(analysis_cache, "PARALLEL_PARSE_MIN", 10**6)
     monkeypatch.chdir(project)
     loaded = loader.load(project_dir=project)
-    shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)  # another test's report filled it
+    shutil.rmtree(loaded.data_dir / "cache", ignore_errors=True)  # what the shared project's readers cached
     built = report.build(loaded)
     measured_files = sum(len(s.files) for s in built.figures.services)
-    assert measured_files == 17
+    assert measured_files == example_source_files(project)
     assert len(parsed()) == measured_files, sorted(parsed())
     assert len(set(parsed())) == measured_files
     if parse == "in workers":
@@ -258,6 +277,22 @@ def test_cli__unknown_service_exits_2_with_suggestion(kit_copy: Path) -> None:
     assert result.returncode == 2
     assert "unknown service 'xq'" in result.stderr
     assert "Did you mean 'xp'?" in result.stderr
+
+
+def test_nox__arguments_after_the_separator_reach_every_session_and_the_error_says_how(
+    measured_copy: Path,
+) -> None:
+    """`nox -s combine report gate -- --base X`: nox gives --base to combine too; the error
+    names the session and the one way to pass arguments to one session of several."""
+    result = nox(measured_copy, "-s", "combine", "report", "gate", "--", "--base", "main")
+    assert result.returncode == 2, result.output
+    assert "unrecognized arguments: --base main" in result.output
+    assert "nox gives the arguments after -- to every session it runs, combine included." in result.output
+    assert "nox -s combine report && nox -s gate -- --base main" in result.output
+    # Run apart as it says, each session gets what is meant for it.
+    assert nox(measured_copy, "-s", "combine", "report").returncode == 0
+    gate = nox(measured_copy, "-s", "gate", "--", "--policy", "total")
+    assert gate.returncode == 0, gate.output
 
 
 @pytest.mark.parametrize(

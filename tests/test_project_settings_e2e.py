@@ -255,7 +255,7 @@ def test_project_settings__every_figure_equals_a_strict_run_with_the_same_config
 
     monkeypatch.chdir(project)
     loaded = loader.load(project_dir=project)
-    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined")
+    _, shared = combined.open_coverage(loaded, project / ".coverage-data" / "combined", cache=False)
     figures = {s.name: s for s in analysis.service_figures(shared, loaded)}
     root = project / "repo"
     for service in loaded.services:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.history import ratchet
 from tests.conftest import nox
+from tests.oracle import EXAMPLE_SERVICES, example_isolated, example_whole
 
 COMMENTED = """\
 # Services of the shop.   Comments, spacing and order must survive.
@@ -114,19 +116,50 @@ def test_floor_below__rounds_down_to_a_tenth(figure: float, margin: float, floor
     assert ratchet.floor_below(figure, margin) == floor
 
 
-def test_nox_ratchet__check_then_raise_on_the_example(measured_copy: Path) -> None:
+def test_nox_ratchet__check_then_raise_on_the_example(measured_copy: Path, tmp_path: Path) -> None:
     manifest_path = measured_copy / "configs/services.toml"
     pyproject = measured_copy / "examples/monorepo/pyproject.toml"
     original = manifest_path.read_text(), pyproject.read_text()
+    # What each floor should become, from strict coverage.py runs: the isolated figure of each
+    # service, the whole-suite figure for the total, coverage.py's TOTAL for fail_under.
+    margin = tomllib.loads(original[0])["ratchet"]["margin"]
+    whole = example_whole(measured_copy, tmp_path)
+    figures = {("settings",): whole} | {
+        ("services", name): example_isolated(measured_copy, name, tmp_path) for name in EXAMPLE_SERVICES
+    }
+    floors = {}
+    for keys, truth in figures.items():
+        table = dig(tomllib.loads(original[0]), *keys, "thresholds")
+        for metric, figure in (("line", truth.line_pct), ("branch", truth.branch_pct)):
+            floors[(*keys, metric)] = (table[metric], max(table[metric], ratchet.floor_below(figure, margin)))
+    fail_under = tomllib.loads(original[1])["tool"]["coverage"]["report"]["fail_under"]
+    expected_fail_under = max(fail_under, ratchet.floor_below(whole.combined_pct, margin))
+    rising = sum(new > old for old, new in floors.values()) + (expected_fail_under > fail_under)
+    assert rising > 0  # the example has floors to raise, or the test proves nothing
+
     check = nox(measured_copy, "-s", "ratchet", "--", "--check")
     assert check.returncode == 1, check.output
-    assert "services.xp.thresholds.line" in check.stdout and "+line = 40.4" in check.stdout
+    xp_line = floors[("services", "xp", "line")][1]
+    assert "services.xp.thresholds.line" in check.stdout and f"+line = {xp_line}" in check.stdout
     assert (manifest_path.read_text(), pyproject.read_text()) == original
     raised = nox(measured_copy, "-s", "ratchet")
     assert raised.returncode == 0, raised.output
-    assert "raised 9 floors" in raised.stdout
+    assert f"raised {rising} floors" in raised.stdout
     assert masked(manifest_path.read_text()) == masked(original[0])
     assert masked(pyproject.read_text()) == masked(original[1])
-    assert tomllib.loads(manifest_path.read_text())["services"]["xp"]["thresholds"]["line"] == 40.4
+    written = tomllib.loads(manifest_path.read_text())
+    assert {keys: dig(written, *keys[:-1], "thresholds", keys[-1]) for keys in floors} == {
+        keys: new for keys, (_, new) in floors.items()
+    }
+    assert (
+        tomllib.loads(pyproject.read_text())["tool"]["coverage"]["report"]["fail_under"]
+        == expected_fail_under
+    )
     again = nox(measured_copy, "-s", "ratchet", "--", "--check")
     assert again.returncode == 0 and "no floor can rise" in again.stdout
+
+
+def dig(document: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        document = document[key]
+    return document

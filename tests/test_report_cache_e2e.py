@@ -184,6 +184,7 @@ def test_cached_reporter__agrees_with_coverage_py_on_with_blocks(
             for a, bs in result.missing_branch_arcs().items()
             for b in bs
         )
+        shared.close_cache()  # no SQLite connection left open for the garbage collector to find
         return (
             result.numbers.n_executed_branches,
             sorted(result.missing),

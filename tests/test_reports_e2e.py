@@ -39,7 +39,7 @@ def test_masking_matrix__each_cell_equals_a_classic_run_of_that_service_tests(
 ) -> None:
     monkeypatch.chdir(measured_copy)
     loaded = loader.load(project_dir=measured_copy)
-    _, shared = combined.open_coverage(loaded, measured_copy / ".coverage-data/combined")
+    _, shared = combined.open_coverage(loaded, measured_copy / ".coverage-data/combined", cache=False)
     matrix = masking.build(shared, loaded)
     every_source = [src for service in loaded.services for src in service.source]
     for column in loaded.services:
@@ -148,6 +148,19 @@ def test_editors__lcov_and_xml_at_the_repository_root_with_its_own_paths(measure
     assert (root / "coverage.xml").read_text().startswith("<?xml")  # how Coverage Gutters spots Cobertura
 
 
+def test_editors__none_unless_the_manifest_asks_for_them(measured_copy: Path) -> None:
+    manifest = measured_copy / "configs/services.toml"
+    text = manifest.read_text()
+    line = next(line for line in text.splitlines() if line.startswith("editor_dir ="))
+    manifest.write_text(text.replace(line + "\n", "", 1))
+    result = tasks(measured_copy, "report")
+    assert result.returncode == 0, result.output
+    root = measured_copy / "examples/monorepo"
+    assert not (root / "lcov.info").exists() and not (root / "coverage.xml").exists()
+    assert "lcov.info" not in result.stdout
+    assert (measured_copy / "reports/coverage.lcov").is_file()  # the kit's own folder has its LCOV
+
+
 def test_editors__someone_elses_file_is_left_alone_and_an_unwritable_folder_exits_2(
     measured_copy: Path,
 ) -> None:
@@ -162,9 +175,7 @@ def test_editors__someone_elses_file_is_left_alone_and_an_unwritable_folder_exit
     before = (measured_copy / "reports/index.html").read_bytes()
     manifest = measured_copy / "configs/services.toml"
     manifest.write_text(
-        manifest.read_text().replace(
-            'root = "examples/monorepo"', 'root = "examples/monorepo"\neditor_dir = "pyproject.toml/editors"'
-        )
+        manifest.read_text().replace('editor_dir = "."', 'editor_dir = "pyproject.toml/editors"', 1)
     )
     refused = tasks(measured_copy, "report")
     assert refused.returncode == 2, refused.output

@@ -137,7 +137,9 @@ def test_workflows__every_session_and_tag_exists_in_nox() -> None:
     assert tags == ["coverage"]
     listed = nox(KIT, "--json", "-l", "-s", *sessions)
     assert listed.returncode == 0, listed.output  # nox names any session it does not know
-    assert sorted(entry["session"] for entry in json.loads(listed.stdout)) == sessions
+    # Listed by name: a session on several Pythons once per Python (tests-3.11, tests-3.13), and
+    # beside them the sessions they require (the shared environments).
+    assert set(sessions) <= {entry["name"] for entry in json.loads(listed.stdout)}
     for tag in tags:
         tagged = nox(KIT, "--json", "-l", "-t", tag)
         assert tagged.returncode == 0 and json.loads(tagged.stdout), tagged.output
@@ -249,3 +251,89 @@ def test_maintenance_and_ci_workflows__shape() -> None:
     assert set(maintenance["on"]) == {"schedule", "workflow_dispatch"}
     ci = load(KIT / ".github/workflows/ci.yml")
     assert ci["jobs"]["tests"]["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+
+
+# -- what an adopter can trust (zizmor --offline in `nox -s lint` checks the same, docs/ci.md) --
+
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
+PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w.-]+(?:/[\w./-]+)?)@(?P<sha>[0-9a-f]{40})$")
+VERSION = re.compile(r"^v\d+(?:\.\d+){0,2}$")  # the tag the commit was resolved from
+HISTORY = ".github/scripts/coverage-history.sh"
+
+
+def job_scripts(job: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in job.get("steps", []) if "run" in step]
+
+
+def pushes(job: dict[str, Any]) -> bool:
+    """The job pushes to the repository: it saves the history to its branch."""
+    return any(f"{HISTORY} save" in script for script in job_scripts(job))
+
+
+def comments(job: dict[str, Any]) -> bool:
+    """The job writes a pull-request comment."""
+    return any("gh api" in script and "/comments" in script for script in job_scripts(job))
+
+
+def test_workflows__every_action_is_pinned_to_a_commit_with_its_version_beside_it() -> None:
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for path in WORKFLOWS:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if USES_LINE.match(line)]
+        # Every `uses:` the YAML holds is one of these lines: none escapes the check.
+        assert len(lines) == sum("uses" in step for _, step in steps(load(path))), path.name
+        for line in lines:
+            match = USES_LINE.match(line)
+            assert match
+            ref, comment = match["ref"], match["comment"]
+            if ref.startswith(("./", "docker://")):
+                continue  # the repository's own action, or an image: nothing to pin here
+            pinned = PINNED.match(ref)
+            assert pinned, f"{path.name}: {line.strip()}: pin it to a full commit SHA (docs/ci.md)"
+            assert comment and VERSION.match(comment.strip()), (
+                f"{path.name}: {line.strip()}: name the tag the SHA was resolved from (`# v1.2.3`)"
+            )
+            pins.setdefault(pinned["action"], set()).add((pinned["sha"], comment.strip()))
+    assert {"actions/checkout", "actions/setup-python", "actions/upload-artifact"} <= set(pins)
+    # One version of each action everywhere: an update changes every use of it.
+    assert {action: len(found) for action, found in pins.items()} == dict.fromkeys(pins, 1), pins
+
+
+def test_workflows__no_checkout_keeps_credentials_and_only_the_history_steps_get_the_token() -> None:
+    checkouts = 0
+    for path in WORKFLOWS:
+        for job_id, job in load(path)["jobs"].items():
+            for step in job.get("steps", []):
+                where = f"{path.name} {job_id} {step.get('name') or step.get('uses') or step.get('run')}"
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    checkouts += 1
+                    # Also in the jobs that push: their pushing steps get the token themselves.
+                    assert step.get("with", {}).get("persist-credentials") is False, where
+                env = step.get("env", {})
+                if HISTORY in step.get("run", ""):
+                    # Fetching the history branch (private repositories) and pushing it need the
+                    # token: given to git in this step only, through gh as its credential helper.
+                    assert env.get("GH_TOKEN") == "${{ github.token }}", where
+                    assert env.get("GIT_CONFIG_COUNT") == "1", where
+                    assert env.get("GIT_CONFIG_KEY_0") == "credential.helper", where
+                    assert env.get("GIT_CONFIG_VALUE_0") == "!gh auth git-credential", where
+                else:
+                    assert not any(key.startswith("GIT_CONFIG") for key in env), where
+    assert checkouts == 9
+
+
+def test_workflows__every_job_declares_the_least_permissions_it_needs() -> None:
+    for path in WORKFLOWS:
+        document = load(path)
+        assert document["permissions"] == {}, f"{path.name}: no permission above the jobs"
+        for job_id, job in document["jobs"].items():
+            where = f"{path.name} {job_id}"
+            assert isinstance(job.get("permissions"), dict), f"{where}: declare its permissions"
+            expected = {"contents": "write" if pushes(job) else "read"}
+            if comments(job):
+                expected["pull-requests"] = "write"
+            assert job["permissions"] == expected, where
+    pushers = {
+        (path.name, job_id) for path in WORKFLOWS for job_id, job in load(path)["jobs"].items() if pushes(job)
+    }
+    assert pushers == {("coverage.yml", "history"), ("maintenance.yml", "maintenance")}
+    assert comments(load(KIT / ".github/workflows/coverage.yml")["jobs"]["combine"])

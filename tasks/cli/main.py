@@ -7,6 +7,7 @@ says what went wrong, where, and how to fix it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +45,21 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        hint = _under_nox() if message.startswith("unrecognized arguments") else ""
+        self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see {self.prog} --help){hint}\n")
+
+
+def _under_nox() -> str:
+    """nox hands the arguments after `--` to every session it runs: `nox -s combine report
+    gate -- --base X` gives --base to combine too. Say how to address one session."""
+    session = os.environ.get("NOX_CURRENT_SESSION")
+    if not session:
+        return ""
+    return (
+        f"\nIf they were meant for another session: nox gives the arguments after -- to every session "
+        f"it runs, {session} included. Run the session that takes them on its own, after the others: "
+        "nox -s combine report && nox -s gate -- --base main"
+    )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -137,6 +137,7 @@ def handle_run(manifest: Manifest, args: argparse.Namespace, extra: list[str], o
     _, shared = combined.open_coverage(manifest, result.data_file)
     (service,) = combined.measured_figures(manifest, shared, result.data_file, only=name)
     shared.save_cache()  # the next report or gate finds this service's files parsed
+    shared.close_cache()
     thresholds = manifest.service(name).thresholds
     row = render.Row(label=name, isolated=service.isolated, whole=service.whole, thresholds=thresholds)
     print(

@@ -47,7 +47,7 @@ def handle_maintenance(manifest: Manifest, args: argparse.Namespace, extra: list
 
     from ..gate import gitdiff
     from ..measure import datafiles
-    from ..upkeep import audit, maintenance
+    from ..upkeep import audit, digest, maintenance
     from ..upkeep.findings import ERROR
 
     now = datetime.datetime.now(datetime.UTC)
@@ -58,8 +58,7 @@ def handle_maintenance(manifest: Manifest, args: argparse.Namespace, extra: list
     thinned = maintenance.thin_history(manifest, dry_run=args.dry_run)
     baseline = maintenance.baseline_snapshot(manifest, branch)
     findings = audit.audit(manifest, maintenance.baseline_figures(baseline))
-    text = maintenance.digest(
-        manifest,
+    page = digest.Digest(
         now=now,
         removed=removed,
         thinned=thinned,
@@ -69,6 +68,7 @@ def handle_maintenance(manifest: Manifest, args: argparse.Namespace, extra: list
         core_note=maintenance.core_change(baseline, branch),
         dry_run=args.dry_run,
     )
+    text = digest.digest(manifest, page, digest.MARKDOWN)
     target = manifest.reports_dir / maintenance.DIGEST
     with datafiles.atomic_path(target) as temporary:
         temporary.write_text(text, encoding="utf-8")
@@ -76,7 +76,8 @@ def handle_maintenance(manifest: Manifest, args: argparse.Namespace, extra: list
     if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(text)
-    print(text, file=out)
+    # The terminal gets the same page in plain text: Markdown's escapes are noise there.
+    print(digest.digest(manifest, page, digest.PLAIN), file=out)
     print(f"digest written to {manifest.display(target)}", file=out)
     return EXIT_FAILED if any(f.severity == ERROR for f in findings) else EXIT_OK
 
@@ -90,9 +91,7 @@ def handle_audit(manifest: Manifest, args: argparse.Namespace, extra: list[str],
     baseline = maintenance.baseline_snapshot(manifest, branch)
     findings = audit.audit(manifest, maintenance.baseline_figures(baseline))
     for finding in findings:
-        print(f"{finding.severity}: {finding.where}: {finding.what}.", file=out)
-        print(f"  why: {finding.why}.", file=out)
-        print(f"  fix: {finding.fix}.", file=out)
+        print("\n".join(audit.as_text(finding)), file=out)  # repository text escaped in it
     errors = sum(f.severity == ERROR for f in findings)
     plural = "" if len(findings) == 1 else "s"
     print(f"{len(findings)} finding{plural}, {errors} at error severity.", file=out)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from . import inherited
 from .manifest import (
     DEFAULT_BASE,
     DEFAULT_DURATIONS,
@@ -25,7 +26,6 @@ from .manifest import (
     MAX_KEEP_SNAPSHOTS,
     MAX_RETENTION_DAYS,
     MAX_SHARDS,
-    MAX_TIMEOUT_S,
     MODES,
     NOISY_SPOT,
     POLICIES,
@@ -95,14 +95,8 @@ class _Validator(TableReader):
                 "no services declared. Add a table per service, e.g. [services.api] with "
                 'source = ["src/api"] and tests = ["tests/api"].',
             )
-        default_timeout = (
-            self.count(settings["timeout"], ("settings", "timeout"), MAX_TIMEOUT_S)
-            if "timeout" in settings
-            else None
-        )
-        services = tuple(
-            self.service(name, value, root, default_timeout) for name, value in services_table.items()
-        )
+        given = inherited.defaults(self, settings)
+        services = tuple(self.service(name, value, root, given) for name, value in services_table.items())
         self.check_case(services)
         self.check_overlaps(services)
         folders = {}
@@ -128,10 +122,13 @@ class _Validator(TableReader):
             self.project,
             must_exist=False,
         )
-        editor_dir = self.inside(
-            settings.get("editor_dir", "."), ("settings", "editor_dir"), root, must_exist=False
+        # Editor files go into the repository only when the manifest asks (docs/editors.md).
+        editor_dir = (
+            self.inside(settings["editor_dir"], ("settings", "editor_dir"), root, must_exist=False)
+            if "editor_dir" in settings
+            else None
         )
-        if editor_dir.exists() and not editor_dir.is_dir():
+        if editor_dir is not None and editor_dir.exists() and not editor_dir.is_dir():
             raise self.error(("settings", "editor_dir"), f"{self.rel(editor_dir)} is a file, not a folder.")
         return Manifest(
             path=path,
@@ -272,7 +269,7 @@ class _Validator(TableReader):
             raise self.error(keys, f"{raw!r}: lines count from 1, and a range runs from low to high.")
         return Noisy(path=path, lines=frozenset(range(first, last + 1)))
 
-    def service(self, name: str, value: object, root: Path, default_timeout: int | None) -> Service:
+    def service(self, name: str, value: object, root: Path, given: inherited.Defaults) -> Service:
         keys = ("services", name)
         if name.lower() in RESERVED_NAMES:
             raise self.error(
@@ -305,19 +302,18 @@ class _Validator(TableReader):
         tests = self.strings(table["tests"], (*keys, "tests"), allow_empty=False)
         for raw in tests:
             self.inside(raw, (*keys, "tests"), cwd, must_exist=True)
+        own = inherited.inherit(self, table, keys, given)
         return Service(
             name=name,
             cwd=cwd,
             source=tuple(source),
             tests=tests,
-            pytest_args=self.strings(table.get("pytest_args", []), (*keys, "pytest_args"), allow_empty=True),
-            install=self.strings(table.get("install", []), (*keys, "install"), allow_empty=True),
+            pytest_args=own.pytest_args,
+            install=own.install,
+            python=own.python,
+            env=own.env,
             shards=self.count(table.get("shards", 1), (*keys, "shards"), MAX_SHARDS),
-            timeout=(
-                self.count(table["timeout"], (*keys, "timeout"), MAX_TIMEOUT_S)
-                if "timeout" in table
-                else default_timeout
-            ),
+            timeout=own.timeout,
             thresholds=self.thresholds(table.get("thresholds", {}), (*keys, "thresholds")),
             components=self.components(table.get("components", {}), (*keys, "components"), cwd, source),
             omit=self.patterns(table.get("omit", []), (*keys, "omit"), cwd),

@@ -23,6 +23,8 @@ SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
 # Names the kit uses itself inside the data directory; "total", the scope of the
 # whole-suite figure in verdicts, goals and the history; "all", for nox -s coverage-all.
 TOTAL = "total"
+# The kit's own package (tasks/, wherever it was copied): the folder above this module's.
+KIT_PACKAGE = Path(__file__).resolve().parent.parent
 # (test_manifest checks that every name config/layout.py gives a file or folder is here)
 RESERVED_NAMES = {"combined", "failed", "stale", "slices", "stability", "cache", TOTAL, "all"}
 
@@ -37,6 +39,11 @@ SETTINGS_KEYS = {
     "thresholds",
     "omit",
     "timeout",
+    # passed on to every service (config/inherited.py)
+    "install",
+    "pytest_args",
+    "python",
+    "env",
 }
 SERVICE_KEYS = {
     "source",
@@ -49,6 +56,10 @@ SERVICE_KEYS = {
     "components",
     "omit",
     "timeout",
+    "python",
+    "env",
+    "extend_install",
+    "extend_pytest_args",
 }
 MAX_TIMEOUT_S = 86_400  # a day: a longer limit is a typo, not a plan
 MAX_SHARDS = 256
@@ -173,6 +184,8 @@ class Service:
     thresholds: Thresholds
     shards: int = 1  # how many shards CI runs it in; with no data at all, combine names each
     timeout: int | None = None  # seconds its tests may take (its own, else settings.timeout)
+    python: str | None = None  # the Python version its session runs on; None: nox's own
+    env: tuple[tuple[str, str], ...] = ()  # variables for its test process, {service} expanded
     # named parts of the service (absolute files or folders in its source), for recommendations
     components: tuple[tuple[str, tuple[Path, ...]], ...] = ()
     # file patterns never measured (vendored, generated code): absolute, or starting with a wildcard
@@ -201,7 +214,7 @@ class Manifest:
     reports_dir: Path
     history: Path  # the SQLite history store
     durations_dir: Path  # <service>.json: test durations that balance shards
-    editor_dir: Path  # lcov.info and coverage.xml for editors (Coverage Gutters, PyCharm)
+    editor_dir: Path | None  # lcov.info and coverage.xml for editors (Coverage Gutters, PyCharm); None: none
     thresholds: Thresholds
     gate: GateSettings
     services: tuple[Service, ...]
@@ -240,9 +253,10 @@ class Manifest:
 
     def owned_by_nobody(self) -> list[Path]:
         """Folders and files that hold no service's source on purpose: every service's test
-        paths and `gate.ignore`. Any other Python file under the root should have an owner."""
+        paths, `gate.ignore`, and the kit's own files (its package and its noxfile, vendored
+        into the repository or not). Any other Python file under the root should have an owner."""
         tests = [(s.cwd / t).resolve() for s in self.services for t in s.tests]
-        return [*self.gate.ignore, *tests]
+        return [*self.gate.ignore, *tests, KIT_PACKAGE, KIT_PACKAGE.parent / "noxfile.py"]
 
     def display(self, path: Path) -> str:
         """A path as the user wrote it: relative to the project when inside it."""

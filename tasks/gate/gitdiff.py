@@ -47,7 +47,7 @@ def unquote(path: str) -> str:
     while index < len(body):
         char = body[index]
         if char != "\\":
-            raw.extend(char.encode("utf-8"))
+            raw.extend(char.encode("utf-8", errors="surrogateescape"))  # a byte not UTF-8 stays itself
             index += 1
         elif body[index + 1] in _ESCAPES:
             raw.append(_ESCAPES[body[index + 1]])
@@ -79,9 +79,19 @@ def parse(text: str) -> tuple[FileChange, ...]:
     changes: dict[str, set[int]] = {}
     binary: set[str] = set()
     current: str | None = None
-    for line in text.splitlines():
+    header = deleted = False  # in a file's header: from its "diff --git" line to its first hunk
+    # Only "\n" ends a line of git's: str.splitlines would also split a name or a line of a
+    # file at a form feed, \x1c, NEL or U+2028.
+    for line in text.split("\n"):
         if line.startswith("diff --git "):
-            current = None
+            current, header, deleted = None, True, False
+        elif match := _HUNK.match(line):
+            header = False
+            if current is not None:
+                start, count = int(match.group(1)), int(match.group(2) or "1")
+                changes[current].update(range(start, start + count))
+        elif not header:
+            continue  # a line of a hunk: the file's own text ("++ x" is printed "+++ x")
         elif line.startswith("+++ "):
             current = _new_path(line)
             if current is not None:
@@ -89,16 +99,19 @@ def parse(text: str) -> tuple[FileChange, ...]:
         elif line.startswith("rename to "):
             current = unquote(line[len("rename to ") :])
             changes.setdefault(current, set())
-        elif line.startswith("Binary files ") and line.endswith(" differ"):
-            target = line[len("Binary files ") : -len(" differ")].split(" and ", 1)[-1]
-            if target != "/dev/null":
-                name = unquote(target)
-                name = name[2:] if name.startswith("b/") else name
-                binary.add(name)
-                changes.setdefault(name, set())
-        elif current is not None and (match := _HUNK.match(line)):
-            start, count = int(match.group(1)), int(match.group(2) or "1")
-            changes[current].update(range(start, start + count))
+        elif line.startswith("deleted file mode "):
+            deleted = True
+        elif line.startswith("Binary files ") and line.endswith(" differ") and not deleted:
+            # "Binary files A and B differ", where a name may hold " and " itself: a renamed
+            # file's new name is known already; else B is "b/" and A's name (or A /dev/null).
+            if current is None:
+                names = line[len("Binary files ") : -len(" differ")]
+                new_file = names.startswith("/dev/null and ")
+                target = names[len("/dev/null and ") if new_file else (len(names) + len(" and ")) // 2 :]
+                current = unquote(target)
+                current = current[2:] if current.startswith("b/") else current
+            binary.add(current)
+            changes.setdefault(current, set())
     return tuple(
         FileChange(path=path, added=frozenset(lines), binary=path in binary)
         for path, lines in sorted(changes.items())
@@ -112,9 +125,14 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
             "Install git, or pass --commit and --branch to nox -s baseline."
         )
     # File names and contents in any encoding: bytes that are not UTF-8 come through as
-    # surrogates (as Python's file system names do), never as an error.
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, encoding="utf-8", errors="surrogateescape", check=False
+    # surrogates (as Python's file system names do), never as an error. Decoded here, not by
+    # subprocess: its text mode turns every "\r" into "\n" (in a name, or a line of a file).
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    return subprocess.CompletedProcess(
+        done.args,
+        done.returncode,
+        done.stdout.decode("utf-8", errors="surrogateescape"),
+        done.stderr.decode("utf-8", errors="surrogateescape"),
     )
 
 
@@ -151,7 +169,9 @@ def untracked(toplevel: Path) -> tuple[FileChange, ...]:
         except OSError:
             continue  # gone since git listed it, or not a file (a socket)
         binary = b"\0" in content
-        lines = frozenset() if binary else frozenset(range(1, len(content.splitlines()) + 1))
+        # Lines as git counts them once the file is added: ended by "\n" alone (not "\r").
+        count = content.count(b"\n") + (not content.endswith(b"\n") and content != b"")
+        lines = frozenset() if binary else frozenset(range(1, count + 1))
         changes.append(FileChange(path=name, added=lines, binary=binary))
     return tuple(changes)
 
@@ -275,3 +295,11 @@ def identify(
 
 def current_branch(cwd: Path, branch: str | None, environ: Mapping[str, str]) -> str:
     return branch or identify(cwd, None, None, environ)[1]
+
+
+def is_checkout(cwd: Path) -> bool:
+    """Whether `cwd` is inside a git work tree, with git installed to say so."""
+    if shutil.which("git") is None:
+        return False
+    found = _git(["rev-parse", "--is-inside-work-tree"], cwd)
+    return found.returncode == 0 and found.stdout.strip() == "true"

@@ -16,7 +16,7 @@ from typing import TextIO
 from ..analyze.analysis import Figures, metric_pct
 from ..analyze.combined import combined_figures
 from ..config.manifest import Manifest
-from ..errors import EXIT_FAILED, EXIT_OK, ConfigError
+from ..errors import EXIT_FAILED, EXIT_OK, ConfigError, plain
 from ..gate import gitdiff, policies
 from ..measure import toolinfo
 from ..report import render
@@ -42,6 +42,8 @@ def record(
 ) -> Recorded:
     """Record the combined data as a snapshot (and mark it the baseline with `set_baseline`)."""
     environ = os.environ if environ is None else environ
+    if commit is not None:
+        commit = _known_commit(manifest.root, commit)
     _, services, _ = combined_figures(manifest)  # stale data is never recorded
     commit, branch = gitdiff.identify(manifest.root, commit, branch, environ)
     snapshot = from_measured(services, commit=commit, branch=branch, environment=toolinfo.current(), at=now())
@@ -74,6 +76,21 @@ def record(
     written = trend.write_trend(manifest, recent)
     print(f"wrote {manifest.display(written)}", file=out)
     return result
+
+
+def _known_commit(root: Path, commit: str) -> str:
+    """The full id of the commit given with --commit. Outside a git checkout (or without
+    git) it is taken as written: that is how a snapshot is filed where git cannot say."""
+    if not gitdiff.is_checkout(root):
+        return commit
+    found = gitdiff.resolve(root, commit)
+    if found is None:
+        raise ConfigError(
+            f"--commit {plain(commit)}: this repository has no such commit, so no snapshot was recorded. "
+            "Pass one of its commits (git log lists them), or leave --commit out to file the snapshot "
+            "under HEAD; in a shallow clone, fetch the commit first (git fetch --deepen)."
+        )
+    return found
 
 
 def _delta(new: float | None, old: float | None) -> float | None:

@@ -299,6 +299,24 @@ class History:
         ]
 
     def _load(self, where: str, params: tuple[object, ...], *, files: bool) -> list[Snapshot]:
+        with self._one_read():
+            return self._read_snapshots(where, params, files=files)
+
+    @contextmanager
+    def _one_read(self) -> Iterator[None]:
+        """Several SELECTs that answer one question, from one state of the database: under WAL
+        each statement outside a transaction reads the newest commit, so a snapshot recorded
+        between two of them would make them disagree (a figure of a snapshot not listed)."""
+        if self.conn.in_transaction:  # a write transaction of this connection reads its own state
+            yield
+            return
+        self.conn.execute("BEGIN")  # deferred: the first read fixes what every later one sees
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def _read_snapshots(self, where: str, params: tuple[object, ...], *, files: bool) -> list[Snapshot]:
         # `where` is always one of this module's fixed fragments; values go in `params`.
         heads = self.conn.execute(
             "SELECT s.id, s.commit_sha, s.branch, s.recorded_at, s.python, s.coverage, s.core "  # noqa: S608

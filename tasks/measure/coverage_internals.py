@@ -191,3 +191,30 @@ def absolute_patterns(patterns: list[str] | None, folder: Path) -> list[str]:
         return [
             pattern if pattern.startswith(("*", "?")) else abs_file(pattern) for pattern in patterns or []
         ]
+
+
+def finder_skipped(config: Any) -> list[str]:
+    """Python files below the run's sources that coverage.py's search for never-imported
+    files passes over for their names (`=`, `,`, `(`, `%`, a dot inside: it takes them for
+    editor side files), not omitted: the kit adds them to the data, so that every `.py` file
+    below a source counts, as docs/manifest.md says. Hidden files (editors' lock files) and
+    anything but regular files stay out."""
+    from coverage.files import GlobMatcher, canonical_filename, find_python_files, prep_patterns
+
+    omitted = GlobMatcher(prep_patterns(config.run_omit or []), "omit")
+    skipped = []
+    for source in config.source or []:
+        if not Path(source).is_dir():
+            continue
+        found = {canonical_filename(path) for path in find_python_files(source, True)}
+        for path in sorted(Path(source).rglob("*.py*")):
+            name = canonical_filename(str(path))
+            if (
+                path.suffix in (".py", ".pyw")
+                and not path.name.startswith(".")
+                and path.is_file()
+                and name not in found
+                and not omitted.match(name)
+            ):
+                skipped.append(name)
+    return skipped

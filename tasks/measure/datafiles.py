@@ -31,7 +31,7 @@ from ..config.layout import (
 )
 from ..config.manifest import Manifest, Service
 from ..errors import DataError, StorageError, is_locked, is_storage_failure, plain
-from . import freshness
+from . import freshness, toolinfo
 
 
 def retire(manifest: Manifest, paths: list[Path]) -> None:
@@ -39,9 +39,20 @@ def retire(manifest: Manifest, paths: list[Path]) -> None:
     for path in paths:
         stale = manifest.data_dir / STALE_DIR / path.name
         stale.parent.mkdir(parents=True, exist_ok=True)
+        if stale.is_dir() or (path.is_dir() and stale.exists()):
+            # A folder where the kit keeps files (someone made one there): a rename cannot
+            # replace it, nor put a folder in a file's place, so it goes beside, under a free name.
+            stale = _free_name(stale)
         # Runs side by side (nox --parallel, coverage-all) may retire the same file at once.
         with contextlib.suppress(FileNotFoundError):
             path.replace(stale)
+
+
+def _free_name(path: Path) -> Path:
+    number = 1
+    while path.with_name(f"{path.name}.{number}").exists():
+        number += 1
+    return path.with_name(f"{path.name}.{number}")
 
 
 def combined_file(manifest: Manifest) -> Path:
@@ -140,6 +151,18 @@ def executed_files(paths: list[Path]) -> set[str]:
     return executed
 
 
+def add_unrun(path: Path, files: list[str]) -> None:
+    """Add `files` to the data file `path` as measured with no line run (a run's scratch
+    data, before it is kept)."""
+    if not files:
+        return
+    data = read(path, str(path))
+    with writing(str(path)):
+        data.touch_files(files)
+        data.write()
+    data.close()
+
+
 @contextmanager
 def writing(shown: str) -> Iterator[None]:
     """Turn coverage.py's or SQLite's report of a full disk while writing `shown` into a
@@ -160,7 +183,7 @@ def relocate(
 ) -> None:
     """Merge `sources` (one run of `service`: a file per process) into `target`, atomically,
     with every file path mapped (relative to `project_dir`), and the digests of the files it
-    ran recorded inside."""
+    ran and the versions of the tools that ran them recorded inside."""
     with atomic_path(target) as temporary, writing(target.name):
         out = CoverageData(basename=str(temporary))
         for source in sources:
@@ -169,6 +192,7 @@ def relocate(
         ran = [name for name in out.measured_files() if out.lines(name)]
         out.close()
         freshness.record(temporary, service, freshness.digest_files(project_dir, ran))
+        toolinfo.record_tools(temporary)
 
 
 def project_relative(project_dir: Path, run_dir: Path) -> Callable[[str], str]:
@@ -242,6 +266,12 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
     stale = freshness.changed(manifest.project_dir, digests)
     measured: dict[str, tuple[int, set[str]]] = {}
     target = combined_file(manifest)
+    if target.exists() and not target.is_file():
+        raise DataError(
+            f"{manifest.display(target)} is a folder, where the kit writes the combined data file; "
+            "nothing was combined. Move the folder out of the way (it is not the kit's), then run "
+            "nox -s combine again."
+        )
     if stale and not allow_stale:
         raise DataError(
             "cannot combine: some services' data was measured on code that has changed since, so "

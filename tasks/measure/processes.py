@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 MARK = "COVERAGE_WORKFLOWS_RUN"  # in the environment of every process of a run: its scratch folder
@@ -29,14 +30,20 @@ class TimedOut(Exception):
     """The test command ran past its time limit; it and every marked process were ended."""
 
 
-def run_marked(argv: list[str], cwd: Path, mark: str, *, timeout: float | None = None) -> int:
-    """Run `argv` with `mark` in its environment; its exit status once every process that
-    carries the mark has ended. Past `timeout` seconds it is killed, and every marked
-    process with it (TimedOut)."""
+def run_marked(
+    argv: list[str],
+    cwd: Path,
+    mark: str,
+    *,
+    timeout: float | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> int:
+    """Run `argv` with `mark` (and `variables`) in its environment; its exit status once
+    every process that carries the mark has ended. Past `timeout` seconds it is killed, and
+    every marked process with it (TimedOut)."""
+    environment = {**os.environ, **(variables or {}), MARK: mark}
     try:
-        status = subprocess.run(
-            argv, cwd=cwd, env={**os.environ, MARK: mark}, check=False, timeout=timeout
-        ).returncode
+        status = subprocess.run(argv, cwd=cwd, env=environment, check=False, timeout=timeout).returncode
     except subprocess.TimeoutExpired:  # the command itself is killed by now
         _stop(mark)
         raise TimedOut from None

@@ -21,7 +21,7 @@ from typing import TextIO
 from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
 from ..config.manifest import Manifest, Service
 from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
-from . import datafiles, filelock, processes, settings
+from . import coverage_internals, datafiles, filelock, processes, settings
 
 # pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
 PYTEST_OK = 0
@@ -205,7 +205,9 @@ def execute(
     print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
     out.flush()
     try:
-        status = processes.run_marked(argv, service.cwd, mark=str(scratch), timeout=service.timeout)
+        status = processes.run_marked(
+            argv, service.cwd, mark=str(scratch), timeout=service.timeout, variables=dict(service.env)
+        )
     except processes.TimedOut:
         raise CheckFailed(
             f"{name}: the tests ran past their time limit of {service.timeout} s (services.{name}.timeout "
@@ -238,6 +240,7 @@ def execute(
         raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
     if status == PYTEST_OK:
         _require_own_lines(manifest, service, written)
+    datafiles.add_unrun(written[0], coverage_internals.finder_skipped(chosen.config))
     return status, written
 
 

@@ -52,9 +52,12 @@ def write(manifest: Manifest, lcov: Path, xml: Path) -> tuple[tuple[Path, ...], 
     alone because someone else's file has the name. A ConfigError when the folder cannot
     be written."""
     written, skipped = [], []
+    folder = manifest.editor_dir
+    if folder is None:
+        return (), ()  # settings.editor_dir is not set: no file in the repository
     try:
         for source, name, make in ((lcov, LCOV_NAME, _lcov), (xml, XML_NAME, _xml)):
-            target = manifest.editor_dir / name
+            target = folder / name
             if not ours(target):
                 skipped.append(target)
                 continue
@@ -62,7 +65,7 @@ def write(manifest: Manifest, lcov: Path, xml: Path) -> tuple[tuple[Path, ...], 
             written.append(target)
     except OSError as exc:
         raise ConfigError(
-            f"cannot write editor files to {manifest.display(manifest.editor_dir)}: {exc}. Set "
+            f"cannot write editor files to {manifest.display(folder)}: {exc}. Set "
             f"settings.editor_dir in {manifest.display(manifest.path)} to a folder that can be written."
         ) from None
     return tuple(written), tuple(skipped)

@@ -8,6 +8,7 @@ R's isolated figure, and a row whose coverage sits off the diagonal is masked.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ class MaskingMatrix:
     statements: dict[str, int]  # row service -> its statements
     covered: dict[tuple[str, str], int]  # (row, column) -> row statements run by column's tests
     whole: dict[str, int]  # row service -> its statements run by any service's tests
+    reports: str = "reports"  # where `report` writes the full matrix (masking.md, index.html)
 
     def share(self, row: str, column: str) -> float | None:
         total = self.statements[row]
@@ -30,6 +32,11 @@ class MaskingMatrix:
     def whole_share(self, row: str) -> float | None:
         total = self.statements[row]
         return 100.0 * self.whole[row] / total if total else None
+
+    def borrowed(self, row: str) -> float | None:
+        """Points of the row's whole-suite figure that only other services' tests reach."""
+        total = self.statements[row]
+        return 100.0 * (self.whole[row] - self.covered[row, row]) / total if total else None
 
 
 def build(shared: SharedAnalysis, manifest: Manifest) -> MaskingMatrix:
@@ -61,14 +68,34 @@ def build(shared: SharedAnalysis, manifest: Manifest) -> MaskingMatrix:
             if context in covered_columns:
                 covered[owner.name, context] += len(run)
         whole[owner.name] += len(run_by_any)
-    return MaskingMatrix(services=names, statements=statements, covered=covered, whole=whole)
+    return MaskingMatrix(
+        services=names,
+        statements=statements,
+        covered=covered,
+        whole=whole,
+        reports=manifest.display(manifest.reports_dir),
+    )
 
 
 TITLE = "Masking matrix: share of each service's statements (rows) run by each service's tests (columns)"
 NOTE = "The diagonal is each service's own figure; coverage off the diagonal is borrowed."
 
 
-def terminal(matrix: MaskingMatrix) -> str:
+WIDTH = 120  # terminal columns the printed matrix fits
+TOP_ROWS = 10  # rows the summary shows when the full matrix is wider than WIDTH
+BORROWS = 0.05  # points: less is rounding, not borrowing
+
+
+def terminal(matrix: MaskingMatrix, width: int = WIDTH) -> str:
+    """The full matrix when it fits `width` columns; otherwise the rows that borrow the most,
+    and where the full matrix is."""
+    full = _full(matrix)
+    if max(len(line) for line in full) <= width:
+        return "\n".join([TITLE, *full, NOTE])
+    return "\n".join(_summary(matrix, width))
+
+
+def _full(matrix: MaskingMatrix) -> list[str]:
     header = ["Code of", "Stmts", *(f"{name} tests" for name in matrix.services), "All tests"]
     body = []
     for row in matrix.services:
@@ -76,8 +103,84 @@ def terminal(matrix: MaskingMatrix) -> str:
         diagonal = matrix.services.index(row)
         cells[diagonal] = f"[{cells[diagonal]}]"
         body.append([row, str(matrix.statements[row]), *cells, render.pct(matrix.whole_share(row))])
-    right = tuple(range(1, len(header)))
-    return "\n".join([TITLE, *render.columns([header, *body], right=right), NOTE])
+    return render.columns([header, *body], right=tuple(range(1, len(header))))
+
+
+def _summary(matrix: MaskingMatrix, width: int) -> list[str]:
+    count = len(matrix.services)
+    borrowing = sorted(
+        (row for row in matrix.services if (matrix.borrowed(row) or 0.0) > BORROWS),
+        key=lambda row: (-(matrix.borrowed(row) or 0.0), matrix.services.index(row)),
+    )
+    shown, rest = borrowing[:TOP_ROWS], len(borrowing) - TOP_ROWS
+    title = (
+        f"Masking: the {len(shown)} of {count} services that borrow "
+        f"{'most' if rest > 0 else 'their'} coverage from other services' tests"
+        if shown
+        else f"Masking matrix of {count} services"
+    )
+    out = _wrapped(title, width)
+    if shown:
+        header = ["Code of", "Stmts", "Own tests", "All tests", "Borrowed"]
+        rows = [
+            [
+                row,
+                str(matrix.statements[row]),
+                f"[{render.pct(matrix.share(row, row))}]",
+                render.pct(matrix.whole_share(row)),
+                render.points(matrix.borrowed(row)),
+            ]
+            for row in shown
+        ]
+        fixed = render.columns([header, *rows], right=(1, 2, 3, 4), rule=False)
+        room = width - max(len(line) for line in fixed) - 2
+        lenders = ["Other services' tests", *(_lenders(matrix, row, room) for row in shown)]
+        table = [[*cells, lender] for cells, lender in zip([header, *rows], lenders, strict=True)]
+        out += render.columns(table, right=(1, 2, 3, 4))
+    else:
+        out.append("No service's figure borrows from other services' tests.")
+    if rest > 0:
+        most = render.points(max(matrix.borrowed(row) or 0.0 for row in borrowing[TOP_ROWS:]))
+        out.append(
+            f"1 more service borrows {most} points."
+            if rest == 1
+            else f"{rest} more services borrow, none more than {most} points."
+        )
+    unmasked = count - len(borrowing)
+    if shown and unmasked:
+        out.append(
+            f"{render.plural(unmasked, 'service')} {'borrows' if unmasked == 1 else 'borrow'} nothing."
+        )
+    out += _wrapped(
+        "Own tests (in brackets) is the diagonal; borrowed: all tests minus own tests, in points; "
+        "other services' tests: the share of the row's statements each one runs.",
+        width,
+    )
+    out += _wrapped(
+        f"Full {count} x {count} matrix (too wide for {width} columns): {matrix.reports}/masking.md and "
+        f"{matrix.reports}/index.html, written by nox -s report;",
+        width,
+    )
+    out.append("or print it in Markdown: nox -s masking -- --markdown")
+    return out
+
+
+def _lenders(matrix: MaskingMatrix, row: str, room: int) -> str:
+    """The other services whose tests run most of `row`'s statements, as many as fit `room`."""
+    shares = [(column, matrix.share(row, column) or 0.0) for column in matrix.services if column != row]
+    entries = [
+        f"{column} {render.pct(share)}" for column, share in sorted(shares, key=lambda c: -c[1]) if share
+    ]
+    for count in range(len(entries), 0, -1):
+        left = len(entries) - count
+        text = ", ".join(entries[:count]) + (f", +{left} more" if left else "")
+        if len(text) <= room:
+            return text
+    return entries[0][: max(room - 3, 1)] + "..." if entries else "-"
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
 def markdown(matrix: MaskingMatrix) -> str:

@@ -120,10 +120,12 @@ def _target_text(target: Target) -> str:
 TERMINAL_RANGES = 60  # characters of uncovered ranges per file in the terminal; Markdown has all
 
 
-def _shortened(ranges: str) -> str:
-    if len(ranges) <= TERMINAL_RANGES:
+def shortened(ranges: str, limit: int = TERMINAL_RANGES) -> str:
+    """Uncovered ranges cut after the last whole range within `limit` characters."""
+    if len(ranges) <= limit:
         return ranges
-    return ranges[: ranges.rfind(", ", 0, TERMINAL_RANGES)] + ", ..."
+    cut = ranges.rfind(", ", 0, limit)
+    return (ranges[:cut] if cut > 0 else ranges[:limit]) + ", ..."
 
 
 def terminal(advice: Advice, top: int = DEFAULT_TOP) -> str:
@@ -149,7 +151,7 @@ def terminal(advice: Advice, top: int = DEFAULT_TOP) -> str:
                 file.component or "-",
                 plain(file.path),
                 render.pct(file.line_pct),
-                _shortened(file.uncovered),
+                shortened(file.uncovered),
             )
         )
     if len(files) == 1:

@@ -60,6 +60,26 @@ def points(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1f}"
 
 
+# Masking gaps, in points, from which the dashboard colours a gap (amber), and from which it
+# also names the service (red) as one whose own tests cover far less than the suite does.
+GAP_WARN = 10.0
+GAP_LARGE = 25.0
+
+
+def gap_level(gap: float | None) -> str | None:
+    """ "large", "warn", or None for a gap below GAP_WARN points (or none at all)."""
+    if gap is None or gap < GAP_WARN:
+        return None
+    return "large" if gap >= GAP_LARGE else "warn"
+
+
+def combined_pct(figures: Figures) -> float | None:
+    """Statements and branches counted together, as coverage.py's own reports (its HTML,
+    its TOTAL, fail_under) count them."""
+    total = figures.statements + figures.branches
+    return 100.0 * (figures.covered + figures.covered_branches) / total if total else None
+
+
 def verdict(row: Row) -> str:
     """'ok', or which floors the row misses. Service floors apply to the isolated figure."""
     figures = row.whole if row.is_total else row.isolated

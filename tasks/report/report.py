@@ -319,7 +319,7 @@ def _write_badges(manifest: Manifest, rows: list[render.Row], folder: Path) -> N
 def _page(manifest: Manifest, derived: Derived, out: Path) -> dashboard.Page:
     """The dashboard's content; links only to files staged beside it."""
     candidates = [
-        ("html/index.html", "Line by line, all services (whole suite, with the tests behind each line)"),
+        ("html/index.html", "Line by line, all services (coverage.py's HTML; it counts lines and branches)"),
         ("summary.md", "Summary (Markdown)"),
         ("masking.md", "Masking matrix (Markdown)"),
         ("recommendations.md", "Recommendations (Markdown)"),

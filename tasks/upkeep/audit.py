@@ -6,13 +6,15 @@ Errors fail `nox -s audit` and `nox -s maintenance` (exit 1); warnings are repor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import project_settings
 from ..config.manifest import Manifest
+from ..errors import plain
 from ..measure import coverage_internals
-from . import audit_layout
+from . import audit_commands, audit_layout
 from .findings import ERROR, WARNING, Finding
 
 FAR_BELOW = 10.0  # points a floor may sit below the baseline's figure before it is called stale
@@ -26,6 +28,7 @@ def audit(
     findings = [
         *_masking_sources(manifest),
         *_masking_cov_options(manifest),
+        *_masking_commands(manifest),
         *audit_layout.omitted_services(manifest),
         *audit_layout.unowned_sources(manifest),
         *audit_layout.namespace_packages(manifest),
@@ -36,7 +39,30 @@ def audit(
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.where))
 
 
+def as_text(finding: Finding) -> list[str]:
+    """A finding as plain text, as `audit` prints it: repository text with control characters
+    escaped, so that none can start a line of its own."""
+    return [
+        f"{finding.severity}: {plain(finding.where)}: {plain(finding.what)}.",
+        f"  why: {plain(finding.why)}.",
+        f"  fix: {plain(finding.fix)}.",
+    ]
+
+
 # -- a coverage `source` or `--cov` that spans several services -----------------------------
+
+PYTEST = ("pytest", "py.test")  # the command, or the module after -m
+COVERAGE = re.compile(r"coverage(-?\d[\d.]*)?$")  # coverage.py's command, as `coverage-3.12` too
+MASKING_WHY = (
+    "a single run over these sources lets every service's tests cover every other service's code, "
+    "so a poorly tested service hides behind a well tested one (coverage masking)"
+)
+
+
+def _measure_each(spanned: Sequence[str]) -> str:
+    return "measure each service with its own tests: nox -s " + " ".join(
+        [*(f"coverage-{name}" for name in spanned), "combine", "report"]
+    )
 
 
 def _masking_sources(manifest: Manifest) -> list[Finding]:
@@ -44,44 +70,91 @@ def _masking_sources(manifest: Manifest) -> list[Finding]:
     for path, section, run in project_settings.coverage_settings(manifest.root, ("run",)):
         for key in ("source", "source_dirs"):
             entries = run.get(key) or []
-            if isinstance(entries, str):
-                entries = [entries]
-            for entry in entries if isinstance(entries, list) else []:
-                spanned = _services_under(manifest, manifest.root / str(entry))
-                if len(spanned) > 1:
-                    findings.append(
-                        Finding(
-                            severity=ERROR,
-                            where=f"{manifest.display(path)} {section} {key} = {entry!r}",
-                            what=f"one coverage source spans {len(spanned)} services ({', '.join(spanned)})",
-                            why="a single run over this source lets every service's tests cover every "
-                            "other service's code, so a poorly tested service hides behind a well tested "
-                            "one (coverage masking)",
-                            fix="measure each service with its own tests: nox -s "
-                            + " ".join(f"coverage-{name}" for name in spanned)
-                            + " combine report; drop this source, or narrow it to one service",
-                        )
-                    )
+            entries = [entries] if isinstance(entries, str) else entries
+            entries = [str(entry) for entry in entries] if isinstance(entries, list) else []
+            # The entries of one setting are measured by one run: together they mask.
+            spanned = _services_spanned(manifest, manifest.root, entries)
+            if len(spanned) > 1:
+                findings.append(
+                    _spanning_source(f"{manifest.display(path)} {section} {key}", entries, spanned)
+                )
     return findings
+
+
+def _spanning_source(setting: str, entries: list[str], spanned: list[str]) -> Finding:
+    spans = f"{len(spanned)} services ({', '.join(spanned)})"
+    one = len(entries) == 1
+    return Finding(
+        severity=ERROR,
+        where=f"{setting} = {entries[0]!r}" if one else f"{setting} = {entries!r}",
+        what=f"one coverage source spans {spans}" if one else f"these sources span {spans} in one run",
+        why=MASKING_WHY,
+        fix=f"{_measure_each(spanned)}; drop this source, or narrow it to one service",
+    )
 
 
 def _masking_cov_options(manifest: Manifest) -> list[Finding]:
     findings = []
     for path, where, addopts in project_settings.pytest_addopts(manifest.root):
-        for option in _cov_targets(addopts):
-            spanned = _services_under(manifest, manifest.root / option)
+        targets = _cov_targets(addopts)
+        spanned = _services_spanned(manifest, manifest.root, targets)
+        if len(spanned) > 1:
+            findings.append(
+                Finding(
+                    severity=ERROR,
+                    where=f"{manifest.display(path)} {where}: " + " ".join(f"--cov={t}" for t in targets),
+                    what=f"pytest-cov measures {len(spanned)} services ({', '.join(spanned)}) in one run",
+                    why="every test run then covers every service's code: coverage masking",
+                    fix="remove --cov from addopts; the kit's sessions measure each service with its "
+                    "own tests (nox -s coverage-<service>)",
+                )
+            )
+    return findings
+
+
+def _masking_commands(manifest: Manifest) -> list[Finding]:
+    """A `coverage run --source` or pytest-cov `--cov` spanning several services in a command
+    that tox or a CI workflow runs: the masking setup, outside any configuration file."""
+    findings = []
+    for where, folder, line in [
+        *audit_commands.tox_commands(manifest),
+        *audit_commands.workflow_commands(manifest),
+    ]:
+        for words in audit_commands.shell_commands(line):
+            spanned = _services_spanned(
+                manifest, folder, [*_source_targets(words), *_pytest_cov_targets(words)]
+            )
             if len(spanned) > 1:
                 findings.append(
                     Finding(
                         severity=ERROR,
-                        where=f"{manifest.display(path)} {where}: --cov={option}",
-                        what=f"pytest-cov measures {len(spanned)} services ({', '.join(spanned)}) in one run",
-                        why="every test run then covers every service's code: coverage masking",
-                        fix="remove --cov from addopts; the kit's sessions measure each service with its "
-                        "own tests (nox -s coverage-<service>)",
+                        where=where,
+                        what=f"one coverage run measures {len(spanned)} services ({', '.join(spanned)})",
+                        why=MASKING_WHY,
+                        fix=f"{_measure_each(spanned)}; or give each service a run of its own, with "
+                        "--source (or --cov) of that service only",
                     )
                 )
     return findings
+
+
+def _source_targets(words: Sequence[str]) -> list[str]:
+    """The sources of a `coverage run` command's --source (comma-separated, as coverage.py reads it)."""
+    runs = [
+        i for i, word in enumerate(words) if word == "run" and i and COVERAGE.match(Path(words[i - 1]).name)
+    ]
+    if not runs:
+        return []
+    options = words[runs[0] + 1 :]
+    values = [word.split("=", 1)[1] for word in options if word.startswith("--source=")]
+    values += [options[i + 1] for i, word in enumerate(options[:-1]) if word == "--source"]
+    return [entry.strip() for value in values for entry in value.split(",") if entry.strip()]
+
+
+def _pytest_cov_targets(words: Sequence[str]) -> list[str]:
+    """pytest-cov's --cov targets in a command, when it runs pytest (another command's words
+    that look like the option are not it)."""
+    return _cov_targets(words) if any(Path(word).name in PYTEST for word in words) else []
 
 
 def _cov_targets(words: Sequence[str]) -> list[str]:
@@ -93,6 +166,13 @@ def _cov_targets(words: Sequence[str]) -> list[str]:
             following = words[index + 1] if index + 1 < len(words) else ""
             targets.append("." if not following or following.startswith("-") else following)
     return targets
+
+
+def _services_spanned(manifest: Manifest, folder: Path, targets: Sequence[str]) -> list[str]:
+    """Services with a source under any of `targets` (paths relative to `folder`), in the
+    manifest's order."""
+    spanned = {name for target in targets for name in _services_under(manifest, folder / target)}
+    return [service.name for service in manifest.services if service.name in spanned]
 
 
 def _services_under(manifest: Manifest, path: Path) -> list[str]:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from coverage.files import GlobMatcher
 
@@ -176,6 +179,8 @@ def _true(value: object) -> bool:
 
 
 def test_collection(manifest: Manifest) -> list[Finding]:
+    """Collect each service's tests as its session runs them: in this environment, which
+    `nox -s audit` and `nox -s maintenance` give every service's `install` list."""
     findings = []
     with tempfile.TemporaryDirectory(prefix="audit-collect-") as scratch:
         (Path(scratch) / f"{PROBE_MODULE}.py").write_text(PROBE, encoding="utf-8")
@@ -184,40 +189,71 @@ def test_collection(manifest: Manifest) -> list[Finding]:
     return findings
 
 
-def _collect(manifest: Manifest, service: Service, scratch: Path) -> list[Finding]:
-    where = f"{manifest.display(manifest.path)} [services.{service.name}] tests = {list(service.tests)!r}"
-    report = scratch / f"{service.name}.json"
-    environment = dict(os.environ)
+def _collect_argv(service: Service) -> list[str]:
+    """pytest collecting `service`'s tests with the arguments its session's run gives them."""
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--collect-only",
+        "-q",
+        "-p",
+        PROBE_MODULE,
+        "-p",
+        "no:cacheprovider",
+    ]
+    return [*argv, *service.pytest_args, *service.tests]
+
+
+def _probe_environment(service: Service, scratch: Path, report: Path) -> dict[str, str]:
+    environment = {**os.environ, **dict(service.env)}  # the service's variables, as its run has them
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), environment.get("PYTHONPATH")]))
     environment["COVERAGE_WORKFLOWS_PROBE"] = str(report)
-    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", PROBE_MODULE]
-    argv += ["-p", "no:cacheprovider"]
+    return environment
+
+
+def _probe_result(report: Path) -> dict[str, Any] | None:
     try:
-        status = subprocess.run(
-            [*argv, *service.pytest_args, *service.tests],
+        found = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the plugin never got to write: collection stopped before it ended
+    return found if isinstance(found, dict) else None
+
+
+def _collect(manifest: Manifest, service: Service, scratch: Path) -> list[Finding]:
+    where = f"{manifest.display(manifest.path)} [services.{service.name}] tests = {list(service.tests)!r}"
+    found = _run_collection(service, scratch)
+    if isinstance(found, str):
+        return [_collection_failed(manifest, service, where, found)]
+    return _collected(manifest, service, where, found)
+
+
+def _run_collection(service: Service, scratch: Path) -> dict[str, Any] | str:
+    """What the probe saw (the number of tests, the files imported), or why there is nothing."""
+    report = scratch / f"{service.name}.json"
+    try:
+        completed = subprocess.run(
+            _collect_argv(service),
             cwd=service.cwd,
-            env=environment,
+            env=_probe_environment(service, scratch, report),
             capture_output=True,
+            text=True,
+            errors="replace",
             timeout=COLLECT_TIMEOUT,
             check=False,
-        ).returncode
-        found = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        status, found = -1, None
-        detail = str(exc)
-    else:
-        detail = f"pytest exit status {status}"
-    if found is None or status not in (0, 5):
-        return [
-            Finding(
-                severity=ERROR,
-                where=where,
-                what=f"collecting {service.name}'s tests failed ({detail})",
-                why="its session cannot run, so the service has no figure",
-                fix=f"run: cd {manifest.display(service.cwd)} && python -m pytest --collect-only "
-                + " ".join(service.tests),
-            )
-        ]
+        )
+    except subprocess.TimeoutExpired:
+        return f"still collecting after {COLLECT_TIMEOUT} s"
+    except OSError as exc:
+        return str(exc)
+    found = _probe_result(report)
+    if found is None or completed.returncode not in (0, 5):
+        quoted = pytest_error(completed.stdout, completed.stderr, service.cwd)
+        return f"pytest exit status {completed.returncode}: {quoted}"
+    return found
+
+
+def _collected(manifest: Manifest, service: Service, where: str, found: dict[str, Any]) -> list[Finding]:
     if found["tests"] == 0:
         return [
             Finding(
@@ -244,3 +280,87 @@ def _collect(manifest: Manifest, service: Service, scratch: Path) -> list[Findin
             )
         ]
     return []
+
+
+def _collection_failed(manifest: Manifest, service: Service, where: str, detail: str) -> Finding:
+    command = shlex.join(["python", "-m", "pytest", "--collect-only", *service.pytest_args, *service.tests])
+    if service.cwd != manifest.project_dir:
+        command = f"cd {shlex.quote(manifest.display(service.cwd))} && {command}"
+    fix = f"pytest's whole report: {command}"
+    if "ModuleNotFoundError" in detail or "ImportError" in detail:
+        fix = (
+            f"a package the tests import belongs in services.{service.name}.install in "
+            f"{manifest.display(manifest.path)}: the service's own session, nox -s audit and nox -s "
+            "maintenance install that list (python -m tasks audit has only the environment it runs "
+            f"in); {fix}"
+        )
+    return Finding(
+        severity=ERROR,
+        where=where,
+        what=f"collecting {service.name}'s tests failed ({detail})",
+        why="its session cannot run, so the service has no figure",
+        fix=fix,
+    )
+
+
+# -- pytest's own words for a failed collection ------------------------------------------------------
+
+# The header of each module's (or conftest.py's) report of what its import raised.
+_REPORT_HEADER = re.compile(
+    r"^_+ ERROR collecting (?P<module>.+?) _+$|^ImportError while loading conftest '(?P<conftest>.+)'\.$"
+)
+_RAISED = re.compile(r"^E\s+(?P<text>\S.*)$")
+_SYNTAX_AT = re.compile(r'^File ".*", line (?P<line>\d+)$')
+QUOTED = 3  # errors quoted from one collection
+QUOTE_LENGTH = 300  # characters of each
+
+
+def pytest_error(stdout: str, stderr: str, cwd: Path) -> str:
+    """What pytest said went wrong: for each module (or conftest.py) it could not import,
+    the exception (its report's last `E` line); else the error it printed (a usage error, a
+    path not found); else its last line."""
+    quotes = _raised(f"{stdout}\n{stderr}", cwd) or _printed_errors(stderr) or _last_line(stderr + stdout)
+    quotes = [quote if len(quote) <= QUOTE_LENGTH else quote[: QUOTE_LENGTH - 3] + "..." for quote in quotes]
+    more = f" and {len(quotes) - QUOTED} more" if len(quotes) > QUOTED else ""
+    return "; ".join(quotes[:QUOTED]) + more
+
+
+def _raised(output: str, cwd: Path) -> list[str]:
+    exceptions: dict[str, str] = {}  # module -> the last `E` line of its report: the exception
+    module, line = "", ""
+    for text in output.splitlines():
+        header = _REPORT_HEADER.match(text)
+        raised = _RAISED.match(text)
+        if header:
+            module, line = _relative(header["module"] or header["conftest"], cwd), ""
+        elif raised and module:
+            syntax = _SYNTAX_AT.match(raised["text"])
+            if syntax:
+                line = f", line {syntax['line']}"  # a SyntaxError says where before what
+            else:
+                exceptions[module] = f"{module}{line}: {raised['text']}"
+    return list(exceptions.values())
+
+
+def _printed_errors(stderr: str) -> list[str]:
+    # "ERROR: file or directory not found: x"; a usage error's "ERROR: usage: ..." line is
+    # followed by argparse's "pytest: error: unrecognized arguments: --x", which says what.
+    found = []
+    for text in stderr.splitlines():
+        if text.startswith("ERROR: ") and not text.startswith("ERROR: usage:"):
+            found.append(text.removeprefix("ERROR: "))
+        elif ": error: " in text:
+            found.append(text.split(": error: ", 1)[1])
+    return found
+
+
+def _last_line(output: str) -> list[str]:
+    lines = [text.strip("=!_ ") for text in output.splitlines() if text.strip("=!_ ")]
+    return lines[-1:] or ["it printed nothing"]
+
+
+def _relative(path: str, cwd: Path) -> str:
+    try:
+        return Path(path).relative_to(cwd).as_posix()
+    except ValueError:
+        return path

@@ -1,4 +1,4 @@
-"""`nox -s maintenance`: the weekly upkeep, written up as one Markdown digest.
+"""`nox -s maintenance`: the weekly upkeep, written up as one digest (digest.py).
 
 Retention (old report archives, run logs, set-aside data files and the temporary files of
 writes a killed process never finished; history snapshots beyond
@@ -10,12 +10,10 @@ history. `--dry-run` lists what retention would remove and removes nothing.
 from __future__ import annotations
 
 import datetime
-import html
 import shutil
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -30,16 +28,17 @@ from ..config.layout import (
     STALE_DIR,
     UNFINISHED_NAME,
     is_data_name,
+    service_file,
+    shard_files,
 )
 from ..config.manifest import Manifest
 from ..history.snapshot import Snapshot
 from ..history.store import History
 from ..measure import toolinfo
-from ..report import render
-from .findings import BaselineFigures, Finding
+from .findings import BaselineFigures
 
 DIGEST = "maintenance/digest.md"  # under reports_dir
-TOOLS = ("coverage", "pytest", "pytest-cov", "pytest-xdist", "pytest-split", "nox")
+TOOLS = (*toolinfo.RUN_TOOLS, "nox")
 WEEK = datetime.timedelta(days=7)
 
 
@@ -134,24 +133,57 @@ def _size(database: Path) -> int:
 @dataclass(frozen=True, kw_only=True)
 class Tool:
     name: str
-    installed: str | None
+    # each version found (None: not installed) and the services whose runs recorded it
+    versions: tuple[tuple[str | None, tuple[str, ...]], ...]
+    measured_in: tuple[str, ...]  # the services whose runs recorded it; () for this session's
     pinned: str  # the specifier of the project's `coverage` dependency group, or ""
     ok: bool
 
 
 def tools(manifest: Manifest) -> list[Tool]:
-    """Installed versions of the measuring tools, checked against the project's pins."""
+    """The measuring tools' versions as the services' runs recorded them in their data files
+    (their sessions install their own), checked against the project's pins. Where no run
+    recorded them (no data yet, or data from before the kit recorded them), and for nox,
+    which runs the sessions from outside, the versions installed here."""
     pins = _pins(manifest.project_dir / "pyproject.toml")
+    runs = _recorded_by_runs(manifest)
     found = []
     for name in TOOLS:
-        try:
-            installed: str | None = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            installed = None
+        from_runs = bool(runs) and name in toolinfo.RUN_TOOLS
+        used = _used_by_runs(name, runs) if from_runs else {toolinfo.installed(name): ()}
         pin = pins.get(name)
-        ok = pin is None or (installed is not None and pin.specifier.contains(installed, prereleases=True))
-        found.append(Tool(name=name, installed=installed, pinned=str(pin.specifier) if pin else "", ok=ok))
+        ok = pin is None or all(v is not None and pin.specifier.contains(v, prereleases=True) for v in used)
+        found.append(
+            Tool(
+                name=name,
+                versions=tuple(used.items()),
+                measured_in=tuple(runs) if from_runs else (),
+                pinned=str(pin.specifier) if pin else "",
+                ok=ok,
+            )
+        )
     return found
+
+
+def _recorded_by_runs(manifest: Manifest) -> dict[str, list[dict[str, str | None]]]:
+    """Each service's tool versions as its data files (one per shard) recorded them."""
+    found = {}
+    for service in manifest.services:
+        paths = [service_file(manifest, service.name), *shard_files(manifest, service.name).values()]
+        records = [record for path in paths if path.is_file() and (record := toolinfo.recorded_tools(path))]
+        if records:
+            found[service.name] = records
+    return found
+
+
+def _used_by_runs(
+    name: str, runs: dict[str, list[dict[str, str | None]]]
+) -> dict[str | None, tuple[str, ...]]:
+    used: dict[str | None, list[str]] = {}
+    for service, records in runs.items():
+        for version in dict.fromkeys(record.get(name) for record in records):
+            used.setdefault(version, []).append(service)
+    return {version: tuple(services) for version, services in used.items()}
 
 
 def _pins(pyproject: Path) -> dict[str, Requirement]:
@@ -218,97 +250,6 @@ def movements(this_week: Week) -> list[tuple[str, float, float]]:
     return sorted(rows, key=lambda row: -abs(row[2] - row[1]))
 
 
-def digest(
-    manifest: Manifest,
-    *,
-    now: datetime.datetime,
-    removed: Sequence[Expired],
-    thinned: Thinned | None,
-    findings: Sequence[Finding],
-    tool_list: Sequence[Tool],
-    this_week: Week | None,
-    core_note: str | None,
-    dry_run: bool,
-) -> str:
-    """The week's page, in Markdown; names from the repository are escaped."""
-    lines = [f"# Coverage maintenance, week of {now.date().isoformat()}", ""]
-    lines += ["## Figures this week", "", *_figures_section(this_week)]
-    lines += ["", f"## Audit: {_count(findings, 'finding')}", "", *_audit_section(findings)]
-    lines += ["", "## Tools", "", *_tools_section(tool_list, core_note)]
-    lines += ["", f"## Retention ({manifest.maintenance.retention_days} days)", ""]
-    lines += _retention_section(manifest, removed, thinned, dry_run)
-    return "\n".join(lines) + "\n"
-
-
-def _figures_section(this_week: Week | None) -> list[str]:
-    esc, code = render.md_escape, render.md_code  # branch names come from git: user text
-    if this_week is None:
-        return ["No history yet: record snapshots with nox -s baseline (docs/history.md)."]
-    branch = code(this_week.branch)
-    if this_week.newest is None:
-        return [f"No snapshot of {branch} in the history yet."]
-    lines = []
-    if this_week.recorded == 0:
-        lines += [f"**No snapshot of {branch} was recorded this week.**", ""]
-    rows = movements(this_week)
-    if not rows or this_week.week_ago is None:
-        return [*lines, f"Newest snapshot {code(this_week.newest.label)}; none a week older to compare with."]
-    lines += [
-        f"Line coverage on {branch}, from {code(this_week.week_ago.label)} to {code(this_week.newest.label)} "
-        f"({render.plural(this_week.recorded, 'snapshot')} this week):",
-        "",
-        "| Scope | A week ago | Now | Change |",
-        "|---|---:|---:|---:|",
-        *(f"| {esc(scope)} | {render.pct(a)} | {render.pct(b)} | {b - a:+.1f} |" for scope, a, b in rows),
-        "",
-    ]
-    gains = [row for row in rows if row[2] > row[1]]
-    drops = [row for row in rows if row[2] < row[1]]
-    gain = f"{esc(gains[0][0])} ({gains[0][2] - gains[0][1]:+.1f})" if gains else "none"
-    drop = f"{esc(drops[0][0])} ({drops[0][2] - drops[0][1]:+.1f})" if drops else "none"
-    return [*lines, f"Biggest gain: {gain}. Biggest drop: {drop}."]  # rows are biggest move first
-
-
-def _audit_section(findings: Sequence[Finding]) -> list[str]:
-    esc = html.escape
-    if not findings:
-        return ["Nothing found."]
-    # `where` holds file names (a code span keeps them literal); the rest is the kit's own
-    # prose around service names, which are safe identifiers: HTML-escaping is enough.
-    return [
-        f"- **{f.severity}** {render.md_code(f.where)}: {esc(f.what)}. Why: {esc(f.why)}. Fix: {esc(f.fix)}."
-        for f in findings
-    ]
-
-
-def _tools_section(tool_list: Sequence[Tool], core_note: str | None) -> list[str]:
-    lines = ["| Tool | Installed | Project pins | |", "|---|---|---|---|"]
-    for tool in tool_list:
-        verdict = "ok" if tool.ok else "**outside the pin**"
-        pinned = f"`{tool.pinned}`" if tool.pinned else "-"  # packaging's specifiers have no backticks
-        lines.append(f"| {tool.name} | {tool.installed or 'not installed'} | {pinned} | {verdict} |")
-    return lines + (["", render.md_escape(core_note)] if core_note else [])
-
-
-def _retention_section(
-    manifest: Manifest, removed: Sequence[Expired], thinned: Thinned | None, dry_run: bool
-) -> list[str]:
-    verb = "Would remove" if dry_run else "Removed"
-    lines = [] if removed else ["No file older than the retention period."]
-    for item in removed:
-        shown = render.md_code(manifest.display(item.path))
-        lines.append(f"- {verb} {item.kind} {shown} ({item.age_days:.0f} days old)")
-    if thinned is not None:
-        compacted = "" if dry_run else f"; {_kib(thinned.bytes_before)} -> {_kib(thinned.bytes_after)}"
-        lines += [
-            "",
-            f"History: {verb.lower()} {_count(thinned.snapshots, 'snapshot')} beyond the newest "
-            f"{manifest.maintenance.keep_snapshots} per branch (baselines kept); {thinned.kept} kept"
-            f"{compacted}.",
-        ]
-    return lines
-
-
 def baseline_snapshot(manifest: Manifest, branch: str) -> Snapshot | None:
     """`branch`'s baseline snapshot, when there is a history and a baseline."""
     path = manifest.history
@@ -341,11 +282,3 @@ def baseline_figures(baseline: Snapshot | None) -> BaselineFigures | None:
         scope: (metric_pct(figures, "line"), metric_pct(figures, "branch"))
         for scope, figures in baseline.headline().items()
     }
-
-
-def _count(items: Sequence[object], noun: str) -> str:
-    return render.plural(len(items), noun)
-
-
-def _kib(size: int) -> str:
-    return f"{size / 1024:.0f} KiB"

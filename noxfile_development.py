@@ -1,0 +1,80 @@
+"""The kit's own development sessions: its tests on the Pythons it supports and on the lowest
+coverage.py it declares, its lint, and its bench. noxfile.py registers them when this file
+is beside it, which is in the kit's repository only: a repository the kit is copied into
+gets the coverage sessions and none of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nox
+from packaging.requirements import Requirement
+
+
+def register(pyproject: dict[str, Any], coverage_deps: Sequence[str]) -> None:
+    """Define the development sessions, with the kit's pyproject.toml and coverage group."""
+    bench_deps = [*coverage_deps, "pytest-cov>=5", "diff-cover>=9", "nox>=2026.8.10", "tomlkit>=0.13"]
+    # sys.monitoring (coverage.py's sysmon core) exists from Python 3.12.
+    core_pythons = ["3.12", "3.13"]
+
+    @nox.session(default=False, tags=["bench"], venv_backend="uv|virtualenv")
+    def bench(session: nox.Session) -> None:
+        """Measure the kit side by side on a synthetic repository (-- --size small|medium|large --repeat N).
+
+        Then the tracing cores on Python 3.12 and 3.13 (bench_cores), where those are installed.
+        """
+        session.install(*bench_deps)
+        session.run("python", "benchmarks/bench.py", *session.posargs)
+        if not any(arg.startswith("--group") for arg in session.posargs):
+            for version in core_pythons:
+                session.notify(f"bench_cores-{version}", session.posargs)
+
+    @nox.session(python=core_pythons, default=False, tags=["bench"], venv_backend="uv|virtualenv")
+    def bench_cores(session: nox.Session) -> None:
+        """Tracing overhead of coverage.py's ctrace and sysmon cores on this Python (-- --size S)."""
+        session.install(*bench_deps)
+        session.run("python", "benchmarks/bench.py", *session.posargs, "--group", "cores")
+
+    # The lowest and the highest Python the kit supports (pyproject.toml's requires-python and
+    # classifiers); a missing one is skipped, not failed (.ci/run says which it found).
+    test_pythons = ["3.11", "3.13"]
+    # The suite's processes are mostly waiting on the processes they start: a worker per core.
+    test_workers = ["-n", "auto"]
+
+    @nox.session(python=test_pythons, default=False)
+    def tests(session: nox.Session) -> None:
+        """Run the kit's own tests (real nox, pytest and coverage processes on copied repos)."""
+        session.install(*nox.project.dependency_groups(pyproject, "test"))
+        session.run("pytest", *(session.posargs or test_workers))
+
+    def _declared_floor(package: str) -> str:
+        """The lowest version of `package` that pyproject.toml's dependencies allow."""
+        for line in pyproject["project"]["dependencies"]:
+            requirement = Requirement(line)
+            if requirement.name == package:
+                floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+                if floors:
+                    return floors[0]
+        raise LookupError(f"pyproject.toml declares no floor (>=) for {package}")
+
+    @nox.session(name="tests-floor", default=False)
+    def tests_floor(session: nox.Session) -> None:
+        """Run the kit's tests against the lowest coverage.py it declares (pyproject.toml)."""
+        session.install(*nox.project.dependency_groups(pyproject, "test"))
+        session.install(f"coverage=={_declared_floor('coverage')}")
+        session.run("pytest", *(session.posargs or test_workers))
+
+    @nox.session(default=False)
+    def lint(session: nox.Session) -> None:
+        """Lint with ruff, type-check with mypy, audit .github/workflows with zizmor and actionlint."""
+        session.install(*nox.project.dependency_groups(pyproject, "lint"))
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", ".")
+        session.run("mypy")
+        # The workflows `adopt` copies: pinned actions, no persisted credentials, least privilege
+        # (docs/ci.md). --offline: the same verdict with or without network or a GitHub token.
+        session.run("zizmor", "--offline", ".github/workflows/")
+        session.run("actionlint", *sorted(str(path) for path in Path(".github/workflows").glob("*.yml")))

@@ -1,0 +1,93 @@
+"""Session environments: services that run on the same Python and install the same share
+one, built once by the session they all require; a service's variables reach its tests
+with `{service}` expanded; a service on a Python nox cannot find is skipped, saying so.
+
+Real nox, real virtualenvs (that see this environment's packages, so nothing downloads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import nox_in_venvs
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("xp", "auth", "discord")
+ENV_CHECK = """
+import os
+
+
+def test_variables_are_the_services_own():
+    assert os.environ["KIT_DATABASE"] == "test_{name}"
+    assert os.environ["KIT_MODE"] == "{mode}"
+"""
+
+
+def environments(project: Path) -> list[str]:
+    return sorted(p.name for p in (project / ".nox").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_three_services_and_the_pipeline__one_environment_built_once(kit_copy: Path) -> None:
+    sessions = [f"coverage-{name}" for name in SERVICES]
+    result = nox_in_venvs(kit_copy, "-s", *sessions, "combine", "report")
+    assert result.returncode == 0, result.output
+    assert environments(kit_copy) == ["shared-env"]
+    assert result.stderr.count("Creating virtual environment") == 1, result.stderr
+    assert result.stderr.count("Running session shared-env") == 1, result.stderr
+    # Again: the environment is reused, not rebuilt.
+    again = nox_in_venvs(kit_copy, "-s", *sessions)
+    assert again.returncode == 0, again.output
+    assert "Creating virtual environment" not in again.stderr
+    assert "Reusing existing virtual environment at .nox/shared-env" in again.stderr
+
+
+PROGRAMS_CHECK = """
+import os
+import subprocess
+
+
+def test_programs_the_tests_start_are_the_environments():
+    prefix = subprocess.run(
+        ["python", "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert os.path.realpath(prefix) == os.path.realpath(os.environ["VIRTUAL_ENV"])
+    assert os.path.basename(prefix) == "shared-env"
+"""
+
+
+def test_side_by_side__each_service_gets_its_own_variables(kit_copy: Path) -> None:
+    manifest = kit_copy / "configs/services.toml"
+    text = manifest.read_text().replace(
+        "[settings]\n", '[settings]\nenv = { KIT_DATABASE = "test_{service}", KIT_MODE = "shared" }\n', 1
+    )
+    text = text.replace("[services.auth]\n", '[services.auth]\nenv = { KIT_MODE = "auth-only" }\n', 1)
+    manifest.write_text(text)
+    for name in SERVICES:
+        mode = "auth-only" if name == "auth" else "shared"
+        test = kit_copy / f"examples/monorepo/tests/{name}/test_variables.py"
+        test.write_text(ENV_CHECK.format(name=name, mode=mode))
+        (test.parent / "test_programs.py").write_text(PROGRAMS_CHECK)
+    result = nox_in_venvs(kit_copy, "--parallel", "3", "-s", *(f"coverage-{name}" for name in SERVICES))
+    assert result.returncode == 0, result.output
+    assert result.output.count("test_variables.py .") == len(SERVICES), result.output
+    # `python` in a test's subprocess is the shared environment's (its bin first on PATH).
+    assert result.output.count("test_programs.py .") == len(SERVICES), result.output
+
+
+def test_a_python_nox_cannot_find__the_service_is_skipped_saying_which(kit_copy: Path) -> None:
+    manifest = kit_copy / "configs/services.toml"
+    manifest.write_text(
+        manifest.read_text().replace("[services.discord]\n", '[services.discord]\npython = "3.99"\n', 1)
+    )
+    result = nox_in_venvs(kit_copy, "-s", "coverage-auth", "coverage-discord")
+    assert result.returncode == 0, result.output  # skipped, not failed (nox's rule off CI)
+    assert "coverage-auth: success" in result.stderr
+    assert (
+        "coverage-discord: skipped (Python 3.99 was not found, so its environment (shared-env-"
+        in result.stderr
+    )
+    assert "Traceback" not in result.output
+    assert environments(kit_copy) == ["shared-env"]
