@@ -157,6 +157,8 @@ def test_gate__github_outputs(feature_branch: Path, tmp_path: Path) -> None:
     text = summary.read_text()
     assert text.startswith("## Coverage gate: fail")
     assert "| Policy | Scope | Metric | Target | Actual | Status |" in text
+    # The change's statements: the def line (run when the tests import the module) and the four
+    # of its body that no test runs: 1 of 5.
     assert "| changed | changed:auth | line | 90% | 20.0% | **fail** |" in text
     assert f"examples/monorepo/src/auth/service\\.py: lines {start}-{end}" in text
 
