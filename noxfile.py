@@ -103,6 +103,13 @@ def _environment(python: str | None, installs: tuple[tuple[str, ...], ...]) -> s
     return _ENVIRONMENTS[key]
 
 
+def _install_lists(session: nox.Session, installs: tuple[tuple[str, ...], ...]) -> None:
+    """Each `install` list its own pip install, as in a service's own environment: one
+    service's pip options (-c, --index-url) never apply to another's packages."""
+    for install in installs:
+        session.install(*install)
+
+
 def _register_environment(key: Environment) -> str:
     name = _environment_name(key)
     python, installs = key
@@ -112,8 +119,7 @@ def _register_environment(key: Environment) -> str:
         record = session.cache_dir / ENV_RECORDS / name
         record.unlink(missing_ok=True)  # stays gone if this build fails: no stale interpreter
         session.install(*COVERAGE_DEPS)
-        for install in installs:
-            session.install(*install)
+        _install_lists(session, installs)
         record.parent.mkdir(parents=True, exist_ok=True)
         # Without a virtualenv (--no-venv), the sessions run the python on PATH.
         record.write_text(session.bin if session.venv_backend != "none" else "", encoding="utf-8")
@@ -179,10 +185,9 @@ COMMON_PYTHON = _pythons.pop() if len(_pythons) == 1 else None
 
 
 def _install_services(session: nox.Session) -> None:
-    """Every service's `install` list, each its own pip install, as each service's session
-    installs it: for the sessions that collect every service's tests in their own environment."""
-    for install in EVERY_INSTALL:
-        session.install(*install)
+    """Every service's `install` list, as each service's session installs it: for the
+    sessions that collect every service's tests in their own environment."""
+    _install_lists(session, EVERY_INSTALL)
 
 
 def _shared_session(

@@ -216,6 +216,18 @@ def chromium() -> str:
     return found
 
 
+def screenshot(chromium: str, page: Path, folder: Path, height: int) -> Path:
+    """A 1280-pixel-wide PNG of `page`, `height` tall, in `folder`; checked to be a real one."""
+    shot = folder / "dashboard.png"
+    window = f"--window-size=1280,{height}"
+    taken = headless(
+        chromium, page, folder / "profile-shot", "--hide-scrollbars", window, f"--screenshot={shot}"
+    )
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    return shot
+
+
 def headless(chromium: str, page: Path, profile: Path, *args: str) -> Result:
     """Run Chromium headless on a file; a fresh profile each time (root needs --no-sandbox)."""
     return run(

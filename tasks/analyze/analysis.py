@@ -59,6 +59,13 @@ class Figures:
     def branch_pct(self) -> float | None:
         return 100.0 * self.covered_branches / self.branches if self.branches else None
 
+    @property
+    def combined_pct(self) -> float | None:
+        """Statements and branches counted together, as coverage.py's own reports (its HTML,
+        its TOTAL, fail_under) count them."""
+        counted = self.statements + self.branches
+        return 100.0 * (self.covered + self.covered_branches) / counted if counted else None
+
     @classmethod
     def of(cls, analysis: Analysis) -> Figures:
         numbers = analysis.numbers

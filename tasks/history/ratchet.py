@@ -76,10 +76,9 @@ def _fail_under(pyproject: Path, total: Figures, margin: float) -> list[Raise]:
     old = document.get("tool", {}).get("coverage", {}).get("report", {}).get("fail_under")
     if isinstance(old, bool) or not isinstance(old, int | float):
         return []
-    counted = total.statements + total.branches
-    if not counted:
+    figure = total.combined_pct
+    if figure is None:
         return []
-    figure = 100.0 * (total.covered + total.covered_branches) / counted
     if floor_below(figure, margin) <= old:
         return []
     return [

@@ -10,7 +10,6 @@ complete as written, and every name in it is escaped.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,8 +55,7 @@ code { font-size: 0.9em; }
 """
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+_e = render.html_text
 
 
 GAP_WORDS = {"warn": "notable", "large": "large"}
@@ -82,7 +80,7 @@ def _service_table(page: Page) -> list[str]:
         scope = "total" if row.is_total else row.label
         link = page.service_links.get(row.label)
         both = "coverage.py's page counts lines and branches together: "
-        both += render.pct(render.combined_pct(row.isolated))
+        both += render.pct(row.isolated.combined_pct)
         name = f'<a href="{_e(link)}" title="{_e(both)}">{_e(row.label)}</a>' if link else _e(row.label)
         badge = page.badges.get(scope)
         image = f'<img src="{_e(badge)}" alt="{_e(scope)} badge">' if badge else ""
@@ -135,7 +133,7 @@ def _totals(page: Page) -> list[str]:
         f"{render.plural(whole.statements, 'statement')} run by all tests (the whole-suite line figure "
         "in the table, on the total badge and in the gate).</dd>",
         f"<dt>Total, lines and branches together, as coverage.py's HTML counts</dt><dd>"
-        f"{render.pct(render.combined_pct(whole))}: {whole.covered} of {whole.statements} statements and "
+        f"{render.pct(whole.combined_pct)}: {whole.covered} of {whole.statements} statements and "
         f"{whole.covered_branches} of {whole.branches} {'branch' if whole.branches == 1 else 'branches'} "
         "(its page shows this figure, rounded to a whole percent unless [report] precision says "
         "otherwise).</dd>",

@@ -9,8 +9,6 @@ a screen; each cell's title has the figure to a tenth, as masking.md does.
 
 from __future__ import annotations
 
-import html
-
 from . import render
 from .masking import MaskingMatrix
 
@@ -40,8 +38,7 @@ table.heat td.diagonal { outline: 2px solid #222; outline-offset: -2px; font-wei
 """
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+_e = render.html_text
 
 
 def style(scale: str, share: float | None) -> str:

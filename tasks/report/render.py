@@ -73,11 +73,9 @@ def gap_level(gap: float | None) -> str | None:
     return "large" if gap >= GAP_LARGE else "warn"
 
 
-def combined_pct(figures: Figures) -> float | None:
-    """Statements and branches counted together, as coverage.py's own reports (its HTML,
-    its TOTAL, fail_under) count them."""
-    total = figures.statements + figures.branches
-    return 100.0 * (figures.covered + figures.covered_branches) / total if total else None
+def html_text(text: object) -> str:
+    """Text for an HTML page or attribute, escaped (file names come from the repository)."""
+    return html.escape(str(text), quote=True)
 
 
 def verdict(row: Row) -> str:
