@@ -7,33 +7,71 @@ that they require).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nox
 import nox.command
+import nox.registry
 
-sys.path.insert(0, str(Path(__file__).parent))  # nox imports this file without its folder
+HERE = Path(__file__).resolve().parent  # the kit's folder: the project its manifest is in
+# The kit's package: `tasks` in the kit's repository; where `adopt` vendored the kit into
+# another repository, which may have a `tasks` of its own, `coverage_workflows`.
+VENDORED_PACKAGE = "coverage_workflows"
+KIT = VENDORED_PACKAGE if (HERE / VENDORED_PACKAGE / "__main__.py").is_file() else "tasks"
+# A repository's own noxfile.py runs this file under this name (the include `adopt` adds,
+# docs/adopting.md): its sessions are joined to that noxfile's, whose options stay its own.
+INCLUDE_NAME = "coverage_workflows_include"
+INCLUDED = __name__ == INCLUDE_NAME
+sys.path.insert(0, str(HERE))  # nox imports this file without its folder
 
-from tasks.config import loader
-from tasks.config import manifest as manifest_module
-from tasks.errors import MEANINGS, KitError
+if TYPE_CHECKING:
+    from tasks.config import loader
+    from tasks.config import manifest as manifest_module
+    from tasks.errors import MEANINGS, KitError
+else:
+    loader = importlib.import_module(f"{KIT}.config.loader")
+    manifest_module = importlib.import_module(f"{KIT}.config.manifest")
+    _errors = importlib.import_module(f"{KIT}.errors")
+    MEANINGS, KitError = _errors.MEANINGS, _errors.KitError
 
 nox.needs_version = ">=2026.8.10"  # allow_parallel= on sessions
-nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.error_on_missing_interpreters = False
+if INCLUDED:
+    # nox checks the version the noxfile it loads asks for; the kit's, included, asks here.
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    if not SpecifierSet(nox.needs_version).contains(version("nox"), prereleases=True):
+        sys.stderr.write(f"nox: error: coverage-workflows needs nox{nox.needs_version}: pip install -U nox\n")
+        raise SystemExit(2)
+    # The backend the including noxfile (or NOX_DEFAULT_VENV_BACKEND) chose, else uv where
+    # it is installed. (nox.options holds nox's default, "virtualenv", when none was chosen.)
+    _provenance = getattr(nox.options, "provenance", None)
+    _chosen = _provenance is not None and _provenance("default_venv_backend").name != "DEFAULT"
+    BACKEND: str | None = os.environ.get("NOX_DEFAULT_VENV_BACKEND") or (
+        nox.options.default_venv_backend if _chosen else "uv|virtualenv"
+    )
+else:
+    nox.options.default_venv_backend = "uv|virtualenv"
+    nox.options.error_on_missing_interpreters = False
+    BACKEND = None  # the default above, or the one given on nox's command line
 
 # The kit's own dependency groups, beside this file: never the measured repository's.
-PYPROJECT = nox.project.load_toml(Path(__file__).parent / "pyproject.toml")
+PYPROJECT = nox.project.load_toml(HERE / "pyproject.toml")
 COVERAGE_DEPS = nox.project.dependency_groups(PYPROJECT, "coverage")
 UPKEEP_DEPS = nox.project.dependency_groups(PYPROJECT, "upkeep")  # packaging and nox besides
 
 try:
-    MANIFEST = loader.load()
+    MANIFEST = loader.load(project_dir=HERE)
 except KitError as exc:
     # A broken manifest must read as one clear line, not a traceback from nox's loader.
     sys.stderr.write(f"nox: error: {exc.message}\n")
@@ -52,15 +90,38 @@ def _tasks(session: nox.Session, *args: str, environment: Built | None = None) -
     a broken setup (2), missing data (3) or a full disk (4), so those stop nox with the same code.
     """
     try:
-        if environment is None:
-            session.run("python", "-m", "tasks", *args)
-        else:
-            session.run(environment.python, "-m", "tasks", *args, env=environment.variables, external=True)
+        # The kit runs in its own folder, whose manifest it reads; included, nox runs in the
+        # including noxfile's folder.
+        with _in_kit_folder(session):
+            if environment is None:
+                session.run("python", "-m", KIT, *args)
+            else:
+                session.run(environment.python, "-m", KIT, *args, env=environment.variables, external=True)
     except nox.command.CommandFailed as exc:
         if exc.return_code in STOP_CODES:
             session.log(f"stopping with exit {exc.return_code}: {STOP_CODES[exc.return_code]}")
             raise SystemExit(exc.return_code) from None
         raise
+
+
+def _in_kit_folder(session: nox.Session) -> contextlib.AbstractContextManager[object]:
+    """Where the kit's commands and the manifest's `install` lists run: its own folder."""
+    return session.chdir(HERE) if Path.cwd().resolve() != HERE else contextlib.nullcontext()
+
+
+def _define(func: Callable[[nox.Session], None], *, name: str | None = None, **options: Any) -> None:
+    """Register one of the kit's sessions; included, never over a session of the including
+    noxfile (nox would replace it): that one stays, and the kit's is left out, saying so."""
+    name = name or func.__name__
+    if INCLUDED and name in nox.registry.get():
+        sys.stderr.write(
+            f"coverage-workflows: noxfile.py already has a session named {name!r}; the kit's "
+            f"{name} is left out. Rename yours to have both (docs/adopting.md).\n"
+        )
+        return
+    if INCLUDED:
+        options["default"] = False  # a plain `nox` runs what the including noxfile chose, as before
+    nox.session(name=name, **options)(func)
 
 
 # -- one environment per Python and install lists --------------------------------------------
@@ -119,7 +180,8 @@ def _register_environment(key: Environment) -> str:
         record = session.cache_dir / ENV_RECORDS / name
         record.unlink(missing_ok=True)  # stays gone if this build fails: no stale interpreter
         session.install(*COVERAGE_DEPS)
-        _install_lists(session, installs)
+        with _in_kit_folder(session):  # install lists name paths relative to the kit's folder
+            _install_lists(session, installs)
         record.parent.mkdir(parents=True, exist_ok=True)
         # Without a virtualenv (--no-venv), the sessions run the python on PATH.
         record.write_text(session.bin if session.venv_backend != "none" else "", encoding="utf-8")
@@ -127,7 +189,15 @@ def _register_environment(key: Environment) -> str:
     shared_by = f"the sessions of {', '.join(users)}" if users else "the kit's sessions"
     on = f" (Python {python})" if python else ""
     build.__doc__ = f"Build the environment{on} {shared_by} run in; they require it, so nox runs it for them."
-    nox.session(name=name, python=python, reuse_venv=True, default=False, tags=["environment"])(build)
+    _define(
+        build,
+        name=name,
+        python=python,
+        reuse_venv=True,
+        default=False,
+        tags=["environment"],
+        venv_backend=BACKEND,
+    )
     return name
 
 
@@ -143,7 +213,7 @@ def _built(session: nox.Session, name: str, python: str | None = None) -> Built 
         wanted = f"Python {python}" if python else "its Python"
         session.skip(f"{wanted} was not found, so its environment ({name}) was not built")
     interpreter = Path(bin_dir) / "python"
-    here = Path.cwd()
+    here = HERE  # where the kit runs it
     shown = interpreter.relative_to(here) if interpreter.is_relative_to(here) else interpreter
     path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     return Built(python=str(shown), variables={"PATH": path, "VIRTUAL_ENV": str(Path(bin_dir).parent)})
@@ -163,14 +233,15 @@ def _register_service(service: manifest_module.Service) -> None:
     # from `nox --json -l` alone.
     tags = ["coverage", *([f"shards-{service.shards}"] if service.shards > 1 else [])]
     # Runs write separate files and keep their scratch apart: safe under nox --parallel.
-    nox.session(
+    _define(
+        session_func,
         name=f"coverage-{service.name}",
         tags=tags,
         default=True,
         allow_parallel=True,
         venv_backend="none",  # it runs in the environment its `requires` built
         requires=[environment],
-    )(session_func)
+    )
 
 
 for _service in MANIFEST.services:
@@ -187,7 +258,8 @@ COMMON_PYTHON = _pythons.pop() if len(_pythons) == 1 else None
 def _install_services(session: nox.Session) -> None:
     """Every service's `install` list, as each service's session installs it: for the
     sessions that collect every service's tests in their own environment."""
-    _install_lists(session, EVERY_INSTALL)
+    with _in_kit_folder(session):
+        _install_lists(session, EVERY_INSTALL)
 
 
 def _shared_session(
@@ -206,9 +278,7 @@ def _shared_session(
         _tasks(session, command, *session.posargs, environment=_built(session, environment, COMMON_PYTHON))
 
     session_func.__doc__ = doc
-    nox.session(name=name, tags=tags, default=default, venv_backend="none", requires=[environment])(
-        session_func
-    )
+    _define(session_func, name=name, tags=tags, default=default, venv_backend="none", requires=[environment])
 
 
 # (name, description, command, tags, in a plain `nox`, what they install besides the kit's
@@ -285,14 +355,12 @@ for _name, _doc, _command, _tags, _default, _installs in SHARED_SESSIONS:
     _shared_session(_name, _doc, _command, tags=_tags, default=_default, installs=_installs)
 
 
-@nox.session(default=False, tags=["history"])
 def ratchet(session: nox.Session) -> None:
     """Raise floors in the manifest and pyproject.toml to the figures minus a margin (-- --check)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "ratchet"))
     _tasks(session, "ratchet", *session.posargs)
 
 
-@nox.session(default=False, tags=["upkeep"])
 def maintenance(session: nox.Session) -> None:
     """Weekly upkeep: retention, history compaction, audit, tool versions, digest (-- --dry-run)."""
     session.install(*UPKEEP_DEPS)
@@ -300,12 +368,27 @@ def maintenance(session: nox.Session) -> None:
     _tasks(session, "maintenance", *session.posargs)
 
 
-@nox.session(default=False, tags=["upkeep"])
 def audit(session: nox.Session) -> None:
     """Check the configuration for settings that bring coverage masking back."""
     session.install(*UPKEEP_DEPS)
     _install_services(session)  # it collects every service's tests
     _tasks(session, "audit", *session.posargs)
+
+
+_define(ratchet, default=False, tags=["history"], venv_backend=BACKEND)
+_define(maintenance, default=False, tags=["upkeep"], venv_backend=BACKEND)
+_define(audit, default=False, tags=["upkeep"], venv_backend=BACKEND)
+
+
+if not INCLUDED and KIT == "tasks":
+
+    @nox.session(default=False, tags=["adopt"])
+    def adopt(session: nox.Session) -> None:
+        """Set the kit up in another repository (-- PATH [--upgrade] [--force]; docs/adopting.md)."""
+        session.install(*UPKEEP_DEPS)
+        # PATH is relative to where nox was started, which need not be this folder.
+        variables = {"COVERAGE_WORKFLOWS_INVOKED_FROM": session.invoked_from}
+        session.run("python", "-m", KIT, "adopt", *session.posargs, env=variables)
 
 
 # The kit's own development sessions (tests, tests-floor, lint, bench, bench_cores) live in

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,3 +247,25 @@ def headless(chromium: str, page: Path, profile: Path, *args: str) -> Result:
         page.parent,
         timeout=120,
     )
+
+
+def build_wheel(folder: Path, package: str) -> Path:
+    """A minimal pure-Python wheel of `package`, written by hand (no build backend, no
+    index): one module setting READY, its metadata and a RECORD with the hashes pip checks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = f"{package}-0.1.dist-info"
+    files = {
+        f"{package}/__init__.py": "READY = True\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = folder / f"{package}-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return wheel

@@ -32,8 +32,11 @@ def no_config(data_file: Path) -> str:
     return f"--rcfile={empty}"
 
 
-def strict_run(cwd: Path, sources: list[Path], tests: list[str], data_file: Path) -> dict[Path, FileTruth]:
-    """Run `tests` in `cwd` measuring only `sources`; per-file truth keyed by absolute path."""
+def strict_run(
+    cwd: Path, sources: list[Path], tests: list[str], data_file: Path, env: dict[str, str] | None = None
+) -> dict[Path, FileTruth]:
+    """Run `tests` in `cwd` measuring only `sources` (with `env` added to the environment);
+    per-file truth keyed by absolute path."""
     data_file.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable,
@@ -51,7 +54,7 @@ def strict_run(cwd: Path, sources: list[Path], tests: list[str], data_file: Path
         "no:cacheprovider",
         *tests,
     ]
-    result = run(argv, cwd)
+    result = run(argv, cwd, env=env)
     assert result.returncode == 0, result.output
     cov = Coverage(data_file=str(data_file), config_file=False)
     cov.set_option("report:include_namespace_packages", True)

@@ -20,7 +20,19 @@ from tests.conftest import KIT, write_files
 
 TASKS = KIT / "tasks"
 # The stages of the pipeline, lowest first: a stage may use its own and the ones before it.
-STAGES = ("errors", "config", "measure", "analyze", "report", "gate", "history", "upkeep", "cli", "__main__")
+STAGES = (
+    "errors",
+    "config",
+    "measure",
+    "analyze",
+    "report",
+    "gate",
+    "history",
+    "upkeep",
+    "adopt",
+    "cli",
+    "__main__",
+)
 MAX_LINES = 400
 MAX_TOP_LEVEL_FILES = 5
 MIN_SUBPACKAGES = 5

@@ -9,14 +9,11 @@ the wheel built here. That wheel is what the example's tests need to be collecte
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, nox_in_venvs, tasks
+from tests.conftest import Result, build_wheel, nox_in_venvs, tasks
 
 pytestmark = pytest.mark.e2e
 
@@ -25,32 +22,10 @@ SERVICES = ("xp", "auth", "discord")
 NEEDS_PACKAGE = f"from {PACKAGE} import READY\n\n\ndef test_testkit_is_installed():\n    assert READY\n"
 
 
-def build_wheel(folder: Path) -> Path:
-    """A minimal pure-Python wheel of `arcade_testkit`, written by hand (no build backend,
-    no index): one module, its metadata and a RECORD with the hashes pip checks."""
-    folder.mkdir(parents=True, exist_ok=True)
-    info = f"{PACKAGE}-0.1.dist-info"
-    files = {
-        f"{PACKAGE}/__init__.py": "READY = True\n",
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: 0.1\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(text.encode())}")
-    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
-    wheel = folder / f"{PACKAGE}-0.1-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return wheel
-
-
 def needs_a_package(project: Path) -> None:
     """Every service of the example gets a test that imports the package, and the package
     in its `install` list (a path, as pip takes it, from the project directory)."""
-    wheel = build_wheel(project / "wheels")
+    wheel = build_wheel(project / "wheels", PACKAGE)
     for service in SERVICES:
         (project / f"examples/monorepo/tests/{service}/test_testkit.py").write_text(NEEDS_PACKAGE)
     manifest = project / "configs/services.toml"

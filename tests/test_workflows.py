@@ -1,6 +1,8 @@
 """The GitHub workflows parse, and everything they call exists (a drift test): every nox
 session and tag in `nox --json -l`, every argument after `--` in the kit's parser, every
-matrix key in the matrix the kit generates, every job output in the job that sets it."""
+matrix key in the matrix the kit generates, every job output in the job that sets it. And
+they work where the kit is vendored: the kit's commands and outputs go through KIT_DIR and
+KIT_MODULE, whose two env lines are all that adopting the kit rewrites."""
 
 from __future__ import annotations
 
@@ -23,14 +25,23 @@ from tests.conftest import KIT, nox, run
 WORKFLOWS = sorted((KIT / ".github/workflows").glob("*.yml"))
 # The kit command behind each nox session that passes its arguments on.
 SESSION_COMMANDS = {"combine": "combine", "report": "report", "gate": "gate", "baseline": "baseline"}
+# The workflows that run the kit, and the env lines that say where it lives: these exact
+# lines, in the kit's own repository; adopting the kit replaces them as text.
+KIT_WORKFLOWS = ("coverage.yml", "maintenance.yml")
+KIT_ENV_LINES = {"KIT_DIR": '  KIT_DIR: "."\n', "KIT_MODULE": '  KIT_MODULE: "tasks"\n'}
+ADOPTED = {"KIT_DIR": ".coverage-workflows", "KIT_MODULE": "coverage_workflows"}
 
 
-def load(path: Path) -> dict[str, Any]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+def parse(text: str) -> dict[str, Any]:
+    document = yaml.safe_load(text)
     assert isinstance(document, dict)
     # YAML 1.1 reads the key `on` as True.
     document["on"] = document.pop(True, document.get("on"))
     return document
+
+
+def load(path: Path) -> dict[str, Any]:
+    return parse(path.read_text(encoding="utf-8"))
 
 
 def steps(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -45,15 +56,15 @@ class NoxCall:
 
 
 def commands(script: str) -> list[list[str]]:
-    """Simple commands of a step's script: words, split at pipes and command separators."""
+    """Simple commands of a step's script: words, split at pipes, command separators and
+    parentheses (a subshell, `$(...)`), so `(cd "$KIT_DIR" && python -m ...)` is two."""
     found = []
     for line in script.replace("\\\n", " ").splitlines():
-        words = shlex.split(line, comments=True)
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True  # `$VAR` and `--option=value` stay one word each
         current: list[str] = []
-        for word in [*words, ";"]:
-            if word in {"|", ";", "&&", "||"} or word.endswith(";"):
-                if word.endswith(";") and word != ";":
-                    current.append(word[:-1])
+        for word in [*lexer, ";"]:
+            if set(word) <= set("|;&()"):
                 if current:
                     found.append(current)
                 current = []
@@ -101,6 +112,49 @@ def all_calls() -> list[tuple[Path, NoxCall]]:
 def placeholder(word: str) -> str:
     """Shell variables in arguments stand for values of their kind."""
     return re.sub(r"\$\{?\w+\}?", "1", word)
+
+
+def kit_commands(script: str) -> list[tuple[list[str], list[str] | None]]:
+    """`python -m MODULE ...` other than pip, each with the command before it in its script."""
+    found = commands(script)
+    return [
+        (words, found[i - 1] if i else None)
+        for i, words in enumerate(found)
+        if words[:2] == ["python", "-m"] and words[2:3] != ["pip"]
+    ]
+
+
+def values(document: dict[str, Any]) -> list[str]:
+    """What the runner evaluates or runs: every `if:`, `run:` and `with:` value (not names)."""
+    found = []
+    for job in document["jobs"].values():
+        found += [job["if"]] if isinstance(job.get("if"), str) else []
+        for step in job.get("steps", []):
+            found += [step[key] for key in ("if", "run") if isinstance(step.get(key), str)]
+            found += [value for value in step.get("with", {}).values() if isinstance(value, str)]
+    return found
+
+
+# A kit output named in a workflow or script: its reports folder, the data folder or a
+# matrix entry's data file from the matrix job (relative to the kit's folder, as the kit
+# writes them).
+REPORTS = re.compile(r"(?<![\w-])reports(?:/|$|(?=[\"']))", re.MULTILINE)
+DATA = re.compile(r"\$\{\{\s*(?:needs\.matrix\.outputs\.data-dir|matrix\.data)\s*\}\}")
+
+
+def outside_the_kit(text: str, kit_dir: str) -> list[str]:
+    """The kit outputs in `text` whose path does not start with the kit's folder, once the
+    folder's three spellings are read as `kit_dir`: `${{ env.KIT_DIR }}` (with:),
+    `format('{0}/...', env.KIT_DIR)` (if:), `$KIT_DIR` (run: and scripts)."""
+    resolved = re.sub(r"format\('\{0\}/([^']*)',\s*env\.KIT_DIR\)", rf"'{kit_dir}/\1'", text)
+    resolved = re.sub(r"\$\{\{\s*env\.KIT_DIR\s*\}\}", kit_dir, resolved)
+    resolved = resolved.replace('"$KIT_DIR"', kit_dir).replace("$KIT_DIR", kit_dir)
+    return [
+        resolved[max(0, match.start() - 40) : match.end() + 20]
+        for pattern in (REPORTS, DATA)
+        for match in pattern.finditer(resolved)
+        if not resolved[: match.start()].endswith(f"{kit_dir}/")
+    ]
 
 
 def test_workflows__exist_and_parse() -> None:
@@ -166,17 +220,62 @@ def test_workflows__arguments_after_the_separator_are_the_kits() -> None:
 
 def test_workflows__kit_commands_exist() -> None:
     used = [
-        words
+        (path.name, words, before)
         for path in WORKFLOWS
         for _, step in steps(load(path))
         if "run" in step
-        for words in commands(step["run"])
-        if words[:3] == ["python", "-m", "tasks"]
+        for words, before in kit_commands(step["run"])
     ]
-    assert used, "the coverage workflow derives its matrix with python -m tasks matrix"
-    for words in used:
+    assert used, "the coverage workflow derives its matrix with python -m $KIT_MODULE matrix"
+    for name, words, before in used:
+        # The kit's package by its name in KIT_MODULE, run in its folder: `cd "$KIT_DIR" && ...`.
+        assert words[2] == "$KIT_MODULE", f'{name}: {shlex.join(words)}: python -m "$KIT_MODULE"'
+        assert before == ["cd", "$KIT_DIR"], f"{name}: {shlex.join(words)} runs outside $KIT_DIR"
         args, extra = cli.parser().parse_known_args(words[3:])
         assert not extra and args.command == "matrix"
+
+
+def test_workflows__say_where_the_kit_lives_and_find_its_outputs_there() -> None:
+    assert cli.__name__.split(".")[0] == "tasks"  # KIT_MODULE names this package
+    for name in KIT_WORKFLOWS:
+        path = KIT / ".github/workflows" / name
+        text = path.read_text(encoding="utf-8")
+        for line in KIT_ENV_LINES.values():
+            assert text.count(line) == 1, f"{name}: the top-level env: has the line {line!r} once"
+        document = load(path)
+        assert document["env"]["KIT_DIR"] == "." and document["env"]["KIT_MODULE"] == "tasks", name
+        kit_dir = document["env"]["KIT_DIR"]
+        assert outside_the_kit("\n".join(values(document)), kit_dir) == [], name
+    for path in SCRIPTS:  # run from the repository's top, with the workflow's env
+        script = path.read_text(encoding="utf-8")
+        assert "KIT_DIR=${KIT_DIR:-.}" in script, path.name
+        assert outside_the_kit(script, ".") == [], path.name
+    # The kit's process runs in its folder: a history file at the top is named absolutely.
+    files = [
+        call.posargs[call.posargs.index(option) + 1]
+        for _, call in all_calls()
+        for option in ("--import", "--export")
+        if option in call.posargs
+    ]
+    assert len(files) == 2 and all(file == "$PWD/history.jsonl" for file in files), files
+
+
+def test_workflows__adopted_into_a_kit_folder_still_parse_and_use_it() -> None:
+    for name in KIT_WORKFLOWS:
+        adopted = (KIT / ".github/workflows" / name).read_text(encoding="utf-8")
+        for key, line in KIT_ENV_LINES.items():
+            adopted = adopted.replace(line, f'  {key}: "{ADOPTED[key]}"\n')
+        document = parse(adopted)
+        assert {key: document["env"].get(key) for key in ADOPTED} == ADOPTED, name
+        evaluated = values(document)
+        # No kit command by the package's own name (the env comment that names `python -m
+        # tasks adopt` is a comment, not a value).
+        assert not [value for value in evaluated if re.search(r"python -m \"?tasks\b", value)], name
+        for value in evaluated:
+            for words, before in kit_commands(value):
+                assert words[2] == "$KIT_MODULE" and before == ["cd", "$KIT_DIR"], (name, words)
+        # Every reports/ path and data path starts with .coverage-workflows/.
+        assert outside_the_kit("\n".join(evaluated), document["env"]["KIT_DIR"]) == [], name
 
 
 def test_coverage_workflow__matrix_keys_and_outputs_are_the_generators(tmp_path: Path) -> None:
@@ -187,7 +286,8 @@ def test_coverage_workflow__matrix_keys_and_outputs_are_the_generators(tmp_path:
     assert used - {"service"} <= entry_keys, used - entry_keys  # `service` is also the codecov matrix's
     assert {"session", "shard", "shards", "data", "artifact", "name"} <= used
 
-    # The matrix job's outputs are what `matrix --github-output` writes.
+    # The matrix job's outputs are what `matrix --github-output` writes, run as the workflow
+    # runs it: nox at the top, the kit's module in the kit's folder.
     output = tmp_path / "github_output"
     listing = nox(KIT, "--json", "-l", "-t", "coverage")
     (tmp_path / "listing.json").write_text(listing.stdout)
@@ -195,13 +295,13 @@ def test_coverage_workflow__matrix_keys_and_outputs_are_the_generators(tmp_path:
         [
             sys.executable,
             "-m",
-            "tasks",
+            document["env"]["KIT_MODULE"],
             "matrix",
             "--listing",
             str(tmp_path / "listing.json"),
             "--github-output",
         ],
-        KIT,
+        KIT / document["env"]["KIT_DIR"],
         env={"GITHUB_OUTPUT": str(output)},
     )
     assert generated.returncode == 0, generated.output

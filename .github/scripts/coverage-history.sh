@@ -5,16 +5,21 @@
 #
 #   coverage-history.sh restore   import the branch's history, if the branch exists
 #   coverage-history.sh save      export the local history and push it as a new commit, with
-#                                 reports/badges/ when present, else the branch's badges kept
-#                                 (needs `contents: write`; run one writer at a time)
+#                                 $KIT_DIR/reports/badges/ when present, else the branch's badges
+#                                 kept (needs `contents: write`; run one writer at a time)
+#
+# Run from the repository's top. KIT_DIR is where the kit lives ("." in the kit's own
+# repository, the workflows' env: sets it); history.jsonl stays at the top, and the baseline
+# session gets its absolute path, because the kit's process runs in the kit's folder.
 set -euo pipefail
 
+KIT_DIR=${KIT_DIR:-.}
 branch=coverage-history
 case "${1:-}" in
   restore)
     if git fetch --quiet --depth=1 origin "$branch"; then
       git show FETCH_HEAD:history.jsonl > history.jsonl
-      nox -s baseline -- --import history.jsonl
+      nox -s baseline -- --import "$PWD/history.jsonl"
     else
       echo "no $branch branch yet: starting without a history"
     fi
@@ -26,11 +31,11 @@ case "${1:-}" in
       parent=(-p "$(git rev-parse FETCH_HEAD)")
       badges=$(git rev-parse --quiet --verify "FETCH_HEAD:badges" || true)
     fi
-    nox -s baseline -- --export history.jsonl
+    nox -s baseline -- --export "$PWD/history.jsonl"
     entries=$(printf '100644 blob %s\thistory.jsonl' "$(git hash-object -w history.jsonl)")
-    if [ -d reports/badges ]; then
+    if [ -d "$KIT_DIR/reports/badges" ]; then
       listing=""
-      for file in reports/badges/*; do
+      for file in "$KIT_DIR"/reports/badges/*; do
         listing+=$(printf '100644 blob %s\t%s' "$(git hash-object -w "$file")" "$(basename "$file")")$'\n'
       done
       badges=$(printf '%s' "$listing" | git mktree)

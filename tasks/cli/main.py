@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from ..config import loader
 from ..config.manifest import DEFAULT_MANIFEST, Manifest
 from ..errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, KitError, io_failure
-from . import gate, history, measure, report, upkeep
+from . import adopt, gate, history, measure, report, upkeep
 
 Handler = Callable[[Manifest, argparse.Namespace, list[str], TextIO], int]
 
@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "audit": (upkeep.add_audit, upkeep.handle_audit),
     "services": (measure.add_services, measure.handle_services),
     "matrix": (measure.add_matrix, measure.handle_matrix),
+}
+# Commands that read no manifest: adopt writes one, in another repository.
+WITHOUT_MANIFEST: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace, TextIO], int]]] = {
+    "adopt": (adopt.add_adopt, adopt.handle_adopt),
 }
 PYTEST_PASSTHROUGH = ("run", "stability")  # the commands whose further arguments go to pytest
 
@@ -71,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
         help="the service manifest, relative to the project directory (default: %(default)s)",
     )
     commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add, _ in COMMANDS.values():
+    for add, _ in [*COMMANDS.values(), *WITHOUT_MANIFEST.values()]:
         add(commands)
     return top
 
@@ -80,9 +84,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     args, extra = parser().parse_known_args(argv)
     if extra and args.command not in PYTEST_PASSTHROUGH:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
-    _, handle = COMMANDS[args.command]  # argparse restricts the choices to these
     try:
-        return handle(loader.load(args.manifest), args, extra, out)
+        if args.command in WITHOUT_MANIFEST:
+            return WITHOUT_MANIFEST[args.command][1](args, out)
+        _, handle = COMMANDS[args.command]  # argparse restricts the choices to these
+        manifest = loader.load(args.manifest)
+        # The kit vendored in a folder of the repository starts there (to import itself and
+        # find its manifest); it works from the repository, whose paths the data records.
+        os.chdir(manifest.project_dir)
+        return handle(manifest, args, extra, out)
     except KitError as exc:
         print(f"error: {exc.message}", file=err)
         return exc.exit_code

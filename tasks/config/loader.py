@@ -87,7 +87,7 @@ class _Validator(TableReader):
         self.check_keys(document, (), TOP_KEYS)
         settings = self.table(document.get("settings", {}), ("settings",))
         self.check_keys(settings, ("settings",), SETTINGS_KEYS)
-        root = self.inside(settings.get("root", "."), ("settings", "root"), self.project, must_exist=True)
+        root = self.root(settings.get("root", "."))
         services_table = self.table(document.get("services"), ("services",)) if "services" in document else {}
         if not services_table:
             raise self.error(
@@ -132,7 +132,9 @@ class _Validator(TableReader):
             raise self.error(("settings", "editor_dir"), f"{self.rel(editor_dir)} is a file, not a folder.")
         return Manifest(
             path=path,
-            project_dir=self.project,
+            # What data and reports name files relative to: the repository, also when the
+            # kit lives in a folder of it (root = "..").
+            project_dir=self.boundary,
             root=root,
             data_dir=folders["data_dir"],
             reports_dir=folders["reports_dir"],
@@ -147,6 +149,18 @@ class _Validator(TableReader):
             ratchet=self.ratchet(document.get("ratchet", {}), root),
             maintenance=self.maintenance(document.get("maintenance", {})),
         )
+
+    def root(self, raw: object) -> Path:
+        """settings.root: a folder inside the project, or the project's parent folder, where
+        the kit lives in a folder of the repository it measures (`adopt` puts it in
+        .coverage-workflows/, with root = ".."); that repository then bounds every path."""
+        if isinstance(raw, str) and raw.strip() and not Path(raw).is_absolute():
+            try:
+                if (self.project / raw).resolve() == self.project.parent:
+                    self.boundary = self.project.parent
+            except (OSError, ValueError):
+                pass  # inside() names the problem
+        return self.inside(raw, ("settings", "root"), self.project, must_exist=True)
 
     def goals(self, value: object, names: tuple[str, ...]) -> tuple[Goal, ...]:
         table = self.table(value, ("goals",))

@@ -25,6 +25,9 @@ SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
 TOTAL = "total"
 # The kit's own package (tasks/, wherever it was copied): the folder above this module's.
 KIT_PACKAGE = Path(__file__).resolve().parent.parent
+# Its importable name: `tasks` in the kit's own repository, `coverage_workflows` where
+# `adopt` vendored it (a repository may have a `tasks` package of its own).
+KIT_MODULE = __name__.split(".")[0]
 # (test_manifest checks that every name config/layout.py gives a file or folder is here)
 RESERVED_NAMES = {"combined", "failed", "stale", "slices", "stability", "cache", TOTAL, "all"}
 
@@ -253,10 +256,15 @@ class Manifest:
 
     def owned_by_nobody(self) -> list[Path]:
         """Folders and files that hold no service's source on purpose: every service's test
-        paths, `gate.ignore`, and the kit's own files (its package and its noxfile, vendored
-        into the repository or not). Any other Python file under the root should have an owner."""
+        paths, `gate.ignore`, the repository's noxfile.py, and the kit's own files (its
+        package and its noxfile, vendored into the repository or not). Any other Python file
+        under the root should have an owner."""
         tests = [(s.cwd / t).resolve() for s in self.services for t in s.tests]
-        return [*self.gate.ignore, *tests, KIT_PACKAGE, KIT_PACKAGE.parent / "noxfile.py"]
+        # The repository's noxfile.py is nobody's source either: its sessions are tooling.
+        kit = [KIT_PACKAGE, KIT_PACKAGE.parent / "noxfile.py", self.root / "noxfile.py"]
+        if not self.root.is_relative_to(KIT_PACKAGE.parent):
+            kit.append(KIT_PACKAGE.parent)  # vendored: its folder holds nothing but the kit's files
+        return [*self.gate.ignore, *tests, *kit]
 
     def display(self, path: Path) -> str:
         """A path as the user wrote it: relative to the project when inside it."""

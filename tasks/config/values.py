@@ -22,6 +22,9 @@ class TableReader:
         self.shown = shown
         self.lines = text.splitlines()
         self.project = project
+        # What no path may leave: the project, or the repository around it when the kit
+        # lives in a folder of the repository it measures (settings.root = "..").
+        self.boundary = project
 
     def error(self, keys: tuple[str, ...], problem: str) -> ConfigError:
         line = locate(self.lines, keys)
@@ -67,10 +70,10 @@ class TableReader:
             exists = resolved.exists()
         except (OSError, ValueError) as exc:
             raise self.error(keys, f"{raw!r} is not a usable path: {exc}.") from None
-        if not resolved.is_relative_to(self.project):
+        if not resolved.is_relative_to(self.boundary):
             raise self.error(
                 keys,
-                f"{raw!r} resolves to {resolved}, outside the repository {self.project} "
+                f"{raw!r} resolves to {resolved}, outside the repository {self.boundary} "
                 "(through '..' or a symbolic link). Keep every path inside the repository.",
             )
         if must_exist and not exists:
@@ -90,9 +93,9 @@ class TableReader:
             if Path(raw).is_absolute():
                 raise self.error(keys, f"{raw!r} is absolute; give a pattern relative to {self.rel(base)!r}.")
             resolved = Path(os.path.normpath(base / raw))
-            if not resolved.is_relative_to(self.project):
+            if not resolved.is_relative_to(self.boundary):
                 raise self.error(
-                    keys, f"{raw!r} leads outside the repository {self.project}; keep patterns inside it."
+                    keys, f"{raw!r} leads outside the repository {self.boundary}; keep patterns inside it."
                 )
             found.append(str(resolved))
         return tuple(found)

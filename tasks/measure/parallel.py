@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..config.layout import LOGS_DIR, Shard
-from ..config.manifest import MAX_SHARDS, Manifest
+from ..config.manifest import KIT_MODULE, KIT_PACKAGE, MAX_SHARDS, Manifest
 from ..errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_IO, EXIT_OK, MEANINGS, ConfigError
 
 TAIL_LINES = 15  # of a failed run's log, shown in the terminal
@@ -157,7 +157,7 @@ class Interrupted(Exception):
 
 
 def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, logs: Path) -> Outcome:
-    argv = [sys.executable, "-m", "tasks", "--manifest", str(manifest.path), "run", job.service]
+    argv = [sys.executable, "-m", KIT_MODULE, "--manifest", str(manifest.path), "run", job.service]
     argv += job.shard_args()
     if workers > 1:
         argv += ["--workers", str(workers)]
@@ -168,7 +168,7 @@ def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, lo
     try:
         with log.open("w", encoding="utf-8") as handle:
             status = subprocess.run(
-                argv, cwd=manifest.project_dir, stdout=handle, stderr=subprocess.STDOUT, check=False
+                argv, cwd=KIT_PACKAGE.parent, stdout=handle, stderr=subprocess.STDOUT, check=False
             ).returncode
     except OSError as exc:  # the log cannot be written, or the interpreter cannot start
         return Outcome(
