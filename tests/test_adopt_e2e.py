@@ -181,6 +181,17 @@ def test_adopt__src_layout_with_its_own_noxfile_and_tasks(tmp_path: Path) -> Non
         assert_isolated_equal_strict(
             host, figures[name], host, [host / "src" / name], [f"tests/{name}"], tmp_path / "strict" / name
         )
+    # The CI matrix names the data files from the repository's top, where the workflow's
+    # upload steps run (as the copied coverage.yml runs it: nox at the top, the kit in its folder).
+    listing = run([sys.executable, "-m", "nox", "--json", "-l", "-t", "coverage"], host)
+    (tmp_path / "listing.json").write_text(listing.stdout)
+    outputs = tmp_path / "github_output"
+    argv = [sys.executable, "-m", "coverage_workflows", "matrix", "--listing", str(tmp_path / "listing.json")]
+    matrix = run([*argv, "--github-output"], host / KIT_FOLDER, env={"GITHUB_OUTPUT": str(outputs)})
+    assert matrix.returncode == 0, matrix.output
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert written["data-dir"] == f"{KIT_FOLDER}/.coverage-data", written
+    assert all((host / entry["data"]).is_file() for entry in json.loads(written["matrix"])["include"])
     # beta's tests run alpha's code: the masking the kit exists to show.
     assert figures["alpha"]["whole_suite"]["covered"] > figures["alpha"]["isolated"]["covered"]
 

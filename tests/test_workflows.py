@@ -135,25 +135,31 @@ def values(document: dict[str, Any]) -> list[str]:
     return found
 
 
-# A kit output named in a workflow or script: its reports folder, the data folder or a
-# matrix entry's data file from the matrix job (relative to the kit's folder, as the kit
-# writes them).
+# A kit output named in a workflow or script: its reports folder (under the kit's folder),
+# the data folder or a matrix entry's data file from the matrix job (relative to the
+# repository, as the kit names every file).
 REPORTS = re.compile(r"(?<![\w-])reports(?:/|$|(?=[\"']))", re.MULTILINE)
 DATA = re.compile(r"\$\{\{\s*(?:needs\.matrix\.outputs\.data-dir|matrix\.data)\s*\}\}")
 
 
 def outside_the_kit(text: str, kit_dir: str) -> list[str]:
-    """The kit outputs in `text` whose path does not start with the kit's folder, once the
+    """The kit outputs in `text` named wrongly: a reports path that does not start with the
+    kit's folder, or a data path from the matrix job with a folder put before it, once the
     folder's three spellings are read as `kit_dir`: `${{ env.KIT_DIR }}` (with:),
     `format('{0}/...', env.KIT_DIR)` (if:), `$KIT_DIR` (run: and scripts)."""
     resolved = re.sub(r"format\('\{0\}/([^']*)',\s*env\.KIT_DIR\)", rf"'{kit_dir}/\1'", text)
     resolved = re.sub(r"\$\{\{\s*env\.KIT_DIR\s*\}\}", kit_dir, resolved)
     resolved = resolved.replace('"$KIT_DIR"', kit_dir).replace("$KIT_DIR", kit_dir)
+    # Reports are named by the workflow; data paths come from the matrix job, which names
+    # them from the repository's top already (the kit folder is in them): never prefixed.
     return [
         resolved[max(0, match.start() - 40) : match.end() + 20]
-        for pattern in (REPORTS, DATA)
-        for match in pattern.finditer(resolved)
+        for match in REPORTS.finditer(resolved)
         if not resolved[: match.start()].endswith(f"{kit_dir}/")
+    ] + [
+        resolved[max(0, match.start() - 40) : match.end() + 20]
+        for match in DATA.finditer(resolved)
+        if resolved[: match.start()].endswith("/")
     ]
 
 
@@ -274,7 +280,7 @@ def test_workflows__adopted_into_a_kit_folder_still_parse_and_use_it() -> None:
         for value in evaluated:
             for words, before in kit_commands(value):
                 assert words[2] == "$KIT_MODULE" and before == ["cd", "$KIT_DIR"], (name, words)
-        # Every reports/ path and data path starts with .coverage-workflows/.
+        # Every reports/ path starts with .coverage-workflows/; data paths come as the matrix names them.
         assert outside_the_kit("\n".join(evaluated), document["env"]["KIT_DIR"]) == [], name
 
 
