@@ -343,6 +343,14 @@ SHARED_SESSIONS = [
         (),
     ),
     (
+        "affected",
+        "List the services a change can alter, with why; the rest keep their data (-- --base REF --json).",
+        "affected",
+        ["ci"],
+        False,
+        (),
+    ),
+    (
         "baseline",
         "Record the combined figures in the history (-- --set, --status, --compare A B, --export F, ...).",
         "baseline",

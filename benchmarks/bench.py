@@ -41,6 +41,7 @@ REPORT_DIR = "bench-out"  # where the coverage.py CLI variants write, inside the
 # The CLI on the kit's combined data, whose paths are relative to the repository.
 RCFILE = "bench.coveragerc"
 COMBINED = ".coverage-data/combined"
+AFFECTED_ALONE = "affected --base main alone"
 SAVED_COMBINED = "bench-combined"  # the combined data as measured once, for every group to start from
 
 
@@ -92,8 +93,9 @@ for argv, accepted in json.loads(sys.argv[1]):
         sys.exit(f"exit {status.returncode}: {argv}\\n{status.stderr[-2000:]}")
 seconds = time.perf_counter() - start
 done.set()
-largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-print(json.dumps([seconds, max(peak, largest)]))
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+largest = children.ru_maxrss * 1024
+print(json.dumps([seconds, max(peak, largest), children.ru_utime + children.ru_stime]))
 """
 
 
@@ -111,11 +113,16 @@ class Variant:
     cwd: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of every process the commands ran
     peak_mib: float = 0.0
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu)
 
 
 @dataclass
@@ -188,8 +195,9 @@ class Bench:
         )
         if proc.returncode:
             raise SystemExit(f"{variant.name}: {proc.stderr.strip()}")
-        seconds, peak_bytes = json.loads(proc.stdout)
+        seconds, peak_bytes, cpu = json.loads(proc.stdout)
         variant.seconds.append(float(seconds))
+        variant.cpu.append(float(cpu))
         variant.peak_mib = max(variant.peak_mib, peak_bytes / 2**20)
 
     # The groups ---------------------------------------------------------------------
@@ -324,6 +332,46 @@ class Bench:
                 Variant(direct, [cmd(session_python, "-m", "tasks", "run", self.first)]),
                 Variant(NOX_REUSED, [cmd(PY, "-m", "nox", "-R", "-s", f"coverage-{self.first}")]),
             ],
+        )
+
+    def carrying(self) -> Group:
+        """A change inside one service: every service run again, against `affected`, the
+        services it names run again, and the others' data carried (combine checks it)."""
+        listed = subprocess.run(
+            [*KIT_CMD, "affected", "--base", "main", "--json"],
+            cwd=self.repo,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        chosen = json.loads(listed.stdout)["affected"]
+
+        def base_data() -> None:
+            shutil.rmtree(self.repo / ".coverage-data", ignore_errors=True)
+            shutil.copytree(self.repo / AFFECTED_DATA, self.repo / ".coverage-data")
+
+        affected = cmd(*KIT_CMD, "affected", "--base", "main")
+        full = f"every service run again ({len(self.services)}), then combine"
+        return Group(
+            "A change inside one service: affected and carried forward",
+            reference=full,
+            variants=[
+                Variant(
+                    full,
+                    [*(cmd(*KIT_CMD, "run", s) for s in self.services), cmd(*KIT_CMD, "combine")],
+                    base_data,
+                ),
+                Variant(
+                    f"affected, its {len(chosen)} service(s) run again ({', '.join(chosen)}), "
+                    "the rest carried, combine",
+                    [affected, *(cmd(*KIT_CMD, "run", s) for s in chosen), cmd(*KIT_CMD, "combine")],
+                    base_data,
+                ),
+                Variant(AFFECTED_ALONE, [affected], base_data),
+            ],
+            note=f"The change adds a function to src/{self.services[-1]}/mod000.py. Runs one after another; "
+            "CPU is the CPU seconds of every process the commands started.",
         )
 
     def setting_up(self) -> Group:
@@ -578,6 +626,14 @@ def targets(groups: dict[str, Group]) -> list[Target]:
     if load and load.variants[0].seconds:
         peak = max(v.peak_mib for v in load.variants)
         found.append(Target(f"{load.title}: combine and gate within 1 GiB", f"{peak:.0f} MiB", peak <= 1024))
+    carrying = groups.get("affected")
+    if carrying and carrying.variants[0].seconds:
+        full, carry = carrying.variants[0].median_cpu, carrying.variants[1].median_cpu
+        found.append(
+            Target("affected + carried, CPU seconds against a full run", f"{carry / full:.2f}x", carry < full)
+        )
+        seconds = carrying.variant(AFFECTED_ALONE).median
+        found.append(Target("affected itself < 1 s", f"{seconds:.2f} s", seconds < 1))
     hundred = median("combining", combine_name(100))
     if hundred is not None:
         found.append(Target("combine of 100 shard files < 1 s", f"{hundred:.2f} s", hundred < 1))
@@ -605,6 +661,10 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
             load = build_load(Path(scratch) / "load", env, cores)
             groups["load"] = load.loading(LOAD_SHARDS)
             compiled.append(load.repo)
+        if "affected" in chosen:
+            one_service = build_affected(Path(scratch) / "affected", env, cores, size)
+            groups["affected"] = one_service.carrying()
+            compiled.append(one_service.repo)
         compile_everything(*compiled)
         for key, group in groups.items():
             if key in LONG_GROUPS:
@@ -612,6 +672,7 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
             for variant in group.variants:  # warm-up, not counted: files cached, first-run costs paid
                 bench.measure(variant)
                 variant.seconds.clear()
+                variant.cpu.clear()
                 variant.peak_mib = 0.0
         for round_index in range(repeat):
             for group in groups.values():
@@ -641,6 +702,7 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
                         "seconds": v.seconds,
                         "median": v.median,
                         "ratio": v.median / group.variant(group.reference).median,
+                        "cpu_median": v.median_cpu,
                         "peak_mib": v.peak_mib,
                     }
                     for v in group.variants
@@ -657,7 +719,7 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
     return report
 
 
-GROUPS = ("measuring", "reporting", "gating", "overhead", "setup", "combining", "load", "cores")
+GROUPS = ("measuring", "reporting", "gating", "overhead", "setup", "combining", "load", "cores", "affected")
 
 
 def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
@@ -689,7 +751,12 @@ def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
     return groups
 
 
-LONG_GROUPS = ("measuring", "reporting", "load")  # no uncounted warm-up round (it would take minutes)
+LONG_GROUPS = (
+    "measuring",
+    "reporting",
+    "load",
+    "affected",
+)  # no uncounted warm-up round (it would take minutes)
 
 
 def build_load(
@@ -703,6 +770,33 @@ def build_load(
     load.run_untimed(*KIT_CMD, "run-all", "--jobs", str(cores))
     shards.write(repo, services, count)
     return load
+
+
+AFFECTED_DATA = "bench-base-data"  # the base's data, measured once on main
+
+
+def build_affected(repo: Path, env: dict[str, str], cores: int, size: synth.Size) -> Bench:
+    """The affected group's own repository: the kit committed on main, every service
+    measured there, then on `one` a change inside the last service (a function added)."""
+    services = synth.generate(repo, size, git=True)
+    bench = Bench(repo, services, env, cores)
+    bench.run_untimed("git", "checkout", "-q", "main")
+    install_kit(repo)
+    with (repo / ".gitignore").open("a", encoding="utf-8") as ignore:
+        ignore.write(f"{AFFECTED_DATA}/\n")
+    bench.run_untimed("git", "add", "-A")
+    bench.run_untimed(
+        "git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "kit"
+    )
+    bench.run_untimed(*KIT_CMD, "run-all", "--jobs", str(cores))
+    shutil.copytree(repo / ".coverage-data", repo / AFFECTED_DATA, ignore=shutil.ignore_patterns("combined*"))
+    bench.run_untimed("git", "checkout", "-q", "-b", "one")
+    changed = repo / "src" / services[-1] / "mod000.py"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\ndef added(x):\n    return x + 1\n")
+    bench.run_untimed(
+        "git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qam", "one"
+    )
+    return bench
 
 
 def compile_everything(*repos: Path) -> None:
@@ -752,13 +846,13 @@ def markdown(report: dict[str, object]) -> str:
     assert isinstance(groups, list)
     for group in groups:
         lines += [f"### {group['title']}", ""]
-        lines += ["| variant | median | min-max | ratio | peak RSS |", "|---|---:|---:|---:|---:|"]
+        lines += ["| variant | median | min-max | ratio | CPU | peak RSS |", "|---|---:|---:|---:|---:|---:|"]
         for r in group["results"]:
             marker = " (reference)" if r["name"] == group["reference"] else ""
             lines.append(
                 f"| {r['name']}{marker} | {r['median']:.2f} s "
                 f"| {min(r['seconds']):.2f}-{max(r['seconds']):.2f} s "
-                f"| {r['ratio']:.2f}x | {r['peak_mib']:.0f} MiB |"
+                f"| {r['ratio']:.2f}x | {r['cpu_median']:.2f} s | {r['peak_mib']:.0f} MiB |"
             )
         if group["note"]:
             lines += ["", group["note"]]

@@ -269,3 +269,23 @@ def build_wheel(folder: Path, package: str) -> Path:
         for name, text in files.items():
             archive.writestr(name, text)
     return wheel
+
+
+GIT_IDENTITY = {
+    name: "t" for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+}
+
+
+def commit_everything(root: Path, ignored: str = "") -> Path:
+    """Make `root` a git repository on `main` whose first commit holds everything in it but
+    what `ignored` (.gitignore lines) leaves out."""
+    if ignored:
+        (root / ".gitignore").write_text(ignored, encoding="utf-8")
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "start"],
+    ):
+        result = run(argv, root, env=GIT_IDENTITY)
+        assert result.returncode == 0, result.output
+    return root

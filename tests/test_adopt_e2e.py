@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build_wheel, copy_kit, nox_in_venvs, run, tasks, write_files
+from tests.conftest import (
+    GIT_IDENTITY,
+    build_wheel,
+    commit_everything,
+    copy_kit,
+    nox_in_venvs,
+    run,
+    tasks,
+    write_files,
+)
 from tests.oracle import strict_run
 
 pytestmark = pytest.mark.e2e
@@ -26,9 +35,6 @@ KIT_FOLDER = ".coverage-workflows"
 VIRTUALENV = {"NOX_DEFAULT_VENV_BACKEND": "virtualenv"}
 # The oracle's pytest must not start pytest-cov's own measurement inside coverage run's.
 NO_COV = {"PYTEST_ADDOPTS": "--no-cov"}
-GIT_IDENTITY = {
-    name: "t" for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
-}
 
 SRC_LAYOUT = {
     "pyproject.toml": """
@@ -101,14 +107,7 @@ SRC_LAYOUT = {
 
 def git_repository(root: Path, files: dict[str, str]) -> Path:
     write_files(root, files)
-    for argv in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-qm", "start"],
-    ):
-        result = run(argv, root, env=GIT_IDENTITY)
-        assert result.returncode == 0, result.output
-    return root
+    return commit_everything(root)
 
 
 def snapshot(root: Path, *, skip: tuple[str, ...] = (".git", ".nox")) -> dict[str, bytes]:

@@ -96,8 +96,8 @@ def test_matrix__github_output(kit_copy: Path) -> None:
     )
     assert code == 0, stderr
     values = dict(line.split("=", 1) for line in output.read_text().splitlines())
-    assert set(values) == {"matrix", "services", "data-dir"}
-    assert len(json.loads(values["matrix"])["include"]) == 4
+    assert set(values) == {"matrix", "shards", "services", "data-dir"}
+    assert len(json.loads(values["matrix"])["include"]) == 4 == int(values["shards"])
     assert json.loads(values["services"]) == ["xp", "auth", "discord"]
     assert values["data-dir"] == ".coverage-data"
 

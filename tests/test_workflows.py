@@ -24,7 +24,13 @@ from tests.conftest import KIT, nox, run
 
 WORKFLOWS = sorted((KIT / ".github/workflows").glob("*.yml"))
 # The kit command behind each nox session that passes its arguments on.
-SESSION_COMMANDS = {"combine": "combine", "report": "report", "gate": "gate", "baseline": "baseline"}
+SESSION_COMMANDS = {
+    "combine": "combine",
+    "report": "report",
+    "gate": "gate",
+    "baseline": "baseline",
+    "affected": "affected",
+}
 # The workflows that run the kit, and the env lines that say where it lives: these exact
 # lines, in the kit's own repository; adopting the kit replaces them as text.
 KIT_WORKFLOWS = ("coverage.yml", "maintenance.yml")
@@ -63,8 +69,11 @@ def commands(script: str) -> list[list[str]]:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True  # `$VAR` and `--option=value` stay one word each
         current: list[str] = []
-        for word in [*lexer, ";"]:
-            if set(word) <= set("|;&()"):
+        words = iter([*lexer, ";"])
+        for word in words:
+            if word in {">", ">>", "<"}:
+                next(words, None)  # a redirection and its file are the shell's, not the command's
+            elif set(word) <= set("|;&()"):
                 if current:
                     found.append(current)
                 current = []
@@ -312,8 +321,30 @@ def test_coverage_workflow__matrix_keys_and_outputs_are_the_generators(tmp_path:
     )
     assert generated.returncode == 0, generated.output
     written = {line.split("=", 1)[0] for line in output.read_text().splitlines()}
+    # On pull requests the same step runs `affected`, which writes the same and what it carries.
+    on_pulls = tmp_path / "github_output_affected"
+    kit_module = document["env"]["KIT_MODULE"]
+    affected = run(
+        [
+            sys.executable,
+            "-m",
+            kit_module,
+            "affected",
+            "--base",
+            "HEAD",
+            "--github-output",
+            "--listing",
+            str(tmp_path / "listing.json"),
+        ],
+        KIT / document["env"]["KIT_DIR"],
+        env={"GITHUB_OUTPUT": str(on_pulls)},
+    )
+    assert affected.returncode == 0, affected.output
+    written_on_pulls = {line.split("=", 1)[0] for line in on_pulls.read_text().splitlines()}
+    assert written <= written_on_pulls
     matrix_job = document["jobs"]["matrix"]
-    assert set(re.findall(r"steps\.matrix\.outputs\.([\w-]+)", json.dumps(matrix_job["outputs"]))) == written
+    declared = set(re.findall(r"steps\.matrix\.outputs\.([\w-]+)", json.dumps(matrix_job["outputs"])))
+    assert declared <= written_on_pulls and written <= declared, (declared, written, written_on_pulls)
     needed = set(re.findall(r"needs\.matrix\.outputs\.([\w-]+)", workflow))
     assert needed <= set(matrix_job["outputs"]), needed
     combine_outputs = set(re.findall(r"needs\.combine\.outputs\.([\w-]+)", workflow))
@@ -376,6 +407,11 @@ def pushes(job: dict[str, Any]) -> bool:
     return any(f"{HISTORY} save" in script for script in job_scripts(job))
 
 
+def reads_runs(job: dict[str, Any]) -> bool:
+    """The job lists the workflow's runs or downloads another run's artifacts (gh run)."""
+    return any(re.search(r"\bgh run (list|download)\b", script) for script in job_scripts(job))
+
+
 def comments(job: dict[str, Any]) -> bool:
     """The job writes a pull-request comment."""
     return any("gh api" in script and "/comments" in script for script in job_scripts(job))
@@ -435,6 +471,8 @@ def test_workflows__every_job_declares_the_least_permissions_it_needs() -> None:
             where = f"{path.name} {job_id}"
             assert isinstance(job.get("permissions"), dict), f"{where}: declare its permissions"
             expected = {"contents": "write" if pushes(job) else "read"}
+            if reads_runs(job):
+                expected["actions"] = "read"
             if comments(job):
                 expected["pull-requests"] = "write"
             assert job["permissions"] == expected, where

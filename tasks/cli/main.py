@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "masking": (report.add_masking, report.handle_masking),
     "recommend": (report.add_recommend, report.handle_recommend),
     "gate": (gate.add_gate, gate.handle_gate),
+    "affected": (gate.add_affected, gate.handle_affected),
     "baseline": (history.add_baseline, history.handle_baseline),
     "ratchet": (history.add_ratchet, history.handle_ratchet),
     "maintenance": (upkeep.add_maintenance, upkeep.handle_maintenance),

@@ -198,29 +198,45 @@ def handle_services(manifest: Manifest, args: argparse.Namespace, extra: list[st
 
 
 def handle_matrix(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    write_matrix_outputs(manifest, args.listing, github_output=args.github_output, out=out)
+    return EXIT_OK
+
+
+def write_matrix_outputs(
+    manifest: Manifest,
+    listing: str,
+    *,
+    github_output: bool = True,
+    only: list[str] | None = None,
+    extra: dict[str, str] | None = None,
+    out: TextIO,
+) -> None:
+    """Print the matrix from nox's listing (of the services `only` names, when given) and,
+    with `github_output`, append it, every service and the data folder (and `extra`) to the
+    file $GITHUB_OUTPUT names."""
     import json
 
     from ..measure import matrix
 
-    listing = args.listing
     shown = "standard input" if listing == "-" else listing
     try:
         text = sys.stdin.read() if listing == "-" else Path(listing).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read nox's listing: {exc}.") from None
-    found = matrix.entries(text, shown, manifest)
+    every = matrix.entries(text, shown, manifest)
+    found = [entry for entry in every if only is None or entry.service in only]
     document = matrix.github_matrix(found)
     print(json.dumps(document, indent=2), file=out)
-    if args.github_output:
+    if github_output:
         target = os.environ.get("GITHUB_OUTPUT")
         if not target:
             raise ConfigError("--github-output: GITHUB_OUTPUT is not set (it is, in a GitHub Actions step).")
-        services = list(dict.fromkeys(entry.service for entry in found))
         outputs = {
             "matrix": json.dumps(document),
-            "services": json.dumps(services),
+            "shards": str(len(found)),
+            "services": json.dumps(list(dict.fromkeys(entry.service for entry in every))),
             "data-dir": manifest.display(manifest.data_dir),
+            **(extra or {}),
         }
         with Path(target).open("a", encoding="utf-8") as handle:
             handle.writelines(f"{key}={value}\n" for key, value in outputs.items())
-    return EXIT_OK

@@ -21,7 +21,7 @@ from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_
 from ..analyze.combined import combined_figures, fresh_combined, open_coverage
 from ..config.manifest import Manifest
 from ..errors import DataError, plain
-from ..measure import datafiles, freshness
+from ..measure import datafiles, freshness, provenance
 from ..report import render
 from ..report.report import incomplete_warning
 from . import comment, gitdiff, noisy, policies
@@ -135,7 +135,13 @@ def run(
     missing = datafiles.missing_inputs(manifest)
     notes = [
         " ".join(line.strip() for line in warning)
-        for warning in (freshness.stale_warning(manifest, stale), incomplete_warning(missing))
+        for warning in (
+            freshness.stale_warning(manifest, stale),
+            incomplete_warning(missing),
+            provenance.note(
+                provenance.recorded(datafiles.combined_file(manifest)), provenance.head(manifest.project_dir)
+            ),
+        )
     ]
     notes = [note for note in notes if note]
     compared: dict[str, Figures] | None = None

@@ -181,41 +181,13 @@ def changed_lines(
 ) -> Diff:
     """Lines added or modified since the merge-base of `base` (or staged, with `staged`),
     with every line of the files not yet added to git unless `include_untracked` is off."""
-    top = _git(["rev-parse", "--show-toplevel"], project_dir)
-    if top.returncode != 0:
-        raise ConfigError(
-            f"{project_dir} is not inside a git repository, so there is no change to measure. "
-            'Run the gate from a git checkout, or switch the changed-line policy off (gate.changed = "off").'
-        )
-    toplevel = Path(top.stdout.strip()).resolve()
+    toplevel = _toplevel(project_dir)
     quiet = PINNED_DIFF
     if staged:
         merge_base = "HEAD"
         diff = _git([*quiet, "--cached"], toplevel)
     else:
-        if _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], toplevel).returncode != 0:
-            raise ConfigError(
-                f"{toplevel} has no commit yet, so there is no change to measure against {base!r}. "
-                "Commit first, or check only staged changes (--staged)."
-            )
-        resolved = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], toplevel)
-        if resolved.returncode != 0:
-            shallow = _git(["rev-parse", "--is-shallow-repository"], toplevel).stdout.strip() == "true"
-            remote, _, branch = base.partition("/")
-            fetch = f"git fetch {remote} {branch}" if branch else f"git fetch origin {base}"
-            raise ConfigError(
-                f"base ref {base!r} is not in this repository"
-                + (" (this is a shallow clone)" if shallow else "")
-                + f". Fetch it first: {fetch}; on GitHub Actions set `fetch-depth: 0` on "
-                "actions/checkout. Or pass another ref with --base."
-            )
-        found = _git(["merge-base", base, "HEAD"], toplevel)
-        if found.returncode != 0:
-            raise ConfigError(
-                f"no merge-base between {base!r} and HEAD (unrelated histories, or a shallow clone "
-                f"that lacks it). Fetch more history: git fetch --unshallow, or `fetch-depth: 0`."
-            )
-        merge_base = found.stdout.strip()
+        merge_base = _merge_base(toplevel, base)
         diff = _git([*quiet, merge_base], toplevel)
     if diff.returncode != 0:
         raise ConfigError(f"git diff failed: {diff.stderr.strip()}")
@@ -223,6 +195,68 @@ def changed_lines(
     if include_untracked and not staged:  # a staged change is what the index holds, nothing else
         files = tuple(sorted((*files, *untracked(toplevel)), key=lambda change: change.path))
     return Diff(base=base, merge_base=merge_base, toplevel=toplevel, files=files)
+
+
+def changed_paths(project_dir: Path, base: str) -> tuple[str, Path, list[str]]:
+    """(merge-base, top of the checkout, every path that differs between the merge-base of
+    `base` and the working tree): added, modified, deleted (a rename is both its names) and
+    not yet tracked, relative to the top."""
+    toplevel = _toplevel(project_dir)
+    merge_base = _merge_base(toplevel, base)
+    names = _git(
+        [
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--no-relative",
+            "-z",
+            merge_base,
+        ],
+        toplevel,
+    )
+    if names.returncode != 0:
+        raise ConfigError(f"git diff failed: {names.stderr.strip()}")
+    paths = set(filter(None, names.stdout.split("\0"))) | {change.path for change in untracked(toplevel)}
+    return merge_base, toplevel, sorted(paths)
+
+
+def _toplevel(project_dir: Path) -> Path:
+    top = _git(["rev-parse", "--show-toplevel"], project_dir)
+    if top.returncode != 0:
+        raise ConfigError(
+            f"{project_dir} is not inside a git repository, so there is no change to measure. "
+            'Run the gate from a git checkout, or switch the changed-line policy off (gate.changed = "off").'
+        )
+    return Path(top.stdout.strip()).resolve()
+
+
+def _merge_base(toplevel: Path, base: str) -> str:
+    """The commit that HEAD and `base` share, or a ConfigError saying how to get it."""
+    if _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], toplevel).returncode != 0:
+        raise ConfigError(
+            f"{toplevel} has no commit yet, so there is no change to measure against {base!r}. "
+            "Commit first, or check only staged changes (--staged)."
+        )
+    resolved = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], toplevel)
+    if resolved.returncode != 0:
+        shallow = _git(["rev-parse", "--is-shallow-repository"], toplevel).stdout.strip() == "true"
+        remote, _, branch = base.partition("/")
+        fetch = f"git fetch {remote} {branch}" if branch else f"git fetch origin {base}"
+        raise ConfigError(
+            f"base ref {base!r} is not in this repository"
+            + (" (this is a shallow clone)" if shallow else "")
+            + f". Fetch it first: {fetch}; on GitHub Actions set `fetch-depth: 0` on "
+            "actions/checkout. Or pass another ref with --base."
+        )
+    found = _git(["merge-base", base, "HEAD"], toplevel)
+    if found.returncode != 0:
+        raise ConfigError(
+            f"no merge-base between {base!r} and HEAD (unrelated histories, or a shallow clone "
+            f"that lacks it). Fetch more history: git fetch --unshallow, or `fetch-depth: 0`."
+        )
+    return found.stdout.strip()
 
 
 def head(cwd: Path) -> tuple[str, str | None]:

@@ -31,7 +31,7 @@ from ..config.layout import (
 )
 from ..config.manifest import Manifest, Service
 from ..errors import DataError, StorageError, is_locked, is_storage_failure, plain
-from . import freshness, toolinfo
+from . import freshness, provenance, toolinfo
 
 
 def retire(manifest: Manifest, paths: list[Path]) -> None:
@@ -192,6 +192,7 @@ def relocate(
         ran = [name for name in out.measured_files() if out.lines(name)]
         out.close()
         freshness.record(temporary, service, freshness.digest_files(project_dir, ran))
+        provenance.record(temporary, {service: provenance.head(project_dir)})
         toolinfo.record_tools(temporary)
 
 
@@ -299,6 +300,7 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
         merged.write()
         merged.close()
         freshness.record_all(temporary, digests)
+        provenance.record(temporary, provenance.merge(provenance.recorded(path) for _, path, _ in inputs))
         if problems:
             with atomic_path(missing_path) as listing:
                 listing.write_text(json.dumps(problems, indent=2) + "\n", encoding="utf-8")

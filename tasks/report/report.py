@@ -29,7 +29,7 @@ from ..analyze.combined import fresh_combined, measured_figures, open_coverage, 
 from ..analyze.sidejob import SideJob
 from ..config.layout import ARCHIVE_DIR
 from ..config.manifest import TOTAL, Manifest, Service
-from ..measure import datafiles, filelock, freshness
+from ..measure import datafiles, filelock, freshness, provenance
 from . import badges, dashboard, editors, masking, publish, recommend, render, reuse
 
 # The history's trend for the dashboard: a picture (or None) and a line saying what it shows.
@@ -124,7 +124,11 @@ def _build_staged(
             advice=recommend.build(shared, manifest, services),
             missing=missing,
             stale=stale,
-            warning_lines=(*freshness.stale_warning(manifest, stale), *incomplete_warning(missing)),
+            warning_lines=(
+                *freshness.stale_warning(manifest, stale),
+                *incomplete_warning(missing),
+                *provenance.note(provenance.recorded(data_file), provenance.head(manifest.project_dir)),
+            ),
             trend=trend(manifest) if trend is not None and "html" in formats else NO_TREND,
         )
         _write_formats(cov, shared, manifest, derived, formats, staging, data_file, made_from, unchanged)

@@ -1,0 +1,172 @@
+"""`affected` and carry-forward on the bundled example, in a git repository built here:
+for each kind of change, the services named are the expected ones, and the data combined
+from the affected services run afresh plus the others carried forward equals a full
+re-run exactly: every file, every service's lines and arcs, the isolated, whole-suite and
+changed-line figures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from coverage import CoverageData
+
+from tests.conftest import GIT_IDENTITY, Result, commit_everything, run, tasks
+from tests.oracle import EXAMPLE_ROOT, EXAMPLE_SERVICES
+
+pytestmark = pytest.mark.e2e
+
+DATA = ".coverage-data"
+
+
+def git(project: Path, *args: str) -> Result:
+    result = run(["git", *args], project, env=GIT_IDENTITY)
+    assert result.returncode == 0, result.output
+    return result
+
+
+def measure(project: Path, services: list[str] | tuple[str, ...]) -> None:
+    for service in services:
+        result = tasks(project, "run", service)
+        assert result.returncode == 0, result.output
+    combined = tasks(project, "combine")
+    assert combined.returncode == 0, combined.output
+
+
+def executed(data_file: Path) -> dict[tuple[str, str], tuple[frozenset, frozenset]]:
+    """(file, service) -> the lines and arcs that service's tests ran: all a figure is made of."""
+    data = CoverageData(basename=str(data_file))
+    data.read()
+    found = {}
+    for context in sorted(data.measured_contexts()):
+        data.set_query_contexts([context])
+        for name in data.measured_files():
+            found[(name, context)] = (frozenset(data.lines(name) or ()), frozenset(data.arcs(name) or ()))
+    return found
+
+
+def figures(project: Path) -> tuple[dict, tuple[list, list]]:
+    """The per-file report (isolated and whole-suite) and the gate's changed-line figures."""
+    report = tasks(project, "report", "--format", "services")
+    assert report.returncode == 0, report.output
+    services = json.loads((project / "reports/services.json").read_text())["services"]
+    gated = tasks(project, "gate", "--base", "main", "--policy", "changed")
+    assert gated.returncode in (0, 1), gated.output
+    verdict = json.loads((project / "reports/gate.json").read_text())
+    # The changed lines of each file, with the owner's tests' coverage of them, and the
+    # checks they give; not the notes, which say what was carried.
+    return {s["name"]: s["files"] for s in services}, (verdict["changed_files"], verdict["checks"])
+
+
+@pytest.fixture(scope="module")
+def measured_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example in a git repository, every service measured on main (read only: copied)."""
+    from tests.conftest import copy_kit
+
+    project = copy_kit(tmp_path_factory.mktemp("affected") / "kit")
+    commit_everything(project, f"{DATA}/\nreports/\n.coverage-history/\n")
+    measure(project, EXAMPLE_SERVICES)
+    return project
+
+
+def append(path: str, text: str) -> Callable[[Path], None]:
+    def edit(project: Path) -> None:
+        target = project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return edit
+
+
+SRC = f"{EXAMPLE_ROOT}/src"
+TESTS = f"{EXAMPLE_ROOT}/tests"
+CHANGES = {
+    # a source file of discord's, which only discord's tests run
+    "discord source": (
+        append(f"{SRC}/discord/models.py", "\n\ndef shout(text):\n    return text.upper()\n"),
+        {"discord"},
+    ),
+    # xp's levels, which the other services' tests run too
+    "xp levels": (append(f"{SRC}/xp/levels.py", "\n\ndef cap():\n    return 99\n"), None),
+    "auth test": (
+        append(f"{TESTS}/auth/test_auth_tokens.py", "\n\ndef test_more():\n    assert True\n"),
+        {"auth"},
+    ),
+    "xp conftest": (append(f"{TESTS}/xp/conftest.py", "import os\n"), {"xp"}),
+    "manifest": (append("configs/services.toml", "\n# a comment\n"), set(EXAMPLE_SERVICES)),
+    "root pyproject": (append(f"{EXAMPLE_ROOT}/pyproject.toml", "\n# a comment\n"), set(EXAMPLE_SERVICES)),
+    "data file in a source folder": (append(f"{SRC}/auth/words.txt", "secret\n"), set(EXAMPLE_SERVICES)),
+    "docs only": (append(f"{EXAMPLE_ROOT}/README.md", "\nMore.\n"), set()),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CHANGES))
+def test_affected__carried_and_fresh_data_equal_a_full_rerun(
+    kind: str, measured_repository: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "kit"
+    shutil.copytree(measured_repository, project, symlinks=True)
+    edit, expected = CHANGES[kind]
+    git(project, "checkout", "-qb", "change")
+    edit(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", kind)
+
+    listed = tasks(project, "affected", "--base", "main", "--json")
+    assert listed.returncode == 0, listed.output
+    found = json.loads(listed.stdout)
+    if expected is None:  # xp and whoever's tests ran levels.py, by coverage.py's own reading of the data
+        ran = {
+            ctx
+            for (name, ctx), (lines, _) in executed(project / DATA / "combined").items()
+            if name.endswith("xp/levels.py") and lines
+        }
+        expected = {"xp"} | ran
+        assert len(expected) > 1, ran  # the example's other services do run it
+    assert set(found["affected"]) == expected, found
+    assert set(found["carried"]) == set(EXAMPLE_SERVICES) - expected, found
+    assert all(found["reasons"][name] for name in found["affected"]), found
+
+    measure(project, [s for s in EXAMPLE_SERVICES if s in expected])
+    carried = executed(project / DATA / "combined")
+    carried_figures = figures(project)
+    if kind in ("discord source", "xp levels"):
+        assert carried_figures[1][0], carried_figures  # the change has changed lines to judge
+    if set(expected) != set(EXAMPLE_SERVICES):
+        report = tasks(project, "report", "--format", "markdown")
+        assert "CARRIED FORWARD" in report.stdout, report.stdout
+
+    measure(project, EXAMPLE_SERVICES)
+    assert carried == executed(project / DATA / "combined")
+    assert carried_figures == figures(project)
+
+
+def test_combine__refuses_carried_data_whose_files_changed(measured_repository: Path, tmp_path: Path) -> None:
+    project = tmp_path / "kit"
+    shutil.copytree(measured_repository, project, symlinks=True)
+    append(f"{SRC}/xp/levels.py", "\n\ndef cap():\n    return 99\n")(project)
+    tasks(project, "run", "xp")  # xp afresh; auth and discord, whose tests ran levels.py, not
+    combined = tasks(project, "combine")
+    assert combined.returncode == 3, combined.output
+    assert "auth: ran examples/monorepo/src/xp/levels.py, changed since it was measured" in combined.stderr
+
+
+def test_affected__bad_input_is_exit_2_naming_it(measured_repository: Path, tmp_path: Path) -> None:
+    unknown = tasks(measured_repository, "affected", "--base", "no-such-branch")
+    assert unknown.returncode == 2, unknown.output
+    assert "base ref 'no-such-branch' is not in this repository" in unknown.stderr, unknown.stderr
+    missing = tasks(measured_repository, "affected", "--base", "main", "--data", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2, missing.output
+    assert "nowhere: no such folder" in missing.stderr, missing.stderr
+    # No data at all (a fresh CI runner without the base's): every service, saying why.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    listed = tasks(measured_repository, "affected", "--base", "main", "--data", str(empty), "--json")
+    assert listed.returncode == 0, listed.output
+    found = json.loads(listed.stdout)
+    assert found["affected"] == list(EXAMPLE_SERVICES), found
+    assert any("to carry forward" in reason for reason in found["everything"]), found

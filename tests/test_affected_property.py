@@ -1,0 +1,131 @@
+"""Carry-forward on random edits to a generated repository: whatever the edit, the data
+combined from the services `affected` names, run afresh, plus the others' carried forward,
+equals a full re-run line for line and arc for arc."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import KIT, commit_everything, tasks, write_files
+from tests.test_affected_e2e import DATA, executed, git, measure
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("core", "api", "jobs")
+# api's tests run core's code; jobs stands alone.
+REPO = {
+    "configs/services.toml": """
+        [settings]
+        root = "repo"
+
+        [services.core]
+        source = ["src/core"]
+        tests = ["tests/core"]
+
+        [services.api]
+        source = ["src/api"]
+        tests = ["tests/api"]
+
+        [services.jobs]
+        source = ["src/jobs"]
+        tests = ["tests/jobs"]
+    """,
+    "repo/pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+    """,
+    "repo/src/core/__init__.py": "",
+    "repo/src/core/maths.py": """
+        def add(a, b):
+            return a + b
+
+
+        def unused(a):
+            return -a
+    """,
+    "repo/src/api/__init__.py": "",
+    "repo/src/api/views.py": """
+        from core.maths import add
+
+
+        def total(items):
+            return add(sum(items), 0)
+    """,
+    "repo/src/jobs/__init__.py": "",
+    "repo/src/jobs/tick.py": """
+        def tick(n):
+            if n > 3:
+                return "late"
+            return "soon"
+    """,
+    "repo/tests/core/test_maths.py": """
+        from core.maths import add
+
+
+        def test_add():
+            assert add(1, 2) == 3
+    """,
+    "repo/tests/api/test_views.py": """
+        from api.views import total
+
+
+        def test_total():
+            assert total([1, 2]) == 3
+    """,
+    "repo/tests/jobs/test_tick.py": """
+        from jobs.tick import tick
+
+
+        def test_tick():
+            assert tick(1) == "soon"
+    """,
+}
+FILES = sorted(name for name in REPO if name.endswith(".py"))
+# What an edit appends: code run at import, a function never called, a test, a comment.
+SNIPPETS = (
+    "\nVALUE = 1\n",
+    "\n\ndef later(x):\n    if x:\n        return 1\n    return 2\n",
+    "\n\ndef test_extra():\n    assert 1 + 1 == 2\n",
+    "\n# a note\n",
+)
+
+
+@pytest.fixture(scope="module")
+def base_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("generated") / "project"
+    project.mkdir()
+    for name in ("noxfile.py", "pyproject.toml"):
+        shutil.copy2(KIT / name, project / name)
+    shutil.copytree(KIT / "tasks", project / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    write_files(project, REPO)
+    commit_everything(project, f"{DATA}/\nreports/\n")
+    measure(project, SERVICES)
+    return project
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.sampled_from(FILES), st.sampled_from(SNIPPETS)), min_size=1, max_size=2))
+def test_carried_forward__equals_a_full_rerun(
+    edits: list[tuple[str, str]], base_repository: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = tmp_path_factory.mktemp("edit") / "project"
+    shutil.copytree(base_repository, project, symlinks=True)
+    for name, snippet in edits:
+        with (project / name).open("a", encoding="utf-8") as handle:
+            handle.write(snippet)
+    git(project, "commit", "-qam", "edit")
+    listed = tasks(project, "affected", "--base", "HEAD~1", "--json")
+    assert listed.returncode == 0, listed.output
+    affected = json.loads(listed.stdout)["affected"]
+    edited = {name.split("/")[2] for name, _ in edits}  # the service of each edited file
+    assert edited <= set(affected), (edits, affected)
+    measure(project, affected)
+    carried = executed(project / DATA / "combined")
+    measure(project, SERVICES)
+    assert carried == executed(project / DATA / "combined"), (edits, affected)
