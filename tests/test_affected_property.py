@@ -17,8 +17,9 @@ from tests.test_affected_e2e import DATA, executed, git, measure
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("core", "api", "jobs")
-# api's tests run core's code; jobs stands alone.
+SERVICES = ("core", "api", "jobs", "tools")
+# api's tests run core's code; jobs stands alone; tools runs from a folder of its own, with
+# its own pytest configuration and a requirements file its `install` list names.
 REPO = {
     "configs/services.toml": """
         [settings]
@@ -35,6 +36,29 @@ REPO = {
         [services.jobs]
         source = ["src/jobs"]
         tests = ["tests/jobs"]
+
+        [services.tools]
+        working_dir = "tools"  # relative to the root
+        source = ["src/tools"]
+        tests = ["tests"]
+        install = ["-r", "repo/tools/requirements.txt"]
+    """,
+    "repo/tools/pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+    """,
+    "repo/tools/requirements.txt": "",
+    "repo/tools/src/tools/__init__.py": "",
+    "repo/tools/src/tools/fmt.py": """
+        def fmt(n):
+            return f"#{n}"
+    """,
+    "repo/tools/tests/test_fmt.py": """
+        from tools.fmt import fmt
+
+
+        def test_fmt():
+            assert fmt(1) == "#1"
     """,
     "repo/pyproject.toml": """
         [tool.pytest.ini_options]
@@ -87,6 +111,7 @@ REPO = {
     """,
 }
 FILES = sorted(name for name in REPO if name.endswith(".py"))
+OWNER = {name: "tools" if name.startswith("repo/tools/") else name.split("/")[2] for name in FILES}
 # What an edit appends: code run at import, a function never called, a test, a comment.
 SNIPPETS = (
     "\nVALUE = 1\n",
@@ -123,9 +148,42 @@ def test_carried_forward__equals_a_full_rerun(
     listed = tasks(project, "affected", "--base", "HEAD~1", "--json")
     assert listed.returncode == 0, listed.output
     affected = json.loads(listed.stdout)["affected"]
-    edited = {name.split("/")[2] for name, _ in edits}  # the service of each edited file
+    edited = {OWNER[name] for name, _ in edits}
     assert edited <= set(affected), (edits, affected)
     measure(project, affected)
     carried = executed(project / DATA / "combined")
     measure(project, SERVICES)
     assert carried == executed(project / DATA / "combined"), (edits, affected)
+
+
+@pytest.mark.parametrize(
+    ("changed", "text", "expected"),
+    [
+        ("repo/tools/pyproject.toml", "\n# a comment\n", {"tools"}),  # its working_dir's configuration
+        ("repo/tools/requirements.txt", "packaging\n", {"tools"}),  # named by its install list
+        ("repo/pyproject.toml", "\n# a comment\n", set(SERVICES)),  # the root's configuration
+        ("repo/requirements-dev.txt", "packaging\n", set(SERVICES)),  # a requirements file no one names
+        ("repo/uv.lock", "version = 1\n", set(SERVICES)),  # a lock file
+        ("tasks/errors.py", "\n# a comment\n", set(SERVICES)),  # the kit itself
+        ("repo/scripts/seed.py", "print(1)\n", set(SERVICES)),  # Python no service owns
+    ],
+)
+def test_affected__configuration_install_and_unowned_changes(
+    changed: str, text: str, expected: set[str], base_repository: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(base_repository, project, symlinks=True)
+    target = project / changed
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "edit")
+    listed = tasks(project, "affected", "--base", "HEAD~1", "--json")
+    assert listed.returncode == 0, listed.output
+    found = json.loads(listed.stdout)
+    assert set(found["affected"]) == expected, found
+    measure(project, found["affected"])
+    carried = executed(project / DATA / "combined")
+    measure(project, SERVICES)
+    assert carried == executed(project / DATA / "combined"), found

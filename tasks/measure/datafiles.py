@@ -189,7 +189,10 @@ def relocate(
         for source in sources:
             out.update(read(source, str(source)), map_path=map_path)
         out.write()
-        ran = [name for name in out.measured_files() if out.lines(name)]
+        # A module with no statement (an empty __init__.py) that ran has no line in branch
+        # data, only its entry and exit arcs: it ran all the same, and goes stale as soon
+        # as a statement is added to it.
+        ran = [name for name in out.measured_files() if out.lines(name) or out.arcs(name)]
         out.close()
         freshness.record(temporary, service, freshness.digest_files(project_dir, ran))
         provenance.record(temporary, {service: provenance.head(project_dir)})

@@ -2,8 +2,9 @@
 every file its tests ran, as the file was when the run ended; every command that reads data
 compares them with the files on disk and refuses data whose files have changed since.
 
-Only files a run executed are recorded: a file no test of a run touched has no line numbers
-in its data to go stale (its figure is 0 executed lines of whatever the file now is).
+Only files a run executed are recorded (a module with no statement counts, by its entry
+and exit arcs): a file no test of a run touched has no line numbers in its data to go stale
+(its figure is 0 executed lines of whatever the file now is).
 """
 
 from __future__ import annotations
