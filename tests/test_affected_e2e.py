@@ -137,8 +137,25 @@ def test_affected__carried_and_fresh_data_equal_a_full_rerun(
     if kind in ("discord source", "xp levels"):
         assert carried_figures[1][0], carried_figures  # the change has changed lines to judge
     if set(expected) != set(EXAMPLE_SERVICES):
-        report = tasks(project, "report", "--format", "markdown")
-        assert "CARRIED FORWARD" in report.stdout, report.stdout
+        # Every output says what was carried, from which commit, and what was measured afresh.
+        formats = ["markdown", "html"] if kind == "discord source" else ["markdown"]
+        report = tasks(project, "report", *(f"--format={f}" for f in formats))
+        base = git(project, "rev-parse", "main").stdout.strip()[:12]
+        carried_names = ", ".join(s for s in EXAMPLE_SERVICES if s not in expected)
+        said = (
+            f"CARRIED FORWARD (their data still matches the code, file by file): {carried_names} from {base}."
+        )
+        outputs = {
+            "terminal": report.stdout,
+            "summary.md": (project / "reports/summary.md").read_text().replace("\\", ""),
+            "comment.md": (project / "reports/comment.md").read_text().replace("\\", ""),
+            "gate.json": " ".join(json.loads((project / "reports/gate.json").read_text())["notes"]),
+        }
+        if kind == "discord source":
+            outputs["dashboard"] = (project / "reports/index.html").read_text()
+        for name, text in outputs.items():
+            assert said in text, (name, text)
+            assert "Measured afresh at" in text and ", ".join(sorted(expected)) in text, (name, text)
 
     measure(project, EXAMPLE_SERVICES)
     assert carried == executed(project / DATA / "combined")
