@@ -261,10 +261,15 @@ class Manifest:
         under the root should have an owner."""
         tests = [(s.cwd / t).resolve() for s in self.services for t in s.tests]
         # The repository's noxfile.py is nobody's source either: its sessions are tooling.
-        kit = [KIT_PACKAGE, KIT_PACKAGE.parent / "noxfile.py", self.root / "noxfile.py"]
+        return [*self.gate.ignore, *tests, *self.kit_paths(), self.root / "noxfile.py"]
+
+    def kit_paths(self) -> list[Path]:
+        """The kit's own files and folders: its package and its noxfile, and, vendored into
+        the repository it measures, the whole folder that holds them."""
+        kit = [KIT_PACKAGE, KIT_PACKAGE.parent / "noxfile.py"]
         if not self.root.is_relative_to(KIT_PACKAGE.parent):
             kit.append(KIT_PACKAGE.parent)  # vendored: its folder holds nothing but the kit's files
-        return [*self.gate.ignore, *tests, *kit]
+        return kit
 
     def display(self, path: Path) -> str:
         """A path as the user wrote it: relative to the project when inside it."""

@@ -149,9 +149,7 @@ def _relative(manifest: Manifest, path: Path) -> str:
 
 
 def _is_kit(manifest: Manifest, path: Path) -> bool:
-    kit = [KIT_PACKAGE, KIT_PACKAGE.parent / "noxfile.py", KIT_PACKAGE.parent / "pyproject.toml"]
-    if not manifest.root.is_relative_to(KIT_PACKAGE.parent):
-        kit.append(KIT_PACKAGE.parent)  # vendored: its folder is the kit's alone
+    kit = [*manifest.kit_paths(), KIT_PACKAGE.parent / "pyproject.toml"]  # and its dependency groups
     return path == manifest.path or any(path == part or path.is_relative_to(part) for part in kit)
 
 
