@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +40,25 @@ class Result:
         return self.stdout + self.stderr
 
 
+# The kit's own tests use hypothesis; the repositories they measure do not, and its pytest
+# plugin imports the whole of hypothesis (half a second of CPU) in every pytest process the
+# tests start: the measured runs, the oracle's strict runs, the audit's collections.
+WITHOUT_HYPOTHESIS_PLUGIN = "-p no:hypothesispytest"
+
+
+def process_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the tests give the kit's processes: this interpreter's tools first on
+    PATH, no GitHub Actions variables, no hypothesis plugin in pytest; then `env`."""
+    environment = dict(os.environ)
+    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
+        environment.pop(name, None)  # the kit's tests may themselves run on GitHub Actions
+    addopts = environment.get("PYTEST_ADDOPTS", "")
+    environment["PYTEST_ADDOPTS"] = f"{addopts} {WITHOUT_HYPOTHESIS_PLUGIN}".strip()
+    environment.update(env or {})
+    return environment
+
+
 def run(
     argv: Sequence[str],
     cwd: Path,
@@ -46,17 +68,12 @@ def run(
     input_text: str | None = None,
     preexec_fn: Callable[[], None] | None = None,
 ) -> Result:
-    """Run a real process with this interpreter's tools first on PATH (and `preexec_fn`
-    called in the child before it starts: resource limits, say)."""
-    environment = dict(os.environ)
-    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
-        environment.pop(name, None)  # the kit's tests may themselves run on GitHub Actions
-    environment.update(env or {})
+    """Run a real process in `process_environment` (and `preexec_fn` called in the child
+    before it starts: resource limits, say)."""
     proc = subprocess.run(
         list(argv),
         cwd=cwd,
-        env=environment,
+        env=process_environment(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -126,7 +143,56 @@ def nox_in_venvs(project: Path, *args: str, env: dict[str, str] | None = None) -
 
 
 def tasks(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`python -m tasks ARGS` in `project`, as a process of its own: for the tests whose
+    subject is the process (its exit status with no traceback, signals, locks, what it
+    leaves behind when killed, what a child process of it writes to the terminal)."""
     return run([sys.executable, "-m", "tasks", *args], project, env=env)
+
+
+def in_process(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`python -m tasks ARGS` in `project`, run in this process: the same parser, handlers and
+    exit codes as the command line (`tasks.cli.main.main`), in `process_environment`, without
+    a Python start-up and the kit's imports each time. For the tests of a figure, a file or
+    a message. The commands that start the kit's processes (run, run-all, stability, adopt)
+    are not run so: what those print is not in the result, and they start from where the
+    kit's files are."""
+    from tasks.cli.main import main
+    from tasks.config import manifest
+    from tasks.gate import affected
+
+    command = args[2] if args[:1] == ("--manifest",) else args[0]
+    assert command not in {"run", "run-all", "stability", "adopt"}, f"{command} starts processes: use tasks()"
+    out, err = io.StringIO(), io.StringIO()
+    # The kit is the copy in `project` (its own files are neither unowned code nor a service's),
+    # as it is for `python -m tasks` there; the modules that hold its place, for the call.
+    kit_package = (project / "tasks").resolve() if (project / "tasks").is_dir() else manifest.KIT_PACKAGE
+    holders = {module: module.KIT_PACKAGE for module in (manifest, affected)}
+    saved_environment, saved_cwd = dict(os.environ), Path.cwd()
+    environment = process_environment(env)
+    try:
+        for module in holders:
+            module.KIT_PACKAGE = kit_package
+        os.environ.clear()
+        os.environ.update(environment)
+        os.chdir(project)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            # Warnings as a new process has them (printed, some ignored), not the suite's errors.
+            warnings.resetwarnings()
+            for ignored in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.simplefilter("ignore", ignored)
+            try:
+                code = main(list(args), out=out, err=err)
+            except SystemExit as exc:  # argparse's usage errors and --help, as `python -m` ends
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):
+                    err.write(exc.code + "\n")
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        for module, place in holders.items():
+            module.KIT_PACKAGE = place
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def copy_kit(project: Path, *extra: str) -> Path:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 from coverage import CoverageData
 
-from tests.conftest import GIT_IDENTITY, Result, commit_everything, run, tasks
+from tests.conftest import GIT_IDENTITY, Result, commit_everything, in_process, run, tasks
 from tests.oracle import EXAMPLE_ROOT, EXAMPLE_SERVICES
 
-pytestmark = pytest.mark.e2e
+# One worker builds the measured repository these tests copy, not each worker that gets one.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("affected-example")]
 
 DATA = ".coverage-data"
 
@@ -28,12 +29,21 @@ def git(project: Path, *args: str) -> Result:
     return result
 
 
-def measure(project: Path, services: list[str] | tuple[str, ...]) -> None:
+def measure(project: Path, services: Iterable[str]) -> None:
+    """Run each of `services` (a real run: a process, as the user's), then combine."""
     for service in services:
         result = tasks(project, "run", service)
         assert result.returncode == 0, result.output
-    combined = tasks(project, "combine")
+    combined = in_process(project, "combine")
     assert combined.returncode == 0, combined.output
+
+
+def measure_the_rest(project: Path, services: Iterable[str], measured: Iterable[str]) -> None:
+    """Make the data a full re-run on the code as it is now: run afresh every service but
+    those just `measured` on this very tree and commit (running one of those again would
+    only repeat its run), then combine."""
+    done = set(measured)
+    measure(project, [service for service in services if service not in done])
 
 
 def executed(data_file: Path) -> dict[tuple[str, str], tuple[frozenset, frozenset]]:
@@ -50,10 +60,10 @@ def executed(data_file: Path) -> dict[tuple[str, str], tuple[frozenset, frozense
 
 def figures(project: Path) -> tuple[dict, tuple[list, list]]:
     """The per-file report (isolated and whole-suite) and the gate's changed-line figures."""
-    report = tasks(project, "report", "--format", "services")
+    report = in_process(project, "report", "--format", "services")
     assert report.returncode == 0, report.output
     services = json.loads((project / "reports/services.json").read_text())["services"]
-    gated = tasks(project, "gate", "--base", "main", "--policy", "changed")
+    gated = in_process(project, "gate", "--base", "main", "--policy", "changed")
     assert gated.returncode in (0, 1), gated.output
     verdict = json.loads((project / "reports/gate.json").read_text())
     # The changed lines of each file, with the owner's tests' coverage of them, and the
@@ -116,7 +126,7 @@ def test_affected__carried_and_fresh_data_equal_a_full_rerun(
     git(project, "add", "-A")
     git(project, "commit", "-qm", kind)
 
-    listed = tasks(project, "affected", "--base", "main", "--json")
+    listed = in_process(project, "affected", "--base", "main", "--json")
     assert listed.returncode == 0, listed.output
     found = json.loads(listed.stdout)
     if expected is None:  # xp and whoever's tests ran levels.py, by coverage.py's own reading of the data
@@ -139,7 +149,7 @@ def test_affected__carried_and_fresh_data_equal_a_full_rerun(
     if set(expected) != set(EXAMPLE_SERVICES):
         # Every output says what was carried, from which commit, and what was measured afresh.
         formats = ["markdown", "html"] if kind == "discord source" else ["markdown"]
-        report = tasks(project, "report", *(f"--format={f}" for f in formats))
+        report = in_process(project, "report", *(f"--format={f}" for f in formats))
         base = git(project, "rev-parse", "main").stdout.strip()[:12]
         carried_names = ", ".join(s for s in EXAMPLE_SERVICES if s not in expected)
         said = (
@@ -157,7 +167,7 @@ def test_affected__carried_and_fresh_data_equal_a_full_rerun(
             assert said in text, (name, text)
             assert "Measured afresh at" in text and ", ".join(sorted(expected)) in text, (name, text)
 
-    measure(project, EXAMPLE_SERVICES)
+    measure_the_rest(project, EXAMPLE_SERVICES, measured=expected)
     assert carried == executed(project / DATA / "combined")
     assert carried_figures == figures(project)
 
@@ -167,22 +177,24 @@ def test_combine__refuses_carried_data_whose_files_changed(measured_repository: 
     shutil.copytree(measured_repository, project, symlinks=True)
     append(f"{SRC}/xp/levels.py", "\n\ndef cap():\n    return 99\n")(project)
     tasks(project, "run", "xp")  # xp afresh; auth and discord, whose tests ran levels.py, not
-    combined = tasks(project, "combine")
+    combined = in_process(project, "combine")
     assert combined.returncode == 3, combined.output
     assert "auth: ran examples/monorepo/src/xp/levels.py, changed since it was measured" in combined.stderr
 
 
 def test_affected__bad_input_is_exit_2_naming_it(measured_repository: Path, tmp_path: Path) -> None:
-    unknown = tasks(measured_repository, "affected", "--base", "no-such-branch")
+    unknown = in_process(measured_repository, "affected", "--base", "no-such-branch")
     assert unknown.returncode == 2, unknown.output
     assert "base ref 'no-such-branch' is not in this repository" in unknown.stderr, unknown.stderr
-    missing = tasks(measured_repository, "affected", "--base", "main", "--data", str(tmp_path / "nowhere"))
+    missing = in_process(
+        measured_repository, "affected", "--base", "main", "--data", str(tmp_path / "nowhere")
+    )
     assert missing.returncode == 2, missing.output
     assert "nowhere: no such folder" in missing.stderr, missing.stderr
     # No data at all (a fresh CI runner without the base's): every service, saying why.
     empty = tmp_path / "empty"
     empty.mkdir()
-    listed = tasks(measured_repository, "affected", "--base", "main", "--data", str(empty), "--json")
+    listed = in_process(measured_repository, "affected", "--base", "main", "--data", str(empty), "--json")
     assert listed.returncode == 0, listed.output
     found = json.loads(listed.stdout)
     assert found["affected"] == list(EXAMPLE_SERVICES), found

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import KIT, commit_everything, tasks, write_files
-from tests.test_affected_e2e import DATA, executed, git, measure
+from tests.conftest import KIT, commit_everything, in_process, write_files
+from tests.test_affected_e2e import DATA, executed, git, measure, measure_the_rest
 
-pytestmark = pytest.mark.e2e
+# One worker builds the generated repository these tests copy, not each worker that gets one.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("affected-generated")]
 
 SERVICES = ("core", "api", "jobs", "tools")
 # api's tests run core's code; jobs stands alone; tools runs from a folder of its own, with
@@ -145,14 +146,14 @@ def test_carried_forward__equals_a_full_rerun(
         with (project / name).open("a", encoding="utf-8") as handle:
             handle.write(snippet)
     git(project, "commit", "-qam", "edit")
-    listed = tasks(project, "affected", "--base", "HEAD~1", "--json")
+    listed = in_process(project, "affected", "--base", "HEAD~1", "--json")
     assert listed.returncode == 0, listed.output
     affected = json.loads(listed.stdout)["affected"]
     edited = {OWNER[name] for name, _ in edits}
     assert edited <= set(affected), (edits, affected)
     measure(project, affected)
     carried = executed(project / DATA / "combined")
-    measure(project, SERVICES)
+    measure_the_rest(project, SERVICES, measured=affected)
     assert carried == executed(project / DATA / "combined"), (edits, affected)
 
 
@@ -179,11 +180,11 @@ def test_affected__configuration_install_and_unowned_changes(
         handle.write(text)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "edit")
-    listed = tasks(project, "affected", "--base", "HEAD~1", "--json")
+    listed = in_process(project, "affected", "--base", "HEAD~1", "--json")
     assert listed.returncode == 0, listed.output
     found = json.loads(listed.stdout)
     assert set(found["affected"]) == expected, found
     measure(project, found["affected"])
     carried = executed(project / DATA / "combined")
-    measure(project, SERVICES)
+    measure_the_rest(project, SERVICES, measured=found["affected"])
     assert carried == executed(project / DATA / "combined"), found

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tasks
+from tests.conftest import in_process
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +51,7 @@ CLEAN = {
 def audit(make_project: Callable[[dict[str, str]], Path], changes: dict[str, str | None]) -> tuple[int, str]:
     files = {**CLEAN, **{k: v for k, v in changes.items() if v is not None}}
     project = make_project({k: v for k, v in files.items() if changes.get(k, "") is not None})
-    result = tasks(project, "audit")
+    result = in_process(project, "audit")
     assert "Traceback" not in result.output, result.output
     return result.returncode, result.stdout
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasks.history.store import History
-from tests.conftest import commit_all, git, nox, run, tasks
+from tests.conftest import commit_all, git, in_process, nox, run, tasks
 from tests.oracle import EXAMPLE_ROOT as ROOT
 from tests.oracle import example_isolated, example_source_files
 
@@ -86,7 +86,7 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     dropped = nox(project, "-s", "baseline")
     assert dropped.returncode == 0 and "recorded snapshot #2 (feature @" in dropped.stdout
 
-    compare = tasks(project, "baseline", "--compare", "#1", "#2")
+    compare = in_process(project, "baseline", "--compare", "#1", "#2")
     assert compare.returncode == 1, compare.output
     assert f"auth branch {branch_delta:+.1f}" in compare.stdout
     assert "▼" in compare.stdout and "\x1b[" not in compare.stdout  # arrows, no colour off a terminal
@@ -107,7 +107,7 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     restored = nox(project, "-s", "baseline")
     assert "recorded snapshot #3 (feature @" in restored.stdout
 
-    latest = tasks(project, "baseline", "--latest")
+    latest = in_process(project, "baseline", "--latest")
     assert latest.returncode == 0, latest.output
     assert f"▲ {-branch_delta:+.1f}" in latest.stdout
 
@@ -124,7 +124,7 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     history_rows = [line for line in text.splitlines() if line.startswith(("2 ", "3 "))]
     assert len(history_rows) == 2
     assert f"({-line_delta:+.1f})" in history_rows[1]  # auth's line change from #2 to #3
-    main_status = tasks(project, "baseline", "--status", "--branch", "main")
+    main_status = in_process(project, "baseline", "--status", "--branch", "main")
     assert "<- baseline" in main_status.stdout and "Baseline of 'main': snapshot #1" in main_status.stdout
 
 
@@ -140,16 +140,16 @@ def test_export_import_through_nox_carries_the_history(on_git: Path, tmp_path: P
     assert "1 new snapshot of 1" in imported.stdout
     gate = nox(project, "-s", "gate", "--", "--base", "main", "--policy", "regression")
     assert gate.returncode == 0 and "baseline of 'main': snapshot #1" in gate.stdout
-    again = tasks(project, "baseline", "--set")
+    again = in_process(project, "baseline", "--set")
     assert again.returncode == 0, again.output  # the same data: the same snapshot, already the baseline
     assert "already recorded" in again.stdout
 
 
 def test_baseline__user_mistakes_are_one_line_errors(on_git: Path) -> None:
     project = on_git
-    no_history = tasks(project, "baseline", "--status")
+    no_history = in_process(project, "baseline", "--status")
     assert no_history.returncode == 3 and "no history yet" in no_history.stderr
-    assert tasks(project, "baseline").returncode == 0
+    assert in_process(project, "baseline").returncode == 0
     cases = [
         (("baseline", "--compare", "#1", "#9"), 2, "no snapshot matches '#9'"),
         (("baseline", "--compare", "99999999999999999999", "#1"), 2, "no snapshot matches '9999"),
@@ -165,22 +165,22 @@ def test_baseline__user_mistakes_are_one_line_errors(on_git: Path) -> None:
         assert message in result.stderr, (argv, result.stderr)
         assert "Traceback" not in result.stderr
     (project / ".coverage-history/history.db").write_text("garbage " * 1000)
-    corrupt = tasks(project, "baseline", "--status")
+    corrupt = in_process(project, "baseline", "--status")
     assert corrupt.returncode == 3 and "not a readable history database" in corrupt.stderr
     git(project, "checkout", "-q", "--detach")
-    detached = tasks(project, "baseline", "--force", "--set")
+    detached = in_process(project, "baseline", "--force", "--set")
     assert detached.returncode == 2 and "HEAD is detached" in detached.stderr
 
 
 def test_baseline__commit_is_looked_up_and_filed_by_its_full_id(on_git: Path) -> None:
     full = git(on_git, "rev-parse", "HEAD").strip()
-    recorded = tasks(on_git, "baseline", "--commit", full[:7])
+    recorded = in_process(on_git, "baseline", "--commit", full[:7])
     assert recorded.returncode == 0, recorded.output
     with History.open(on_git / HISTORY_DB, "h", create=False) as store:
         (snapshot,) = store.snapshots()
     assert snapshot.commit == full
     # A commit the repository lacks is refused, and nothing is recorded.
-    refused = tasks(on_git, "baseline", "--commit", "0" * 40)
+    refused = in_process(on_git, "baseline", "--commit", "0" * 40)
     assert refused.returncode == 2, refused.output
     assert f"--commit {'0' * 40}: this repository has no such commit" in refused.stderr
     with History.open(on_git / HISTORY_DB, "h", create=False) as store:

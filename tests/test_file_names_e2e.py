@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import commit_all, git, init_repo, run, tasks
+from tests.conftest import commit_all, git, in_process, init_repo, run, tasks
 from tests.oracle import strict_run
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +101,7 @@ def measured(make_project) -> Path:
         path.write_text(path.read_text(encoding="utf-8") + CHANGE, encoding="utf-8")
     commit_all(project, "change")
     for argv in (("run", "web"), ("combine",), ("report",)):
-        result = tasks(project, *argv)
+        result = (tasks if argv[0] == "run" else in_process)(project, *argv)
         assert result.returncode == 0, result.output
     return project
 
@@ -205,7 +205,7 @@ def test_names_the_finder_skips__count_at_0_percent_like_any_unimported_file(
 ) -> None:
     project = make_project(UNIMPORTED)
     for argv in (("run", "web"), ("combine",), ("report", "--format", "json")):
-        result = tasks(project, *argv)
+        result = (tasks if argv[0] == "run" else in_process)(project, *argv)
         assert result.returncode == 0, result.output
         assert "Traceback" not in result.output
     services = json.loads((project / "reports" / "services.json").read_text(encoding="utf-8"))

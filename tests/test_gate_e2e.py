@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit_all, copy_kit, git, nox, run, tasks
+from tests.conftest import commit_all, copy_kit, git, in_process, nox, run, tasks
 from tests.oracle import no_config, strict_run
 
 pytestmark = pytest.mark.e2e
@@ -94,7 +94,7 @@ def test_gate__changed_lines_equal_diff_cover(feature_branch: Path, tmp_path: Pa
     )
     commit_all(project, "more changes")
     assert nox(project, "-s", *SERVICES).returncode == 0
-    gate = tasks(project, "gate", "--base", "main", "--policy", "changed")
+    gate = in_process(project, "gate", "--base", "main", "--policy", "changed")
     assert gate.returncode == 1, gate.output
     ours = json.loads((project / "reports" / "gate.json").read_text())
 
@@ -195,7 +195,7 @@ def test_gate__unowned_changed_file_is_reported(feature_branch: Path) -> None:
     (project / "examples/monorepo/src/orphan.py").write_text("def lost():\n    return 1\n")
     git(project, "add", "-A")
     assert nox(project, "-s", *SERVICES).returncode == 0
-    result = tasks(project, "gate", "--base", "main", "--policy", "changed")
+    result = in_process(project, "gate", "--base", "main", "--policy", "changed")
     assert "Changed Python files that no service owns" in result.stdout
     assert "examples/monorepo/src/orphan.py" in result.stdout
     verdict = json.loads((project / "reports" / "gate.json").read_text())
@@ -235,7 +235,7 @@ def test_gate__a_commit_as_base_gets_a_regression_note_about_branches(feature_br
     project = feature_branch
     assert nox(project, "-s", *SERVICES).returncode == 0
     sha = git(project, "rev-parse", "main").strip()
-    result = tasks(project, "gate", "--base", sha, "--policy", "regression")
+    result = in_process(project, "gate", "--base", sha, "--policy", "regression")
     assert result.returncode == 0, result.output
     assert f"baselines belong to branches, and {sha!r} names none: pass --base BRANCH" in result.stdout
     assert f"record one on {sha}" not in result.stdout
@@ -265,8 +265,8 @@ def test_gate__the_kits_own_files_are_never_unowned(make_project) -> None:
     (project / "tools/release.py").write_text("def release():\n    return 1\n")
     commit_all(project, "change the vendored kit, add a tool")
     assert tasks(project, "run", "web").returncode == 0
-    assert tasks(project, "combine").returncode == 0
-    result = tasks(project, "gate", "--base", "main", "--policy", "changed")
+    assert in_process(project, "combine").returncode == 0
+    result = in_process(project, "gate", "--base", "main", "--policy", "changed")
     assert "Traceback" not in result.output
     verdict = json.loads((project / "reports" / "gate.json").read_text())
     assert verdict["unowned_files"] == ["tools/release.py"], result.output

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, commit_all, git, run, tasks
+from tests.conftest import KIT, commit_all, git, in_process, run
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +47,8 @@ def test_history_branch__carries_history_and_badges_and_keeps_badges_it_was_not_
     git(measured_copy, "remote", "add", "origin", str(origin))
     git(measured_copy, "push", "-q", "origin", "main")
 
-    assert tasks(measured_copy, "baseline", "--set").returncode == 0
-    assert tasks(measured_copy, "report", "--format", "badges").returncode == 0
+    assert in_process(measured_copy, "baseline", "--set").returncode == 0
+    assert in_process(measured_copy, "report", "--format", "badges").returncode == 0
     history_script(measured_copy, "save", env)
     badges = ["badges/" + p.name for p in sorted((measured_copy / "reports/badges").iterdir())]
     assert branch_files(measured_copy) == sorted(["history.jsonl", *badges])
@@ -65,6 +65,6 @@ def test_history_branch__carries_history_and_badges_and_keeps_badges_it_was_not_
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(clone))
     history_script(clone, "restore", env)
-    status = tasks(clone, "baseline", "--status", "--branch", "main")
+    status = in_process(clone, "baseline", "--status", "--branch", "main")
     assert status.returncode == 0, status.output
     assert "1 snapshot of 'main'" in status.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tasks.history.store import History
-from tests.conftest import nox, tasks
+from tests.conftest import in_process, nox
 from tests.oracle import example_isolated
 from tests.test_history import snapshot
 
@@ -74,7 +74,7 @@ def test_maintenance__dry_run_lists_exactly_the_old_archives(kit_copy: Path) -> 
     ]
     assert (logs / "xp.log").exists()
 
-    real = tasks(kit_copy, "maintenance")
+    real = in_process(kit_copy, "maintenance")
     assert real.returncode == 0, real.output
     assert sorted(p.name for p in (reports / "archive").iterdir()) == ["20261115T000000Z"]
     assert sorted(p.name for p in logs.iterdir()) == ["auth.log"]
@@ -85,7 +85,7 @@ def test_maintenance__retention_period_comes_from_the_manifest(kit_copy: Path) -
     manifest = kit_copy / "configs/services.toml"
     manifest.write_text(manifest.read_text() + "\n[maintenance]\nretention_days = 7\n")
     make_archives(kit_copy / "reports", {"20261101T000000Z": 8, "20261102T000000Z": 6})
-    result = tasks(kit_copy, "maintenance", "--dry-run")
+    result = in_process(kit_copy, "maintenance", "--dry-run")
     assert result.returncode == 0, result.output
     assert "\nRetention (7 days)\n------------------\n" in result.stdout
     assert "reports/archive/20261101T000000Z (8 days old)" in result.stdout
@@ -109,7 +109,7 @@ def test_maintenance__touches_only_the_kits_own_names(kit_copy: Path) -> None:
     ):
         path.write_text("x\n")
         age(path, 90)
-    result = tasks(kit_copy, "maintenance")
+    result = in_process(kit_copy, "maintenance")
     assert result.returncode == 0, result.output
     assert sorted(p.name for p in (reports / "archive").iterdir()) == ["notes"]
     assert sorted(p.name for p in (reports / "logs").iterdir()) == ["build.log"]
@@ -119,12 +119,12 @@ def test_maintenance__touches_only_the_kits_own_names(kit_copy: Path) -> None:
 
 
 def test_report_archive__is_what_retention_acts_on(measured_copy: Path) -> None:
-    result = tasks(measured_copy, "report", "--archive", "--format", "markdown")
+    result = in_process(measured_copy, "report", "--archive", "--format", "markdown")
     assert result.returncode == 0, result.output
     (archive,) = (measured_copy / "reports/archive").iterdir()
     assert (archive / "summary.md").read_text() == (measured_copy / "reports/summary.md").read_text()
     age(archive, 31)
-    listed = tasks(measured_copy, "maintenance", "--dry-run")
+    listed = in_process(measured_copy, "maintenance", "--dry-run")
     assert f"- Would remove report archive reports/archive/{archive.name} (31 days old)" in listed.stdout
 
 
@@ -138,7 +138,7 @@ def test_maintenance__thins_the_history_keeping_baselines(kit_copy: Path) -> Non
             recorded = dataclasses.replace(recorded, recorded_at=f"2026-11-0{day}T10:00:00Z")
             history.record(recorded, set_baseline=day == 1)
         history.record(dataclasses.replace(snapshot(commit="f" * 40), branch="feature"))
-    result = tasks(kit_copy, "maintenance", "--branch", "main")
+    result = in_process(kit_copy, "maintenance", "--branch", "main")
     assert result.returncode == 0, result.output
     assert "History: removed 2 snapshots beyond the newest 2 per branch (baselines kept); 4 kept" in (
         result.stdout
@@ -163,7 +163,7 @@ def test_maintenance__digest_shows_the_week(kit_copy: Path) -> None:
             history.record(
                 dataclasses.replace(snapshot(commit=commit * 40, covered=covered), recorded_at=stamp)
             )
-    result = tasks(kit_copy, "maintenance", "--branch", "main")
+    result = in_process(kit_copy, "maintenance", "--branch", "main")
     assert result.returncode == 0, result.output
     digest = digest_page(kit_copy)
     assert "| xp | 40.0% | 52.0% | +12.0 |" in digest
@@ -181,11 +181,11 @@ def test_maintenance__says_when_no_snapshot_came_this_week(kit_copy: Path) -> No
     database = kit_copy / ".coverage-history/history.db"
     with History.open(database, "history", create=True) as history:
         history.record(dataclasses.replace(snapshot(), recorded_at="2000-01-01T00:00:00Z"))
-    result = tasks(kit_copy, "maintenance", "--dry-run", "--branch", "main")
+    result = in_process(kit_copy, "maintenance", "--dry-run", "--branch", "main")
     assert result.returncode == 0, result.output
     assert "**No snapshot of `main` was recorded this week.**" in digest_page(kit_copy)
     assert "\nNo snapshot of main was recorded this week.\n" in result.stdout
-    other = tasks(kit_copy, "maintenance", "--dry-run", "--branch", "release")
+    other = in_process(kit_copy, "maintenance", "--dry-run", "--branch", "release")
     assert "No snapshot of `release` in the history yet." in digest_page(kit_copy)
     assert "No snapshot of release in the history yet." in other.stdout
 
@@ -203,7 +203,7 @@ def test_audit__one_source_spanning_three_services_is_the_masking_setup(kit_copy
         "fix: measure each service with its own tests: nox -s coverage-xp coverage-auth coverage-discord"
         in (result.stdout)
     )
-    maintenance = tasks(kit_copy, "maintenance")
+    maintenance = in_process(kit_copy, "maintenance")
     assert maintenance.returncode == 1  # an error finding fails the weekly job
     assert "- **error** `examples/monorepo/pyproject.toml [tool.coverage.run] source = 'src'`: one " in (
         digest_page(kit_copy)
@@ -232,7 +232,7 @@ def test_audit__one_source_spanning_three_services_is_the_masking_setup(kit_copy
 def test_audit__masking_in_other_config_files(kit_copy: Path, files: dict[str, str], expected: str) -> None:
     for relative, text in files.items():
         (kit_copy / relative).write_text(text)
-    result = tasks(kit_copy, "audit")
+    result = in_process(kit_copy, "audit")
     assert result.returncode == 1, result.output
     assert expected in result.stdout
 
@@ -247,7 +247,7 @@ def test_audit__masking_in_other_config_files(kit_copy: Path, files: dict[str, s
 )
 def test_audit__odd_config_files_are_read_without_a_traceback(kit_copy: Path, name: str, text: str) -> None:
     (kit_copy / "examples/monorepo" / name).write_text(text)
-    result = tasks(kit_copy, "audit")
+    result = in_process(kit_copy, "audit")
     assert "Traceback" not in result.stderr
     assert result.returncode in (0, 1)
     assert ("pytest-cov measures 3 services" in result.stdout) is (name == "pytest.ini")
@@ -255,7 +255,7 @@ def test_audit__odd_config_files_are_read_without_a_traceback(kit_copy: Path, na
 
 def test_audit__one_service_source_is_not_masking(kit_copy: Path) -> None:
     (kit_copy / "examples/monorepo/.coveragerc").write_text("[run]\nsource = src/xp\n")
-    result = tasks(kit_copy, "audit")
+    result = in_process(kit_copy, "audit")
     assert result.returncode == 0, result.output
     assert "0 findings, 0 at error severity." in result.stdout
 
@@ -264,9 +264,9 @@ def test_audit__missing_floor_and_a_floor_far_below_the_baseline(measured_copy: 
     manifest = measured_copy / "configs/services.toml"
     text = manifest.read_text().replace("[services.discord.thresholds]\nline = 80\nbranch = 60\n", "")
     manifest.write_text(text)
-    recorded = tasks(measured_copy, "baseline", "--set", "--branch", "main", "--commit", "a" * 40)
+    recorded = in_process(measured_copy, "baseline", "--set", "--branch", "main", "--commit", "a" * 40)
     assert recorded.returncode == 0, recorded.output
-    result = tasks(measured_copy, "audit", "--branch", "main")
+    result = in_process(measured_copy, "audit", "--branch", "main")
     assert result.returncode == 0, result.output  # warnings only
     assert "warning: configs/services.toml [services.discord.thresholds]: discord has no line floor." in (
         result.stdout
@@ -284,7 +284,7 @@ def test_audit__data_from_another_coverage_version(measured_copy: Path) -> None:
     data = measured_copy / ".coverage-data/auth"
     with contextlib.closing(sqlite3.connect(data)) as connection, connection:
         connection.execute("UPDATE meta SET value = '6.5.0' WHERE key = 'version'")
-    result = tasks(measured_copy, "audit")
+    result = in_process(measured_copy, "audit")
     assert "warning: .coverage-data/auth: written by coverage.py 6.5.0" in result.stdout
     assert result.returncode == 0
 
@@ -299,7 +299,7 @@ def test_audit__data_from_another_coverage_version(measured_copy: Path) -> None:
 def test_maintenance__bad_settings_exit_2(kit_copy: Path, table: str, message: str) -> None:
     manifest = kit_copy / "configs/services.toml"
     manifest.write_text(manifest.read_text() + "\n" + table)
-    result = tasks(kit_copy, "maintenance")
+    result = in_process(kit_copy, "maintenance")
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -312,7 +312,7 @@ def test_maintenance__terminal_digest_is_plain_text_and_the_file_markdown(kit_co
     workflow = kit_copy / "examples/monorepo/.github/workflows/ci.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text("jobs:\n  t:\n    steps:\n      - run: pytest --cov=src  # \x1b[2J\n")
-    result = tasks(kit_copy, "maintenance")
+    result = in_process(kit_copy, "maintenance")
     assert result.returncode == 1, result.output  # error findings fail the weekly job
     assert "Traceback" not in result.output, result.output
     terminal, page = result.stdout, digest_page(kit_copy)
@@ -366,7 +366,7 @@ def test_maintenance__tools_are_the_versions_the_service_runs_recorded(measured_
         assert recorded_tools(data / service) == here, service
     # auth's session had an older pytest, outside the project's pin (>=8).
     record_tools(data / "auth", {**here, "pytest": "7.4.4"})
-    result = tasks(measured_copy, "maintenance", "--dry-run")
+    result = in_process(measured_copy, "maintenance", "--dry-run")
     assert result.returncode == 0, result.output
     page = digest_page(measured_copy)
     assert (
@@ -386,6 +386,6 @@ def test_maintenance__tools_are_the_versions_the_service_runs_recorded(measured_
     # Data from before the runs recorded their tools: the versions installed here, so marked.
     for service in ("xp", "auth", "discord"):
         record_tools(data / service, None)
-    fallback = tasks(measured_copy, "maintenance", "--dry-run")
+    fallback = in_process(measured_copy, "maintenance", "--dry-run")
     assert fallback.returncode == 0, fallback.output
     assert f"| pytest | `{here['pytest']}` | this session | `>=8` | ok |" in digest_page(measured_copy)

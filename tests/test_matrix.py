@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import nox, run, tasks, write_files
+from tests.conftest import in_process, nox, run, write_files
 
 
 def listing(project: Path) -> str:
@@ -135,6 +135,6 @@ def test_matrix__bad_listing_is_named(kit_copy: Path, text: str, message: str) -
 def test_matrix__github_output_outside_actions(kit_copy: Path) -> None:
     listing_file = kit_copy / "listing.json"
     listing_file.write_text(listing(kit_copy))
-    result = tasks(kit_copy, "matrix", "--listing", str(listing_file), "--github-output")
+    result = in_process(kit_copy, "matrix", "--listing", str(listing_file), "--github-output")
     assert result.returncode == 2
     assert "GITHUB_OUTPUT is not set" in result.stderr

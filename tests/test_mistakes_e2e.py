@@ -19,7 +19,7 @@ from coverage.exceptions import DataError as CoverageDataError
 
 from tasks.errors import is_locked
 from tasks.history import exchange
-from tests.conftest import Result, commit_all, git, init_repo, run
+from tests.conftest import Result, audit_hook_env, commit_all, git, init_repo, run
 
 pytestmark = pytest.mark.e2e
 
@@ -117,12 +117,21 @@ def no_git_on_path(project: Path) -> None:
     (project / ".no-git").mkdir()
 
 
-def unparseable_source(project: Path) -> None:
-    """A source file no test imports and coverage.py cannot parse, measured and combined."""
+@pytest.fixture(scope="module")
+def measured_unparseable(measured_example: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The measured example with a source file no test imports and coverage.py cannot
+    parse, measured and combined (read only: copied)."""
+    project = tmp_path_factory.mktemp("unparseable") / "kit"
+    shutil.copytree(measured_example, project)
     (project / REPO / "src" / "xp" / "broken.py").write_text("def broken(:\n    pass\n", encoding="utf-8")
     for service in ("xp", "auth", "discord"):
         run([sys.executable, "-m", "tasks", "run", service], project)
     run([sys.executable, "-m", "tasks", "combine"], project)
+    return project
+
+
+def as_measured(project: Path) -> None:
+    """Nothing more to make: the mistake is in the project it starts from."""
 
 
 def folder_for_combined(project: Path) -> None:
@@ -136,6 +145,7 @@ class Mistake:
     command: tuple[str, ...]
     code: int
     says: str  # part of the one-paragraph error
+    start: str = "measured_example"  # the read-only fixture the project is a copy of
 
 
 MISTAKES = {
@@ -182,9 +192,11 @@ MISTAKES = {
         3,
         "Couldn't parse 'examples/monorepo/src/xp/broken.py' as Python source: 'invalid syntax' at line 1.",
     ),
-    "an unparseable source at report": Mistake(unparseable_source, ("report",), 3, "with `omit` in"),
+    "an unparseable source at report": Mistake(
+        as_measured, ("report",), 3, "with `omit` in", start="measured_unparseable"
+    ),
     "an unparseable source at gate": Mistake(
-        unparseable_source, ("gate", "--policy", "total"), 3, "broken.py"
+        as_measured, ("gate", "--policy", "total"), 3, "broken.py", start="measured_unparseable"
     ),
     "malformed history import": Mistake(
         bad_import, ("baseline", "--import", "history.jsonl"), 2, "history.jsonl:2"
@@ -213,21 +225,46 @@ MISTAKES = {
 }
 
 
-def kit_command(project: Path, *args: str) -> Result:
+def kit_command(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     # Without git: a PATH of one empty folder (python is called by its full path).
-    env = {"PATH": str(project / ".no-git")} if (project / ".no-git").exists() else None
-    return run([sys.executable, "-m", "tasks", *args], project, env=env)
+    no_git = {"PATH": str(project / ".no-git")} if (project / ".no-git").exists() else {}
+    return run([sys.executable, "-m", "tasks", *args], project, env={**no_git, **(env or {})})
+
+
+# SQLite's busy timeout, cut to half a second in the kit's process: the kit waits 30 s for the
+# history's write lock, coverage.py 5 s for a data file at each open. The refusal under test
+# comes when the wait runs out, whatever its length; the test need not sit through it.
+SHORT_LOCK_WAITS = """
+import sqlite3
+
+_connect = sqlite3.connect
+
+
+def connect(database, timeout=5.0, *args, **kwargs):
+    return _connect(database, min(timeout, 0.5), *args, **kwargs)
+
+
+sqlite3.connect = connect
+"""
 
 
 @pytest.mark.parametrize("name", list(MISTAKES))
-def test_mistake__documented_exit_code_clear_message_no_traceback(measured_copy: Path, name: str) -> None:
+def test_mistake__documented_exit_code_clear_message_no_traceback(
+    request: pytest.FixtureRequest, tmp_path: Path, name: str
+) -> None:
     mistake = MISTAKES[name]
-    mistake.make(measured_copy)
-    result = kit_command(measured_copy, *mistake.command)
+    project = tmp_path / "kit"  # a private copy, as measured_copy makes
+    shutil.copytree(request.getfixturevalue(mistake.start), project)
+    mistake.make(project)
+    result = kit_command(project, *mistake.command)
     assert result.returncode == mistake.code, result.output
     assert "Traceback" not in result.output, result.output
     assert result.stderr.startswith("error: "), result.stderr
     assert mistake.says in result.stderr, result.stderr
+
+
+def short_waits(tmp_path: Path) -> dict[str, str]:
+    return audit_hook_env(tmp_path / "short-waits", SHORT_LOCK_WAITS)
 
 
 @contextmanager
@@ -242,14 +279,16 @@ def locked_by_another_process(database: Path, mode: str) -> Iterator[None]:
         holder.close()
 
 
-def test_mistake__history_locked_by_another_writer(measured_copy: Path) -> None:
+def test_mistake__history_locked_by_another_writer(measured_copy: Path, tmp_path: Path) -> None:
     """Another process holds the write lock longer than the kit waits: exit 3, nothing written."""
     first = kit_command(measured_copy, "baseline", "--commit", "a" * 40, "--branch", "main")
     assert first.returncode == 0, first.output
     db = measured_copy / ".coverage-history" / "history.db"
     # The write lock, held for longer than the kit waits.
     with locked_by_another_process(db, "IMMEDIATE"):
-        result = kit_command(measured_copy, "baseline", "--commit", "b" * 40, "--branch", "main")
+        result = kit_command(
+            measured_copy, "baseline", "--commit", "b" * 40, "--branch", "main", env=short_waits(tmp_path)
+        )
     assert result.returncode == 3, result.output
     assert "Traceback" not in result.output, result.output
     assert "locked by another process" in result.stderr
@@ -258,14 +297,14 @@ def test_mistake__history_locked_by_another_writer(measured_copy: Path) -> None:
     check.close()
 
 
-def test_mistake__data_file_locked_by_another_process(measured_copy: Path) -> None:
+def test_mistake__data_file_locked_by_another_process(measured_copy: Path, tmp_path: Path) -> None:
     """A tool holds a service's data file locked: combine names it, says the file is fine
     (not "delete it"), exits 3, and changes nothing."""
     data = measured_copy / ".coverage-data" / "auth"
     combined = measured_copy / ".coverage-data" / "combined"
     before = (data.read_bytes(), combined.read_bytes())
     with locked_by_another_process(data, "EXCLUSIVE"):  # not even a reader gets in
-        result = kit_command(measured_copy, "combine")
+        result = kit_command(measured_copy, "combine", env=short_waits(tmp_path))
     assert result.returncode == 3, result.output
     assert "Traceback" not in result.output, result.output
     assert ".coverage-data/auth: locked by another process" in result.stderr

@@ -13,7 +13,7 @@ from coverage import CoverageData
 from tasks.config.layout import Shard
 from tasks.config.loader import load
 from tasks.measure import parallel
-from tests.conftest import nox, tasks, write_files
+from tests.conftest import in_process, nox, tasks, write_files
 
 pytestmark = pytest.mark.e2e
 
@@ -67,20 +67,20 @@ def test_run_all__failed_shard_is_named_and_the_rest_is_kept(kit_copy: Path) -> 
     assert kept == expected - {f"auth.shard-{index}-of-2"}
     assert (data / "failed" / f"auth.shard-{index}-of-2").exists()
 
-    combined = tasks(kit_copy, "combine")
+    combined = in_process(kit_copy, "combine")
     assert combined.returncode == 3
     assert f"auth: shard {index} of 2 failed" in combined.stderr
 
 
 def test_run_all__sharded_together_combine_to_the_separate_runs(measured_copy: Path) -> None:
-    expected = tasks(measured_copy, "report", "--format", "json")
+    expected = in_process(measured_copy, "report", "--format", "json")
     assert expected.returncode == 0, expected.output
     result = tasks(measured_copy, "run-all", "--shards", "2", "--jobs", "2", "--workers", "1")
     assert result.returncode == 0, result.output
     assert "running 6 runs, 2 at a time, 1 worker each" in result.stdout
     assert "warning" not in result.stdout
-    assert tasks(measured_copy, "combine").returncode == 0
-    again = tasks(measured_copy, "report", "--format", "json")
+    assert in_process(measured_copy, "combine").returncode == 0
+    again = in_process(measured_copy, "report", "--format", "json")
 
     def tables(output: str) -> list[str]:
         """The per-service table's rows and the masking matrix's, in order."""

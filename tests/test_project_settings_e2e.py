@@ -18,7 +18,7 @@ from coverage import Coverage
 from tasks.analyze import analysis, combined
 from tasks.config import loader
 from tasks.measure import freshness
-from tests.conftest import run, tasks
+from tests.conftest import in_process, run, tasks
 from tests.oracle import FileTruth, truth_of
 
 pytestmark = pytest.mark.e2e
@@ -249,8 +249,8 @@ def test_project_settings__every_figure_equals_a_strict_run_with_the_same_config
         assert f"{name}: coverage.py settings from repo/{config_name}" in result.output
         if name == "alpha":  # the per-run line counts branches as the report does
             summary = next(line for line in result.stdout.splitlines() if "(own tests only)" in line)
-    assert tasks(project, "combine").returncode == 0
-    report = tasks(project, "report")
+    assert in_process(project, "combine").returncode == 0
+    report = in_process(project, "report")
     assert report.returncode == 0, report.output
 
     monkeypatch.chdir(project)
@@ -351,14 +351,14 @@ def test_stale_data__refused_naming_every_service_that_ran_the_file_until_they_r
     levels.write_text("# three lines\n# added at\n# the top\n" + levels.read_text())
 
     for command in (["report"], ["gate", "--base", "HEAD"], ["masking"], ["baseline"], ["ratchet"]):
-        refused = tasks(project, *command)
+        refused = in_process(project, *command)
         assert refused.returncode == 3, (command, refused.output)
         for service in ran_it:
             assert f"  {service}: ran {shown}, changed since it was measured" in refused.stderr, command
         assert "Refresh it: nox -s coverage-xp coverage-auth coverage-discord combine" in refused.stderr
         assert "Traceback" not in refused.output
 
-    shown_anyway = tasks(project, "report", "--allow-stale")
+    shown_anyway = in_process(project, "report", "--allow-stale")
     assert shown_anyway.returncode == 0, shown_anyway.output
     assert shown_anyway.stdout.startswith("STALE DATA")
     for written in ("summary.md", "masking.md", "recommendations.md", "index.html"):
@@ -367,15 +367,15 @@ def test_stale_data__refused_naming_every_service_that_ran_the_file_until_they_r
 
     # The owner alone run again: the others' data still ran the old file.
     assert tasks(project, "run", "xp").returncode == 0
-    combined = tasks(project, "combine")
+    combined = in_process(project, "combine")
     assert combined.returncode == 3, combined.output
     assert "  auth: ran" in combined.stderr and "  discord: ran" in combined.stderr
     assert "  xp: ran" not in combined.stderr
     assert "Refresh it: nox -s coverage-auth coverage-discord combine" in combined.stderr
     for name in ("auth", "discord"):
         assert tasks(project, "run", name).returncode == 0
-    assert tasks(project, "combine").returncode == 0
-    fresh = tasks(project, "report")
+    assert in_process(project, "combine").returncode == 0
+    fresh = in_process(project, "report")
     assert fresh.returncode == 0, fresh.output
     assert "STALE" not in fresh.stdout
 
@@ -439,8 +439,8 @@ def test_project_settings__a_services_own_folder_then_the_root_and_differing_exc
     south = tasks(project, "run", "south")
     assert south.returncode == 0, south.output
     assert "south: coverage.py settings from repo/pyproject.toml" in south.stdout  # the root's
-    assert tasks(project, "combine").returncode == 0
-    report = tasks(project, "report")
+    assert in_process(project, "combine").returncode == 0
+    report = in_process(project, "report")
     assert report.returncode == 0, report.output
     north_core = next(
         f
@@ -452,7 +452,7 @@ def test_project_settings__a_services_own_folder_then_the_root_and_differing_exc
 
     own = project / "repo/north/pyproject.toml"
     own.write_text(own.read_text().replace('exclude_also = ["def debug"]', 'exclude_also = ["return"]'))
-    refused = tasks(project, "report")
+    refused = in_process(project, "report")
     assert refused.returncode == 2, refused.output
     assert (
         "north: its coverage.py configuration (repo/north/pyproject.toml) sets exclude_list" in refused.stderr

@@ -109,15 +109,15 @@ def test_report__unchanged_inputs_reuse_formats_changed_sources_do_not(
 
 
 def test_report__corrupt_cache_is_set_aside(measured_copy: Path) -> None:
-    from tests.conftest import tasks
+    from tests.conftest import in_process
 
     cache = measured_copy / ".coverage-data" / CACHE_FILE
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(b"not a database at all" * 100)
-    result = tasks(measured_copy, "report")
+    result = in_process(measured_copy, "report")
     assert result.returncode == 0, result.output
     assert cache.with_name(cache.name + ".corrupt").read_bytes().startswith(b"not a database")
-    assert tasks(measured_copy, "report").returncode == 0
+    assert in_process(measured_copy, "report").returncode == 0
 
 
 def test_report__failure_in_the_forked_writer_keeps_the_old_reports(

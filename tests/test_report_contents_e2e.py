@@ -13,7 +13,7 @@ import pytest
 from coverage import Coverage
 
 from tasks.config import loader
-from tests.conftest import tasks
+from tests.conftest import in_process
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,7 @@ def html_page(folder: Path, filename: str) -> str:
 
 def test_reports__every_format_equals_the_public_api_line_for_line(measured_copy: Path) -> None:
     project = measured_copy
-    built = tasks(project, "report")
+    built = in_process(project, "report")
     assert built.returncode == 0, built.output
     manifest = loader.load(project_dir=project)
     reports = project / "reports"

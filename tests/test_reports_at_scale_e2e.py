@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import many_services
-from tests.conftest import headless, run, screenshot, tasks
+from tests.conftest import headless, in_process, run, screenshot, tasks
 from tests.oracle import no_config, strict_run
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
     project = many_services.write(tmp_path_factory.mktemp("scale") / "project")
     outputs = []
     for argv in (("run-all",), ("combine",), ("report",)):
-        result = tasks(project, *argv)
+        result = (tasks if argv == ("run-all",) else in_process)(project, *argv)
         assert result.returncode == 0, result.output
         outputs.append(result.stdout)
     return Measured(project, outputs[-1])
@@ -144,7 +144,7 @@ def borrowing_order(truth: Truth) -> list[str]:
 def test_masking_terminal__fits_120_columns_with_the_rows_that_borrow_most_and_where_the_rest_is(
     measured: Measured, truth: Truth
 ) -> None:
-    printed = tasks(measured.project, "masking")
+    printed = in_process(measured.project, "masking")
     assert printed.returncode == 0, printed.output
     lines = printed.stdout.splitlines()
     assert max(len(line) for line in lines) <= WIDTH, max(lines, key=len)
@@ -198,7 +198,7 @@ def markdown_cells(line: str) -> list[str]:
 
 def test_masking_markdown__holds_every_cell_of_the_25_by_25_matrix(measured: Measured, truth: Truth) -> None:
     markdown = (measured.project / "reports/masking.md").read_text(encoding="utf-8")
-    assert markdown == tasks(measured.project, "masking", "--markdown").stdout.rstrip("\n") + "\n"
+    assert markdown == in_process(measured.project, "masking", "--markdown").stdout.rstrip("\n") + "\n"
     table = [markdown_cells(line) for line in markdown.splitlines() if line.startswith("| ")]
     header, rows = table[0], table[1:]
     assert header[2:-1] == [f"{name} tests" for name in NAMES]

@@ -17,7 +17,7 @@ import pytest
 from tasks.analyze import combined
 from tasks.config import loader
 from tasks.report import masking
-from tests.conftest import headless, run, screenshot, tasks
+from tests.conftest import headless, in_process, run, screenshot
 from tests.oracle import strict_run
 from tests.test_gitdiff import commit_all, git
 
@@ -29,7 +29,7 @@ SERVICES = ("xp", "auth", "discord")
 def services_json(project: Path) -> dict[str, dict[str, object]]:
     """The per-service figures the report wrote (written now if no report ran yet)."""
     if not (project / "reports/services.json").exists():
-        assert tasks(project, "report", "--format", "json").returncode == 0
+        assert in_process(project, "report", "--format", "json").returncode == 0
     summary = json.loads((project / "reports/services.json").read_text())
     return {s["name"]: s for s in summary["services"]}
 
@@ -61,7 +61,7 @@ def test_masking_matrix__each_cell_equals_a_classic_run_of_that_service_tests(
     assert matrix.share("xp", "auth") > xp_own  # type: ignore[operator]
     assert matrix.share("xp", "discord") > xp_own  # type: ignore[operator]
 
-    printed = tasks(measured_copy, "masking")
+    printed = in_process(measured_copy, "masking")
     assert printed.returncode == 0, printed.output
     xp_row = next(line for line in printed.stdout.splitlines() if line.startswith("xp "))
     assert xp_row.split()[1:] == [
@@ -71,13 +71,13 @@ def test_masking_matrix__each_cell_equals_a_classic_run_of_that_service_tests(
         f"{matrix.share('xp', 'discord'):.1f}%",
         f"{matrix.whole_share('xp'):.1f}%",
     ]
-    markdown = tasks(measured_copy, "masking", "--markdown").stdout
+    markdown = in_process(measured_copy, "masking", "--markdown").stdout
     assert f"| xp | {matrix.statements['xp']} | **{xp_own:.1f}%** |" in markdown
 
 
 def test_recommend__impact_is_missed_lines_and_targets_are_lines_to_go(measured_copy: Path) -> None:
     # The example declares xp's components: api = handlers.py and service.py.
-    result = tasks(measured_copy, "recommend", "--top", "3")
+    result = in_process(measured_copy, "recommend", "--top", "3")
     assert result.returncode == 0, result.output
     figures = services_json(measured_copy)
     every_file = [
@@ -96,7 +96,7 @@ def test_recommend__impact_is_missed_lines_and_targets_are_lines_to_go(measured_
     api_missed = sum(f["isolated"]["statements"] - f["isolated"]["covered"] for f in api)
     api_statements = sum(f["isolated"]["statements"] for f in api)
     assert f"api {api_missed} of {api_statements}" in result.stdout
-    assert tasks(measured_copy, "recommend", "--service", "xq").returncode == 2  # names the closest
+    assert in_process(measured_copy, "recommend", "--service", "xq").returncode == 2  # names the closest
 
 
 def test_badges__svg_and_shields_endpoint_per_service_red_below_its_floor(measured_copy: Path) -> None:
@@ -106,7 +106,7 @@ def test_badges__svg_and_shields_endpoint_per_service_red_below_its_floor(measur
     assert raised != text
     manifest.write_text(raised)
 
-    result = tasks(measured_copy, "report", "--format", "badges")
+    result = in_process(measured_copy, "report", "--format", "badges")
     assert result.returncode == 0, result.output
     figures = services_json(measured_copy)
     folder = measured_copy / "reports/badges"
@@ -132,7 +132,7 @@ def test_badges__svg_and_shields_endpoint_per_service_red_below_its_floor(measur
 
 
 def test_editors__lcov_and_xml_at_the_repository_root_with_its_own_paths(measured_copy: Path) -> None:
-    result = tasks(measured_copy, "report")
+    result = in_process(measured_copy, "report")
     assert result.returncode == 0, result.output
     root = measured_copy / "examples/monorepo"
     lcov = (root / "lcov.info").read_text()
@@ -153,7 +153,7 @@ def test_editors__none_unless_the_manifest_asks_for_them(measured_copy: Path) ->
     text = manifest.read_text()
     line = next(line for line in text.splitlines() if line.startswith("editor_dir ="))
     manifest.write_text(text.replace(line + "\n", "", 1))
-    result = tasks(measured_copy, "report")
+    result = in_process(measured_copy, "report")
     assert result.returncode == 0, result.output
     root = measured_copy / "examples/monorepo"
     assert not (root / "lcov.info").exists() and not (root / "coverage.xml").exists()
@@ -166,7 +166,7 @@ def test_editors__someone_elses_file_is_left_alone_and_an_unwritable_folder_exit
 ) -> None:
     foreign = measured_copy / "examples/monorepo/coverage.xml"
     foreign.write_text('<?xml version="1.0" ?>\n<coverage version="pytest-cov"/>\n')
-    result = tasks(measured_copy, "report")
+    result = in_process(measured_copy, "report")
     assert result.returncode == 0, result.output
     assert foreign.read_text().endswith('<coverage version="pytest-cov"/>\n')
     assert "left examples/monorepo/coverage.xml alone: another tool wrote it" in result.stdout
@@ -177,7 +177,7 @@ def test_editors__someone_elses_file_is_left_alone_and_an_unwritable_folder_exit
     manifest.write_text(
         manifest.read_text().replace('editor_dir = "."', 'editor_dir = "pyproject.toml/editors"', 1)
     )
-    refused = tasks(measured_copy, "report")
+    refused = in_process(measured_copy, "report")
     assert refused.returncode == 2, refused.output
     assert "cannot write editor files to examples/monorepo/pyproject.toml/editors" in refused.stderr
     assert "Traceback" not in refused.output
@@ -196,7 +196,7 @@ def dashboard_links(page: Path, html: str) -> list[str]:
 
 
 def test_dashboard__every_link_resolves_on_disk(measured_copy: Path) -> None:
-    assert tasks(measured_copy, "report").returncode == 0
+    assert in_process(measured_copy, "report").returncode == 0
     page = measured_copy / "reports/index.html"
     assert dashboard_links(page, page.read_text()) == []
 
@@ -212,7 +212,7 @@ def test_report_open__hands_the_dashboard_to_the_browser(measured_copy: Path, tm
     )
     assert result.returncode == 0, result.output
     assert opened.read_text() == (measured_copy / "reports/index.html").as_uri()
-    refused = tasks(measured_copy, "report", "--open", "--format", "xml")
+    refused = in_process(measured_copy, "report", "--open", "--format", "xml")
     assert refused.returncode == 2 and "--open shows the HTML dashboard" in refused.stderr
 
 
@@ -239,9 +239,9 @@ def test_dashboard__opens_in_headless_chromium_with_table_heat_map_trend_and_liv
     for number in range(2):  # two snapshots of two commits: a trend line
         if number:
             git(measured_copy, "commit", "-q", "--allow-empty", "-m", "another commit")
-        recorded = tasks(measured_copy, "baseline")
+        recorded = in_process(measured_copy, "baseline")
         assert recorded.returncode == 0, recorded.output
-    result = tasks(measured_copy, "report")
+    result = in_process(measured_copy, "report")
     assert result.returncode == 0, result.output
     page = measured_copy / "reports/index.html"
 

@@ -11,7 +11,7 @@ import pytest
 from coverage import CoverageData
 
 from tasks.analyze.analysis import ServiceFigures
-from tests.conftest import nox, tasks
+from tests.conftest import in_process, nox, tasks
 from tests.test_pipeline_e2e import figures_of
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ def test_shards__combine_to_exactly_the_unsharded_figures(
     for index in (1, 2, 3):
         run_shard(project, index)
     assert (project / DATA / "stale" / "xp").exists()  # the unsharded data is kept aside, not combined
-    combined = tasks(project, "combine")
+    combined = in_process(project, "combine")
     assert combined.returncode == 0, combined.output
     # One entry for xp's three shards: the files any of them measured, counted once.
     per_shard = [measured_files(project / DATA / f"xp.shard-{i}-of-3") for i in (1, 2, 3)]
@@ -57,21 +57,21 @@ def test_shards__combine_to_exactly_the_unsharded_figures(
 
     # One shard's data gone: combine names it and refuses; --allow-missing marks every report.
     (project / DATA / "xp.shard-2-of-3").unlink()
-    refused = tasks(project, "combine")
+    refused = in_process(project, "combine")
     assert refused.returncode == 3
     assert "xp: shard 2 of 3 has no data at .coverage-data/xp.shard-2-of-3" in refused.stderr
     assert "--shards 3 --shard 2" in refused.stderr
-    assert tasks(project, "combine", "--allow-missing").returncode == 0
-    report = tasks(project, "report", "--format", "markdown")
+    assert in_process(project, "combine", "--allow-missing").returncode == 0
+    report = in_process(project, "report", "--format", "markdown")
     assert report.returncode == 0, report.output
     assert report.stdout.startswith("INCOMPLETE DATA")
     assert "xp: shard 2 of 3" in (project / "reports/summary.md").read_text().replace("\\", "")
-    gate = tasks(project, "gate", "--policy", "total")
+    gate = in_process(project, "gate", "--policy", "total")
     assert "INCOMPLETE DATA" in gate.stdout
     # No check passes on data that lacks a service: the gate fails until told to judge the rest.
     assert gate.returncode == 1, gate.output
     assert "gate: FAIL" in gate.stdout and "incomplete" in gate.stdout
-    judged = tasks(project, "gate", "--policy", "total", "--allow-missing")
+    judged = in_process(project, "gate", "--policy", "total", "--allow-missing")
     assert judged.returncode == 0, judged.output
     assert "gate: PASS" in judged.stdout and "INCOMPLETE DATA" in judged.stdout
 
@@ -80,16 +80,16 @@ def test_shards__declared_in_the_manifest_are_expected(measured_copy: Path) -> N
     """The example declares xp's 2 shards (for CI's matrix). A whole-suite run of xp is
     complete on its own; without it, combine expects both shards and names the absent one."""
     assert "shards = 2" in (measured_copy / "configs/services.toml").read_text()
-    assert tasks(measured_copy, "combine").returncode == 0  # unsharded xp data: complete
+    assert in_process(measured_copy, "combine").returncode == 0  # unsharded xp data: complete
 
     (measured_copy / DATA / "xp").unlink()
-    refused = tasks(measured_copy, "combine")
+    refused = in_process(measured_copy, "combine")
     assert refused.returncode == 3
     for index in (1, 2):
         assert f"xp: shard {index} of 2 has no data" in refused.stderr
 
     run_shard(measured_copy, 1, count=2)
-    refused = tasks(measured_copy, "combine")
+    refused = in_process(measured_copy, "combine")
     assert refused.returncode == 3
     assert "xp: shard 2 of 2 has no data at .coverage-data/xp.shard-2-of-2" in refused.stderr
     assert "shard 1 of 2" not in refused.stderr
@@ -109,11 +109,11 @@ def test_shards__from_two_checkouts_combine_in_a_third(measured_copy: Path, tmp_
     for source, index in ((first, 1), (second, 2)):
         shutil.copy2(source / DATA / f"xp.shard-{index}-of-2", third / DATA / f"xp.shard-{index}-of-2")
     (third / DATA / "xp").unlink()
-    combined = tasks(third, "combine")
+    combined = in_process(third, "combine")
     assert combined.returncode == 0, combined.output
-    report = tasks(third, "report", "--format", "json")
+    report = in_process(third, "report", "--format", "json")
     assert report.returncode == 0, report.output
-    unsharded = tasks(measured_copy, "report", "--format", "json")
+    unsharded = in_process(measured_copy, "report", "--format", "json")
     table = [line for line in report.stdout.splitlines() if line.startswith(("xp ", "Total "))]
     expected = [line for line in unsharded.stdout.splitlines() if line.startswith(("xp ", "Total "))]
     assert table == expected and len(table) == 3  # xp and Total rows, and the masking matrix's xp row
@@ -150,6 +150,6 @@ def test_shards__a_failed_whole_run_is_not_hidden_by_older_shards(measured_copy:
         "auth.shard-1-of-2",
         "auth.shard-2-of-2",
     ]
-    refused = tasks(measured_copy, "combine")
+    refused = in_process(measured_copy, "combine")
     assert refused.returncode == 3
     assert "auth: its last run failed" in refused.stderr
