@@ -41,9 +41,10 @@ def register(pyproject: dict[str, Any], coverage_deps: Sequence[str]) -> None:
     # The lowest and the highest Python the kit supports (pyproject.toml's requires-python and
     # classifiers); a missing one is skipped, not failed (.ci/run says which it found).
     test_pythons = ["3.11", "3.13"]
-    # The suite's processes are mostly waiting on the processes they start: a worker per core.
+    # A worker per core, each taking whole test files: a module's fixture (a repository
+    # measured once for its tests) is built once, not on each worker that gets one of them.
     # The 25 slowest tests close each pass, so the suite's cost stays in sight (docs/testing.md).
-    test_args = ["-n", "auto", "--durations=25"]
+    test_args = ["-n", "auto", "--dist", "loadfile", "--durations=25"]
     # uv installs no bytecode (pip does): with PYTHONDONTWRITEBYTECODE set, as on the kit's CI
     # machines, each of the suite's ~1,400 Python processes would compile pytest, coverage.py
     # and the rest from source again, which made a pass 1.7x slower.

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import compileall
 import contextlib
+import fcntl
+import functools
+import gc
 import hashlib
 import io
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 import warnings
 import zipfile
@@ -40,21 +47,23 @@ class Result:
         return self.stdout + self.stderr
 
 
-# The kit's own tests use hypothesis; the repositories they measure do not, and its pytest
-# plugin imports the whole of hypothesis (half a second of CPU) in every pytest process the
-# tests start: the measured runs, the oracle's strict runs, the audit's collections.
-WITHOUT_HYPOTHESIS_PLUGIN = "-p no:hypothesispytest"
+# Plugins of the kit's own test suite that the repositories it measures do not use, kept out
+# of every pytest process the tests start (the measured runs, the oracle's strict runs, the
+# audit's collections): hypothesis's imports the whole of hypothesis, half a second of CPU
+# each time; pytest-randomly would shuffle each process's tests with a seed of its own, so
+# pytest-split's shards would no longer divide a service's tests between them.
+SUITE_PLUGINS_OFF = "-p no:hypothesispytest -p no:randomly"
 
 
 def process_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment the tests give the kit's processes: this interpreter's tools first on
-    PATH, no GitHub Actions variables, no hypothesis plugin in pytest; then `env`."""
+    PATH, no GitHub Actions variables, none of the suite's own pytest plugins; then `env`."""
     environment = dict(os.environ)
     environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
     for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         environment.pop(name, None)  # the kit's tests may themselves run on GitHub Actions
     addopts = environment.get("PYTEST_ADDOPTS", "")
-    environment["PYTEST_ADDOPTS"] = f"{addopts} {WITHOUT_HYPOTHESIS_PLUGIN}".strip()
+    environment["PYTEST_ADDOPTS"] = f"{addopts} {SUITE_PLUGINS_OFF}".strip()
     environment.update(env or {})
     return environment
 
@@ -186,6 +195,10 @@ def in_process(project: Path, *args: str, env: dict[str, str] | None = None) -> 
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                 if isinstance(exc.code, str):
                     err.write(exc.code + "\n")
+            # What the command left open (the analysis cache's SQLite connection lives as long
+            # as its process) is closed now, as the process's exit would close it, not when a
+            # later test happens to collect it.
+            gc.collect()
     finally:
         os.chdir(saved_cwd)
         os.environ.clear()
@@ -195,13 +208,35 @@ def in_process(project: Path, *args: str, env: dict[str, str] | None = None) -> 
     return Result(code, out.getvalue(), err.getvalue())
 
 
+@functools.cache
+def _compiled_package() -> Path:
+    """The kit's package with its bytecode, made once per test process in a folder of its
+    own. Copies carry the bytecode, so the hundreds of `python -m tasks` processes a pass
+    starts from them do not each compile the kit from source again (PYTHONDONTWRITEBYTECODE
+    keeps them from saving what they compile). Checked against the source's hash on import:
+    a test that edits a module of its copy runs what it wrote."""
+    folder = Path(tempfile.mkdtemp(prefix="kit-compiled-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    package = folder / "tasks"
+    shutil.copytree(KIT / "tasks", package, ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(package, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    return package
+
+
+def copy_package(project: Path) -> Path:
+    """The kit's package (tasks/), with its bytecode, copied into `project`."""
+    return Path(shutil.copytree(_compiled_package(), project / "tasks"))
+
+
 def copy_kit(project: Path, *extra: str) -> Path:
     """Copy the kit, its default manifest and the bundled example into `project`."""
     project.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", ".coverage*")
     for name in (*KIT_FILES, *extra):
         source = KIT / name
-        if source.is_dir():
+        if name == "tasks":
+            copy_package(project)
+        elif source.is_dir():
             shutil.copytree(source, project / name, ignore=ignore)
         else:
             shutil.copy2(source, project / name)
@@ -230,7 +265,7 @@ def make_project(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         project.mkdir()
         for name in ("noxfile.py", "pyproject.toml"):
             shutil.copy2(KIT / name, project / name)
-        shutil.copytree(KIT / "tasks", project / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+        copy_package(project)
         write_files(project, files)
         return project
 
@@ -273,12 +308,18 @@ def chromium() -> str:
     if os.geteuid() != 0:
         pytest.skip("no chromium on PATH, and installing it needs root: sudo apt-get install chromium")
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        installed = subprocess.run(
-            argv, capture_output=True, text=True, timeout=900, env=environment, check=False
-        )
-        if installed.returncode != 0:
-            pytest.skip(f"cannot install chromium ({' '.join(argv)}): {installed.stderr.strip()[-300:]}")
+    # One installer at a time: each pytest-xdist worker asks, and apt-get refuses a second one
+    # while the first holds dpkg's lock; the one that waited finds chromium installed.
+    with (Path(tempfile.gettempdir()) / "coverage-workflows-chromium.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            if shutil.which("chromium"):
+                break
+            installed = subprocess.run(
+                argv, capture_output=True, text=True, timeout=900, env=environment, check=False
+            )
+            if installed.returncode != 0:
+                pytest.skip(f"cannot install chromium ({' '.join(argv)}): {installed.stderr.strip()[-300:]}")
     found = shutil.which("chromium")
     if found is None:
         pytest.skip("apt-get installed chromium but it is not on PATH")

@@ -19,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the kit's checkout is the parent folder
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import KIT, write_files
+from tests.conftest import KIT, copy_package, write_files
 
 COUNT = 25
 PARTS = 10  # functions per service module
@@ -117,7 +117,7 @@ def write(project: Path) -> Path:
     project.mkdir(parents=True)
     for kit_file in ("noxfile.py", "pyproject.toml"):
         shutil.copy2(KIT / kit_file, project / kit_file)
-    shutil.copytree(KIT / "tasks", project / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_package(project)
     write_files(project, files())
     return project
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import (
     GIT_IDENTITY,
+    SUITE_PLUGINS_OFF,
     build_wheel,
     commit_everything,
     copy_kit,
@@ -34,7 +35,7 @@ KIT_FOLDER = ".coverage-workflows"
 # The kit's sessions run in virtualenvs that see this environment's packages (nox_in_venvs).
 VIRTUALENV = {"NOX_DEFAULT_VENV_BACKEND": "virtualenv"}
 # The oracle's pytest must not start pytest-cov's own measurement inside coverage run's.
-NO_COV = {"PYTEST_ADDOPTS": "--no-cov"}
+NO_COV = {"PYTEST_ADDOPTS": f"--no-cov {SUITE_PLUGINS_OFF}"}
 
 SRC_LAYOUT = {
     "pyproject.toml": """

@@ -17,8 +17,7 @@ from coverage import CoverageData
 from tests.conftest import GIT_IDENTITY, Result, commit_everything, in_process, run, tasks
 from tests.oracle import EXAMPLE_ROOT, EXAMPLE_SERVICES
 
-# One worker builds the measured repository these tests copy, not each worker that gets one.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("affected-example")]
+pytestmark = pytest.mark.e2e
 
 DATA = ".coverage-data"
 

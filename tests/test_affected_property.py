@@ -12,11 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import KIT, commit_everything, in_process, write_files
+from tests.conftest import KIT, commit_everything, copy_package, in_process, write_files
 from tests.test_affected_e2e import DATA, executed, git, measure, measure_the_rest
 
-# One worker builds the generated repository these tests copy, not each worker that gets one.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("affected-generated")]
+pytestmark = pytest.mark.e2e
 
 SERVICES = ("core", "api", "jobs", "tools")
 # api's tests run core's code; jobs stands alone; tools runs from a folder of its own, with
@@ -128,7 +127,7 @@ def base_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project.mkdir()
     for name in ("noxfile.py", "pyproject.toml"):
         shutil.copy2(KIT / name, project / name)
-    shutil.copytree(KIT / "tasks", project / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_package(project)
     write_files(project, REPO)
     commit_everything(project, f"{DATA}/\nreports/\n")
     measure(project, SERVICES)

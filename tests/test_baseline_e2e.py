@@ -32,8 +32,10 @@ def pct(covered: int, total: int) -> float:
 
 
 def remeasure_auth(project: Path) -> None:
-    result = nox(project, "-s", "coverage-auth", "combine")
+    result = tasks(project, "run", "auth")
     assert result.returncode == 0, result.output
+    combined = in_process(project, "combine")
+    assert combined.returncode == 0, combined.output
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def on_git(measured_copy: Path) -> Path:
 
 def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -> None:
     project = on_git
-    recorded = nox(project, "-s", "baseline", "--", "--set")
+    recorded = in_process(project, "baseline", "--set")
     assert recorded.returncode == 0, recorded.output
     assert "recorded snapshot #1 (main @" in recorded.stdout
     assert "baseline of 'main' is now snapshot #1" in recorded.stdout
@@ -73,7 +75,7 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     branch_delta = pct(after[3], after[2]) - pct(before["auth"][3], before["auth"][2])
     assert line_delta > -2.0 > branch_delta  # the line drop is tolerated, the branch drop is not
 
-    gate = nox(project, "-s", "gate", "--", "--base", "main")
+    gate = in_process(project, "gate", "--base", "main")
     assert gate.returncode == 1, gate.output
     rows = [line.split() for line in gate.stdout.splitlines() if line.startswith("regression")]
     auth_branch = next(row for row in rows if row[1:3] == ["auth", "branch"])
@@ -83,7 +85,7 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     assert all(row[-1] == "pass" for row in rows if row[1] in ("xp", "discord"))
     assert "baseline of 'main': snapshot #1" in gate.stdout
     assert "gate: FAIL" in gate.stdout
-    dropped = nox(project, "-s", "baseline")
+    dropped = in_process(project, "baseline")
     assert dropped.returncode == 0 and "recorded snapshot #2 (feature @" in dropped.stdout
 
     compare = in_process(project, "baseline", "--compare", "#1", "#2")
@@ -102,16 +104,16 @@ def test_baseline_regression_gate_status_compare(on_git: Path, tmp_path: Path) -
     git(project, "checkout", "-q", "main", "--", f"{ROOT}/{REMOVED}")
     commit_all(project, "restore the password tests")
     remeasure_auth(project)
-    gate = nox(project, "-s", "gate", "--", "--base", "main")
+    gate = in_process(project, "gate", "--base", "main")
     assert gate.returncode == 0, gate.output
-    restored = nox(project, "-s", "baseline")
+    restored = in_process(project, "baseline")
     assert "recorded snapshot #3 (feature @" in restored.stdout
 
     latest = in_process(project, "baseline", "--latest")
     assert latest.returncode == 0, latest.output
     assert f"▲ {-branch_delta:+.1f}" in latest.stdout
 
-    status = nox(project, "-s", "baseline", "--", "--status")
+    status = in_process(project, "baseline", "--status")
     assert status.returncode == 0, status.output
     text = status.stdout
     assert "2 snapshots of 'feature' (3 in all)" in text

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import KIT, run
+from tests.conftest import KIT, copy_package, run
 from tests.oracle import strict_run
 
 sys.path.insert(0, str(KIT / "benchmarks"))
@@ -59,7 +58,7 @@ def test_synth__figures_are_deterministic_and_match_a_strict_run(tmp_path: Path)
     for name in ("a", "b"):
         repo = tmp_path / name
         services = synth.generate(repo, TINY, seed=5)
-        shutil.copytree(KIT / "tasks", repo / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+        copy_package(repo)
         for argv in (["run-all", "--jobs", "2"], ["combine"], ["report", "--format", "json"]):
             result = run([sys.executable, "-m", "tasks", *argv], repo)
             assert result.returncode == 0, result.output
@@ -79,7 +78,7 @@ def test_synth__figures_are_deterministic_and_match_a_strict_run(tmp_path: Path)
 def test_shards__every_expected_shard_written_and_combined(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     services = synth.generate(repo, TINY, seed=2)
-    shutil.copytree(KIT / "tasks", repo / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_package(repo)
     assert run([sys.executable, "-m", "tasks", "run-all", "--jobs", "2"], repo).returncode == 0
     written = shards.write(repo, services, 12)
     assert len(written) == 12

@@ -37,17 +37,39 @@ def test_describe_lockout():
 """
 
 
-@pytest.fixture
-def feature_branch(tmp_path: Path) -> Path:
-    """The kit and example under git: main as the base, a feature branch adding an
-    untested function to auth."""
-    project = copy_kit(tmp_path / "kit", ".gitignore")
+def make_feature_branch(project: Path) -> Path:
+    """The kit and example under git in `project`: main as the base, a feature branch
+    adding an untested function to auth."""
+    copy_kit(project, ".gitignore")
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "base")
     git(project, "checkout", "-q", "-b", "feature")
     with (project / AUTH).open("a") as handle:
         handle.write(UNTESTED)
     commit_all(project, "feature: lockout description")
+    return project
+
+
+@pytest.fixture
+def feature_branch(tmp_path: Path) -> Path:
+    """The feature branch, not measured yet."""
+    return make_feature_branch(tmp_path / "kit")
+
+
+@pytest.fixture(scope="module")
+def measured_feature(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The feature branch measured by the real sessions (read only: copied)."""
+    project = make_feature_branch(tmp_path_factory.mktemp("feature") / "kit")
+    result = nox(project, "-s", *SERVICES)
+    assert result.returncode == 0, result.output
+    return project
+
+
+@pytest.fixture
+def measured_feature_copy(measured_feature: Path, tmp_path: Path) -> Path:
+    """A private copy of `measured_feature` that a test may change."""
+    project = tmp_path / "kit"
+    shutil.copytree(measured_feature, project)
     return project
 
 
@@ -59,9 +81,10 @@ def added_line_numbers(project: Path) -> tuple[int, int]:
     return start, end
 
 
-def test_gate__untested_change_fails_naming_service_file_and_lines_then_passes(feature_branch: Path) -> None:
-    project = feature_branch
-    assert nox(project, "-s", *SERVICES).returncode == 0
+def test_gate__untested_change_fails_naming_service_file_and_lines_then_passes(
+    measured_feature_copy: Path,
+) -> None:
+    project = measured_feature_copy
     result = nox(project, "-s", "gate", "--", "--base", "main")
     assert result.returncode == 1, result.output
     start, end = added_line_numbers(project)
@@ -142,9 +165,8 @@ def test_gate__changed_lines_equal_diff_cover(feature_branch: Path, tmp_path: Pa
     assert "examples/monorepo/src/discord/slow mode.py" in ours_by_file
 
 
-def test_gate__github_outputs(feature_branch: Path, tmp_path: Path) -> None:
-    project = feature_branch
-    assert nox(project, "-s", *SERVICES).returncode == 0
+def test_gate__github_outputs(measured_feature_copy: Path, tmp_path: Path) -> None:
+    project = measured_feature_copy
     summary = tmp_path / "summary.md"
     result = run(
         [sys.executable, "-m", "tasks", "gate", "--base", "main"],
@@ -163,9 +185,10 @@ def test_gate__github_outputs(feature_branch: Path, tmp_path: Path) -> None:
     assert f"examples/monorepo/src/auth/service\\.py: lines {start}-{end}" in text
 
 
-def test_gate__shallow_clone_without_base_exits_2_with_the_fix(feature_branch: Path, tmp_path: Path) -> None:
-    project = feature_branch
-    assert nox(project, "-s", *SERVICES).returncode == 0
+def test_gate__shallow_clone_without_base_exits_2_with_the_fix(
+    measured_feature: Path, tmp_path: Path
+) -> None:
+    project = measured_feature  # read only: the clone is the test's
     clone = tmp_path / "shallow"
     subprocess.run(
         [
@@ -203,14 +226,13 @@ def test_gate__unowned_changed_file_is_reported(feature_branch: Path) -> None:
 
 
 def test_gate__the_users_git_settings_change_nothing_and_untracked_files_count(
-    feature_branch: Path, tmp_path: Path
+    measured_feature_copy: Path, tmp_path: Path
 ) -> None:
-    project = feature_branch
-    assert nox(project, "-s", *SERVICES).returncode == 0
+    project = measured_feature_copy
     gate = ("gate", "--base", "main", "--policy", "changed")
 
     def verdict(env: dict[str, str] | None = None, *extra: str) -> tuple[int, list[str], str]:
-        result = tasks(project, *gate, *extra, env=env)
+        result = in_process(project, *gate, *extra, env=env)
         listed = [line for line in result.stdout.splitlines() if ": lines " in line or ": line " in line]
         return result.returncode, listed, (project / "reports" / "gate.json").read_text()
 
@@ -231,9 +253,8 @@ def test_gate__the_users_git_settings_change_nothing_and_untracked_files_count(
     assert not [line for line in left_out if extra in line]
 
 
-def test_gate__a_commit_as_base_gets_a_regression_note_about_branches(feature_branch: Path) -> None:
-    project = feature_branch
-    assert nox(project, "-s", *SERVICES).returncode == 0
+def test_gate__a_commit_as_base_gets_a_regression_note_about_branches(measured_feature_copy: Path) -> None:
+    project = measured_feature_copy
     sha = git(project, "rev-parse", "main").strip()
     result = in_process(project, "gate", "--base", sha, "--policy", "regression")
     assert result.returncode == 0, result.output

@@ -14,20 +14,21 @@ from tasks.analyze.analysis import ServiceFigures
 from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.report import report
-from tests.conftest import KIT, copy_kit, nox, tasks
+from tests.conftest import KIT, in_process, nox, tasks
 from tests.oracle import example_source_files, strict_run
 
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("xp", "auth", "discord")
-PIPELINE = ("-s", *(f"coverage-{name}" for name in SERVICES), "combine", "report")
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The example measured once through the real sessions; shared by the checks below."""
-    project = copy_kit(tmp_path_factory.mktemp("example") / "kit")
-    result = nox(project, *PIPELINE)
+def measured(measured_example: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The example measured through the real sessions (`measured_example`), then reported
+    by the report session; shared by the checks below."""
+    project = tmp_path_factory.mktemp("example") / "kit"
+    shutil.copytree(measured_example, project)
+    result = nox(project, "-s", "report")
     assert result.returncode == 0, result.output
     return project, result.output
 
@@ -189,10 +190,10 @@ def test_combine__missing_service_names_it(kit_copy: Path) -> None:
     assert not (kit_copy / ".coverage-data" / "combined").exists()
 
 
-def test_combine__corrupt_and_mixed_data_are_refused(kit_copy: Path) -> None:
+def test_combine__corrupt_and_mixed_data_are_refused(measured_copy: Path) -> None:
     from coverage import CoverageData
 
-    assert nox(kit_copy, "-s", "coverage-xp", "coverage-auth", "coverage-discord", "combine").returncode == 0
+    kit_copy = measured_copy  # the example measured and combined by the real sessions
     data_dir = kit_copy / ".coverage-data"
     before = (data_dir / "combined").read_bytes()
 
@@ -212,8 +213,8 @@ def test_combine__corrupt_and_mixed_data_are_refused(kit_copy: Path) -> None:
     assert (data_dir / "combined").read_bytes() == before  # the last good combine survives
 
 
-def test_run__failing_tests_exit_1_and_keep_data_out_of_combine(kit_copy: Path) -> None:
-    assert nox(kit_copy, "-s", "coverage-xp").returncode == 0
+def test_run__failing_tests_exit_1_and_keep_data_out_of_combine(measured_copy: Path) -> None:
+    kit_copy = measured_copy  # xp's good data from its session
     good = (kit_copy / ".coverage-data" / "xp").read_bytes()
     test_file = kit_copy / "examples/monorepo/tests/xp/test_xp_levels.py"
     test_file.write_text(test_file.read_text() + "\n\ndef test_broken():\n    assert 1 == 2\n")
@@ -262,14 +263,13 @@ def test_run__option_values_are_not_taken_for_test_paths(kit_copy: Path, options
     assert f" tests/xp {' '.join(options)} in examples/monorepo" in result.stdout, result.stdout
 
 
-def test_run__new_run_retires_the_old_combined_file(kit_copy: Path) -> None:
-    assert nox(kit_copy, "-s", *PIPELINE[1:]).returncode == 0
-    data = kit_copy / ".coverage-data"
-    assert (data / "combined").exists()
-    assert tasks(kit_copy, "run", "xp").returncode == 0
+def test_run__new_run_retires_the_old_combined_file(measured_copy: Path) -> None:
+    data = measured_copy / ".coverage-data"
+    assert (data / "combined").exists()  # combined by the real sessions
+    assert tasks(measured_copy, "run", "xp").returncode == 0
     assert not (data / "combined").exists()
     assert (data / "stale" / "combined").is_file()  # kept, never reported
-    assert tasks(kit_copy, "report").returncode == 3
+    assert in_process(measured_copy, "report").returncode == 3
 
 
 def test_cli__unknown_service_exits_2_with_suggestion(kit_copy: Path) -> None:
@@ -327,12 +327,12 @@ def test_without_combined_data__names_the_sessions(kit_copy: Path, command: str)
     assert "nox -s coverage-xp coverage-auth coverage-discord combine" in result.stderr
 
 
-def test_run__environment_is_not_leaked_into_data(kit_copy: Path) -> None:
+def test_run__environment_is_not_leaked_into_data(measured_copy: Path) -> None:
     """Data paths are relative to the project, so the data combines on another machine."""
     from coverage import CoverageData
 
-    assert nox(kit_copy, "-s", "coverage-auth").returncode == 0
-    data = CoverageData(basename=str(kit_copy / ".coverage-data" / "auth"))
+    # auth's data as its session wrote it
+    data = CoverageData(basename=str(measured_copy / ".coverage-data" / "auth"))
     data.read()
     files = data.measured_files()
     assert files and all(not Path(f).is_absolute() and f.startswith("examples/monorepo/src/") for f in files)
