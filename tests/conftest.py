@@ -378,6 +378,81 @@ def build_wheel(folder: Path, package: str) -> Path:
     return wheel
 
 
+INLINE_BACKEND = '''"""A build backend in the library's own folder (pip downloads nothing to build it): a
+wheel, editable or not, that puts the library's source folder on sys.path, and declares the
+project's dependencies and extras, as a real backend would."""
+
+import base64
+import hashlib
+import pathlib
+import tomllib
+import zipfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+PROJECT = tomllib.loads((HERE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+NAME = PROJECT["name"].replace("-", "_")
+VERSION = PROJECT.get("version", "0.1")
+
+
+def _metadata():
+    lines = ["Metadata-Version: 2.1", f"Name: {PROJECT['name']}", f"Version: {VERSION}"]
+    lines += [f"Requires-Dist: {requirement}" for requirement in PROJECT.get("dependencies", [])]
+    for extra, requirements in PROJECT.get("optional-dependencies", {}).items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f'Requires-Dist: {requirement}; extra == "{extra}"' for requirement in requirements]
+    return "\\n".join(lines) + "\\n"
+
+
+def _build(directory):
+    info = f"{NAME}-{VERSION}.dist-info"
+    source = HERE / "src" if (HERE / "src").is_dir() else HERE
+    files = {
+        f"_{NAME}_inline.pth": f"{source}\\n",
+        f"{info}/METADATA": _metadata(),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: inline\\nRoot-Is-Purelib: true\\n"
+        "Tag: py3-none-any\\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\\n".join([*record, f"{info}/RECORD,,"]) + "\\n"
+    wheel = f"{NAME}-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(pathlib.Path(directory) / wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build(wheel_directory)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build(wheel_directory)
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+'''
+
+
+def inline_library(folder: str, name: str, body: str = "") -> dict[str, str]:
+    """The files of a library at `folder` that pip builds offline: a pyproject.toml naming
+    `name`, with `body` (more of [project] and further tables) after its [project] header,
+    and a build backend of its own in the folder (INLINE_BACKEND)."""
+    header = '[build-system]\nrequires = []\nbuild-backend = "_inline_backend"\nbackend-path = ["."]\n\n'
+    project = f'[project]\nname = "{name}"\nversion = "0.1"\n'
+    return {
+        f"{folder}/pyproject.toml": header + project + textwrap.dedent(body).lstrip("\n"),
+        f"{folder}/_inline_backend.py": INLINE_BACKEND,
+    }
+
+
 GIT_IDENTITY = {
     name: "t" for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
 }

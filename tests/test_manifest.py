@@ -424,6 +424,14 @@ def test_load__settings_give_defaults_a_service_replaces_extends_or_merges(tmp_p
     assert (api.python, worker.python) == ("3.12", "3.13")
     assert dict(api.env) == {"DATABASE_URL": "postgresql:///test_api", "MODE": "api-only", "PORT": "80api"}
     assert dict(worker.env) == {"DATABASE_URL": "postgresql:///test_worker", "MODE": "test"}
+    # [settings] extend_install: after every service's list, replaced, extended or inherited.
+    pinned = load_text(
+        tmp_path, DEFAULTS.replace("[settings]\n", '[settings]\nextend_install = ["mcp==1.28.1"]\n')
+    )
+    assert [s.install for s in pinned.services] == [
+        ("-r", "requirements-test.txt", "-e", "src/api", "mcp==1.28.1"),
+        ("worker-deps", "mcp==1.28.1"),
+    ]
     # Without defaults: nothing inherited.
     plain = load_text(tmp_path, GOOD)
     assert all((s.python, s.env, s.install) == (None, (), ()) for s in plain.services)

@@ -12,7 +12,8 @@ from ..config.manifest import DEFAULT_MANIFEST
 from ..config.values import shown_path
 from ..errors import ConfigError
 from ..measure.datafiles import atomic_path
-from . import declared, host, vendor
+from . import declared, host, pytest_options, vendor
+from . import libraries as libraries_module
 from .discover import Discovery, discover
 from .manifest_text import Plan, Service, render
 
@@ -65,6 +66,9 @@ def adopt(path: Path, out: TextIO, *, upgrade: bool = False, force: bool = False
         done.append(ignored)
     copied, kept = host.copy_workflows(root)
     done += [f"{name}: copied" for name in copied]
+    unhidden = host.unhide(root, _to_commit(root, folder, copied))
+    if unhidden:
+        done.append(unhidden)
     if not done:
         print(f"Nothing {'else ' if notes else ''}to change in {path}.", file=out)
         return 0
@@ -114,6 +118,18 @@ def _vendor(
     return [f"{vendor.KIT_FOLDER}/{name}: {how}" for name, how in _listed(changes)]
 
 
+def _to_commit(root: Path, folder: Path, copied: list[str]) -> list[str]:
+    """The files adopt tells the user to commit, relative to the root: the kit's folder but
+    its data, history and reports, the noxfile, .gitignore and the workflows it copied."""
+    kept_out = {".coverage-data", ".coverage-history", "reports", "__pycache__"}
+    kit = [
+        path.relative_to(root).as_posix()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not kept_out & set(path.relative_to(folder).parts)
+    ]
+    return [*kit, "noxfile.py", ".gitignore", *copied]
+
+
 def _services(count: int) -> str:
     return f"{count} service{'s' if count != 1 else ''}"
 
@@ -140,32 +156,41 @@ def _report_discovery(found: Discovery, out: TextIO) -> None:
             print(f"  {name}", file=out)
     if found.untested:
         print(f"Packages without tests (not measured): {', '.join(found.untested)}", file=out)
+    if found.passed_over:
+        print("Folders with a project file and tests that are no service (listed in the manifest):", file=out)
+        for line in found.passed_over:
+            print(f"  {line}", file=out)
 
 
 def _plan(root: Path, found: Discovery) -> Plan:
     """The manifest's content: the services found, with what the repository declares."""
+    options = pytest_options.choose(root, found.services)
+    libraries = libraries_module.find(root)
     plan = Plan(
         repository=root.name,
-        install=declared.install(root, "..", ""),
+        install=declared.install(root, root, "", libraries),
         python=declared.python(root, ""),
         floor=declared.floor(root, ""),
-        pytest_args=declared.pytest_options(root),
+        pytest_args=options.default,
         base=declared.base(root),
         unplaced_tests=found.unplaced_tests,
         untested=found.untested,
+        passed_over=found.passed_over,
     )
     for service in found.services:
+        own_options = options.services.get(service.name)
         if service.working_dir == ".":
-            plan.services.append(Service(service))
+            plan.services.append(Service(service, pytest_args=own_options))
             continue
         folder = root / service.working_dir
         shown = f"{service.working_dir}/"
         plan.services.append(
             Service(
                 service,
-                install=declared.install(folder, f"../{service.working_dir}", shown),
+                install=declared.install(folder, root, shown, libraries),
                 python=declared.python(folder, shown),
                 floor=declared.floor(folder, shown),
+                pytest_args=own_options,
             )
         )
     return plan

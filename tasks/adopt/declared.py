@@ -1,31 +1,24 @@
 """What a repository already declares that the manifest should carry over: its coverage
 floors (coverage.py's fail_under, pytest-cov's --cov-fail-under), the Python its
-requires-python asks for, the options its own test command gives pytest, and what its
-tests need installed. Each value comes with where it was found, for the manifest's comments."""
+requires-python asks for, and what its tests need installed (the options its test
+command gives pytest are pytest_options.py's). Each value comes with where it was found,
+for the manifest's comments."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import project_settings
+from ..config import project_settings, tox
+from . import libraries as libraries_module
+from . import requirements
+from .vendor import KIT_FOLDER
 
-# pytest's options that take a value as the next word, in the commands read here.
-VALUED = {"-p", "-m", "-k", "-W", "-o", "-c", "--rootdir", "--confcutdir", "--import-mode", "--tb"}
-# Options the kit manages itself: coverage (its own measurement) and xdist's worker count.
-KIT_OWNED = ("--cov", "--no-cov", "-n", "--numprocesses", "--dist")
 TEST_EXTRAS = ("test", "tests", "testing")
 TEST_GROUPS = ("test", "tests", "testing", "dev")
-REQUIREMENT_FILES = (
-    "requirements-test.txt",
-    "test-requirements.txt",
-    "requirements-dev.txt",
-    "requirements/test.txt",
-)
 PYTHONS = [f"3.{minor}" for minor in range(9, 16)]
 
 
@@ -88,111 +81,104 @@ def _pyproject(folder: Path) -> dict[str, Any]:
     return project_settings.read_toml(path) if path.is_file() else {}
 
 
-def pytest_options(root: Path) -> Declared | None:
-    """The options the repository's own test commands give pytest (tox.ini's, noxfile.py's),
-    without those the kit sets itself."""
-    found: list[str] = []
-    where: list[str] = []
-    parser = project_settings.read_ini(root / "tox.ini")
-    if parser is not None:
-        for section in parser.sections():
-            if section.startswith("testenv") and parser.has_option(section, "commands"):
-                commands = parser.get(section, "commands").replace("\\\n", " ")
-                words = [
-                    w
-                    for line in commands.splitlines()
-                    for w in _pytest_words(project_settings.split_addopts(line))
-                ]
-                if words:
-                    found += words
-                    where.append(f"tox.ini [{section}] commands")
-    noxfile = _noxfile_words(root / "noxfile.py")
-    if noxfile:
-        found += noxfile
-        where.append("noxfile.py's pytest call")
-    options = list(dict.fromkeys(found))
-    return Declared(options, " and ".join(where)) if options else None
-
-
-def _pytest_words(words: list[str]) -> list[str]:
-    """The options after `pytest` (or `python -m pytest`, `py.test`) in a command's words."""
-    for index, word in enumerate(words):
-        if word in ("pytest", "py.test") or (word == "-m" and words[index + 1 : index + 2] == ["pytest"]):
-            start = index + (2 if word == "-m" else 1)
-            return _options(words[start:])
-    return []
-
-
-def _options(words: list[str]) -> list[str]:
-    kept: list[str] = []
-    skip_next = False
-    for index, word in enumerate(words):
-        if skip_next:
-            skip_next = False
-            continue
-        if not word.startswith("-") or "{" in word:
-            continue  # test paths and tox's {posargs}: the kit chooses the paths
-        valued = word in VALUED
-        if word.split("=")[0].startswith(KIT_OWNED):
-            skip_next = valued or word in ("-n", "--numprocesses", "--dist", "--cov-fail-under")
-            continue
-        kept.append(word)
-        if valued and index + 1 < len(words):
-            kept.append(words[index + 1])
-            skip_next = True
-    return kept
-
-
-def _noxfile_words(path: Path) -> list[str]:
-    """The literal arguments of the noxfile's session.run("pytest", ...) calls."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return []
-    found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
-            words = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            found += _pytest_words(words)
-    return found
-
-
-def install(folder: Path, relative: str, shown: str) -> Declared | None:
+def install(folder: Path, root: Path, shown: str, libraries: dict[str, Path]) -> Declared | None:
     """What the tests in `folder` need installed, as one pip install run from the kit's
-    folder (`relative`: `folder` from there; `shown`: as comments name it): the project
-    itself (editable, with its test extra) when it can be built, its test dependency group,
-    its test requirements file, and pytest-cov where its addopts use --cov."""
+    folder (`shown`: `folder` as comments name it): the project itself (editable, with its
+    test extra) when it can be built, the dependency group its tooling installs, its test
+    requirements file with every path in it resolved, pytest-cov where its addopts use
+    --cov; each of the repository's own `libraries` it names from its folder, editable."""
+    kit = root / KIT_FOLDER
     document = _pyproject(folder)
     words: list[str] = []
     where: list[str] = []
     project = project_settings.toml_table(document, "project")
+    own = None
     if project and "build-system" in document:
-        extras = project.get("optional-dependencies", {})
-        extra = next((name for name in TEST_EXTRAS if isinstance(extras, dict) and name in extras), None)
-        words += ["-e", f"{relative}[{extra}]" if extra else relative]
+        extra = _test_extra(project, root)
+        own = folder.resolve()
+        words += ["-e", libraries_module.relative(kit, folder) + (f"[{extra}]" if extra else "")]
         where.append(f"[project] in {shown}pyproject.toml" + (f" with its {extra!r} extra" if extra else ""))
-    groups = document.get("dependency-groups", {})
-    group = next((name for name in TEST_GROUPS if isinstance(groups, dict) and name in groups), None)
-    if group:
+    groups, why = _test_groups(document, folder, root)
+    if groups:
         from dependency_groups import resolve
 
-        words += list(resolve(groups, group))
-        where.append(f"[dependency-groups] {group}")
+        words += list(resolve(document["dependency-groups"], *groups))
+        where.append(f"[dependency-groups] {', '.join(groups)} ({why})")
     uv_dev = project_settings.toml_table(document, "tool", "uv").get("dev-dependencies")
     if isinstance(uv_dev, list) and uv_dev:  # uv's older spelling of the dev group
         words += [str(requirement) for requirement in uv_dev]
         where.append("[tool.uv] dev-dependencies")
-    for name in REQUIREMENT_FILES:
-        if (folder / name).is_file():
-            words += ["-r", f"{relative}/{name}"]
-            where.append(name)
-            break
+    picked = requirements.pick(folder, root)
+    if picked is not None:
+        words += requirements.resolved(picked.path, root, folder, kit)
+        name = picked.path.relative_to(folder).as_posix()
+        where.append(
+            f"{shown}{name}" + (f" ({picked.why})" if picked.why else "") + " with its paths resolved"
+        )
     for path, section, addopts in project_settings.pytest_addopts(folder):
         # pytest refuses --cov where pytest-cov is absent; with it, the kit makes --cov harmless.
         if any(word.startswith("--cov") for word in addopts) and "pytest-cov" not in words:
             words.append("pytest-cov")
             where.append(f"pytest-cov for the --cov in {path.name} {section}")
+    known = {**libraries, **libraries_module.uv_sources(folder)}
+    words, from_folders = libraries_module.editable(words, known, kit, own)
+    if from_folders:
+        where.append(f"the repository's own {', '.join(from_folders)} from their folders, editable")
+    words = _once(words)
     return Declared(words, ", ".join(where)) if words else None
+
+
+def _once(words: list[str]) -> list[str]:
+    """`words` with each editable folder once: the project itself and a requirements file's
+    `-e` of it name one install (pip refuses a requirement given twice)."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    index = 0
+    while index < len(words):
+        if words[index] in ("-e", "--editable") and index + 1 < len(words):
+            path = words[index + 1].split("[")[0].rstrip("/")
+            if path not in seen:
+                seen.add(path)
+                kept += words[index : index + 2]
+            index += 2
+            continue
+        kept.append(words[index])
+        index += 1
+    return kept
+
+
+def _test_extra(project: dict[str, Any], root: Path) -> str | None:
+    """The extra to install the project with: the one tox's environments name, else a test one."""
+    extras = project.get("optional-dependencies", {})
+    if not isinstance(extras, dict):
+        return None
+    for environment in tox.environments(root):
+        named = next((extra for extra in environment.extras if extra in extras), None)
+        if named:
+            return named
+    return next((name for name in TEST_EXTRAS if name in extras), None)
+
+
+def _test_groups(document: dict[str, Any], folder: Path, root: Path) -> tuple[list[str], str]:
+    """The dependency groups the repository's own tooling installs for its tests, and why:
+    those a tox environment names; with uv, [tool.uv] default-groups, else dev; else the
+    first of test, tests, testing, dev."""
+    groups = document.get("dependency-groups", {})
+    if not isinstance(groups, dict) or not groups:
+        return [], ""
+    for environment in tox.environments(root):
+        named = [group for group in environment.dependency_groups if group in groups]
+        if named:
+            return named, f"named by tox.ini {environment.shown} dependency_groups"
+    uv = project_settings.toml_table(document, "tool", "uv")
+    if uv or (folder / "uv.lock").is_file() or (root / "uv.lock").is_file():
+        default = uv.get("default-groups", ["dev"])
+        chosen = list(groups) if default == "all" else default if isinstance(default, list) else []
+        chosen = [group for group in chosen if group in groups]
+        if chosen:
+            return chosen, "what uv sync installs"
+    first = [name for name in TEST_GROUPS if name in groups][:1]
+    return first, "the first of test, tests, testing, dev"
 
 
 def base(root: Path) -> Declared | None:

@@ -1,14 +1,17 @@
-"""Find the services of a repository the kit is being set up in, each with why: packages
-under src/ with their tests, folders with a pyproject.toml of their own, top-level
-packages with tests. What it cannot place (test files, packages without tests) is listed."""
+"""Find the services of a repository the kit is being set up in, each with why: folders with
+a project file of their own and tests (test folders searched too), packages under src/ or
+at the top with the tests that import them. What it cannot place (test files, packages
+without tests, library folders with no package) is listed, with why."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.manifest import RESERVED_NAMES, SERVICE_NAME
+from .build_config import declared_packages
 
 # Folders that hold no service: tools' caches, environments, builds, the kit's own folder.
 SKIPPED = {
@@ -26,6 +29,8 @@ TEST_FOLDERS = ("tests", "test")
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 PACKAGE_DEPTH = 3  # packages/<name>, services/<group>/<name>: deeper is not a service folder
 TEST_FILE = re.compile(r"(test_.*|.*_test)\.py\Z")
+# Folders of Python files beside a library's package that are not a package of it.
+NOT_PACKAGES = {*TEST_FOLDERS, "scripts", "bench", "benchmarks", "examples", "tools", "ci", "docs", "doc"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Discovery:
     services: list[Found] = field(default_factory=list)
     unplaced_tests: list[str] = field(default_factory=list)  # test files no service claims
     untested: list[str] = field(default_factory=list)  # packages no tests were found for
+    passed_over: list[str] = field(default_factory=list)  # "folder: why", project folders not services
 
 
 def discover(root: Path) -> Discovery:
@@ -53,26 +59,30 @@ def discover(root: Path) -> Discovery:
     claimed: list[Path] = []  # test paths already given to a service
     folders = _service_folders(root)
     for folder in folders:
-        service = _folder_service(root, folder, found.services)
-        if service is None:
-            continue
-        found.services.append(service)
-        claimed.append(folder)
+        service = _folder_service(root, folder, found)
+        if service is not None:
+            found.services.append(service)
+        claimed.append(folder)  # a library folder inside tests/ holds no root test file
     root_tests = [root / name for name in TEST_FOLDERS if (root / name).is_dir()]
     src = root / "src"
     src_packages = _packages(src) if src.is_dir() else []
     top_packages = [p for p in _packages(root, plain_only=True) if p.name not in (*TEST_FOLDERS, "src")]
-    lone = len(src_packages) + len(top_packages) == 1  # one package: every root test is its
-    for package in [*src_packages, *top_packages]:
-        if any(package.is_relative_to(folder) for folder in folders):
-            continue
-        tests = _tests_of(package.name, root_tests, lone)
+    packages = [p for p in [*src_packages, *top_packages] if not any(p.is_relative_to(f) for f in folders)]
+    lone = len(packages) == 1  # one package: every root test is its
+    folder_tests = {p.name: [t / p.name for t in root_tests if (t / p.name).is_dir()][:1] for p in packages}
+    by_import = _tests_by_import(
+        root_tests, [p.name for p in packages], [*claimed, *(t for ts in folder_tests.values() for t in ts)]
+    )
+    for package in packages:
+        tests = (
+            folder_tests[package.name] or by_import.get(package.name) or (list(root_tests) if lone else [])
+        )
         if not tests:
             found.untested.append(package.relative_to(root).as_posix())
             continue
         claimed += tests
         where = "src/" if package.parent == src else "the repository root"
-        shown = ", ".join(t.relative_to(root).as_posix() for t in tests)
+        shown = _shown_tests(root, tests)
         found.services.append(
             Found(
                 name=_service_name(package.name, found.services),
@@ -89,17 +99,51 @@ def discover(root: Path) -> Discovery:
     return found
 
 
+def _shown_tests(root: Path, tests: list[Path]) -> str:
+    names = [t.relative_to(root).as_posix() for t in tests]
+    return ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:3])} and {len(names) - 3} more files"
+
+
+def _tests_by_import(folders: list[Path], packages: list[str], claimed: list[Path]) -> dict[str, list[Path]]:
+    """The test files of the root's test folders that no folder of their own claims, given to
+    each package they import (as written in their source: `import x`, `from x.y import z`);
+    a file importing several packages goes to each."""
+    found: dict[str, list[Path]] = {}
+    for folder in folders:
+        for test in sorted(folder.rglob("*.py")):
+            if not TEST_FILE.match(test.name) or any(test.is_relative_to(c) for c in claimed):
+                continue
+            for package in sorted(_imported(test) & set(packages)):
+                found.setdefault(package, []).append(test)
+    return found
+
+
+def _imported(path: Path) -> set[str]:
+    """The top-level names a module imports, absolute imports only."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
 def _service_folders(root: Path) -> list[Path]:
-    """Folders below the root (not the root) with a project file of their own and tests."""
+    """Folders below the root (not the root) with a project file of their own and tests;
+    test folders are searched too (a shared test-utilities library lives there)."""
     found: list[Path] = []
     level = [root]
     for _ in range(PACKAGE_DEPTH):
         below: list[Path] = []
         for folder in level:
             for child in sorted(_children(folder)):
-                if child.name in TEST_FOLDERS:
-                    continue
-                if any((child / name).is_file() for name in PROJECT_FILES) and _test_folder(child):
+                project = any((child / name).is_file() for name in PROJECT_FILES)
+                if child.name not in TEST_FOLDERS and project and _test_folder(child):
                     found.append(child)  # a service folder: what is inside it is its own
                 else:
                     below.append(child)
@@ -122,23 +166,38 @@ def _test_folder(folder: Path) -> Path | None:
     return next((folder / name for name in TEST_FOLDERS if (folder / name).is_dir()), None)
 
 
-def _folder_service(root: Path, folder: Path, taken: list[Found]) -> Found | None:
+def _folder_service(root: Path, folder: Path, found: Discovery) -> Found | None:
+    """The service of a folder with its own project file and tests: the packages its build
+    configuration declares, else those in its src/, else its top-level ones (namespace
+    packages where it has no plain one); listed as passed over where it has none."""
     tests = _test_folder(folder)
     assert tests is not None  # _service_folders chose it for its tests
-    src = folder / "src"
-    packages = _packages(src) if src.is_dir() else _packages(folder, plain_only=True)
-    packages = [p for p in packages if p.name not in TEST_FOLDERS]
-    if not packages:
-        return None
     relative = folder.relative_to(root).as_posix()
-    names = ", ".join(p.name for p in packages)
     project = next(name for name in PROJECT_FILES if (folder / name).is_file())
+    declared = declared_packages(folder)
+    if declared:
+        source = declared
+        how = f"the package{'s' if len(source) > 1 else ''} {', '.join(source)} its {project} declares"
+    else:
+        src = folder / "src"
+        packages = _packages(src) if src.is_dir() else _packages(folder, plain_only=True)
+        if not packages and not src.is_dir():
+            packages = [p for p in _packages(folder) if p.name not in NOT_PACKAGES]  # namespace ones
+        packages = [p for p in packages if p.name not in TEST_FOLDERS]
+        source = [p.relative_to(folder).as_posix() for p in packages]
+        how = f"the package {', '.join(p.name for p in packages)}"
+    if not source:
+        found.passed_over.append(
+            f"{relative}/: its {project} and {tests.name}/, but no package (none declared, none found "
+            "in src/ or at its top): add a service by hand"
+        )
+        return None
     return Found(
-        name=_service_name(folder.name, taken),
+        name=_service_name(folder.name, found.services),
         working_dir=relative,
-        source=tuple(p.relative_to(folder).as_posix() for p in packages),
+        source=tuple(source),
         tests=(tests.name,),
-        reason=f"{relative}/ has its own {project}, the package {names} and {tests.name}/",
+        reason=f"{relative}/ has its own {project}, {how} and {tests.name}/",
     )
 
 
@@ -152,18 +211,6 @@ def _packages(folder: Path, *, plain_only: bool = False) -> list[Path]:
         if (child / "__init__.py").is_file() or (not plain_only and any(child.rglob("*.py"))):
             found.append(child)
     return found
-
-
-def _tests_of(package: str, test_folders: list[Path], lone: bool) -> list[Path]:
-    """The tests of `package` in the root's test folders: tests/<package>/, else the files
-    tests/test_<package>*.py; the whole folder when the repository has one package only."""
-    for folder in test_folders:
-        if (folder / package).is_dir():
-            return [folder / package]
-    files = [f for folder in test_folders for f in sorted(folder.glob(f"test_{package}*.py"))]
-    if files:
-        return files
-    return list(test_folders) if lone else []
 
 
 def _service_name(raw: str, taken: list[Found]) -> str:

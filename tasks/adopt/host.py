@@ -71,6 +71,71 @@ def ignore_outputs(root: Path) -> str | None:
     return f".gitignore: {', '.join(missing)} added"
 
 
+UNHIDE_HEADER = "# coverage-workflows: its files, which a pattern above hides (its data stays ignored)"
+MAX_ROUNDS = 8  # negations added one ancestor at a time: deeper is a loop
+
+
+def unhide(root: Path, paths: list[str]) -> str | None:
+    """Make the files adopt asks the user to commit committable: where the repository's
+    ignore rules hide one, add the narrowest negation to .gitignore (the highest hidden
+    folder above it, or the file itself), the kit's data, history and reports staying
+    ignored. What was added, or None (nothing hidden, or no git here)."""
+    added: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        hidden = _ignored(root, paths)
+        if not hidden:
+            break
+        negations = list(dict.fromkeys(_negation(root, path) for path in hidden))
+        negations = [line for line in negations if line not in added]
+        if not negations:
+            break  # a rule git keeps above any negation (a hidden parent of the root's): said below
+        _append_ignore(root, [UNHIDE_HEADER] if not added else [], negations)
+        added += negations
+    if not added:
+        return None
+    still = _ignored(root, paths)
+    shown = ", ".join(added)
+    if still:
+        hidden_now = ", ".join(still[:3])
+        return f".gitignore: {shown} added, yet git still ignores {hidden_now}: commit them with git add -f"
+    return f".gitignore: {shown} added (a pattern there hid the kit's files)"
+
+
+def _ignored(root: Path, paths: list[str]) -> list[str]:
+    """Those of `paths` git's ignore rules hide, tracked or not; [] outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "check-ignore", "--no-index", "--stdin"],
+            cwd=root,
+            input="\n".join(paths) + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return []
+    return [line for line in result.stdout.splitlines() if line] if result.returncode == 0 else []
+
+
+def _negation(root: Path, path: str) -> str:
+    """The negation that un-hides `path`: its highest ancestor git ignores (git looks at no
+    file in an ignored folder, whatever the rules say of the file), else the file itself."""
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if _ignored(root, [f"{folder}/"]):
+            return f"!/{folder}/"
+    return f"!/{path}"
+
+
+def _append_ignore(root: Path, header: list[str], lines: list[str]) -> None:
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    separator = "" if not text or text.endswith("\n") else "\n"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(separator + "\n".join([*header, *lines]) + "\n")
+
+
 def copy_workflows(root: Path) -> tuple[list[str], list[str]]:
     """Copy the kit's workflows and their script where the repository has no file of that
     name, pointed at the kit's folder; (copied, the repository's own that differ from them)."""

@@ -19,6 +19,7 @@ class Service:
     install: Declared | None = None  # its own, when its folder declares one
     python: Declared | None = None
     floor: Declared | None = None
+    pytest_args: Declared | None = None  # its own, when another command than the default runs it
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Plan:
     base: Declared | None = None  # the gate's
     unplaced_tests: list[str] = field(default_factory=list)
     untested: list[str] = field(default_factory=list)
+    passed_over: list[str] = field(default_factory=list)  # "folder: why"
 
 
 HEADER = """\
@@ -50,6 +52,7 @@ def render(plan: Plan) -> str:
     for title, paths in (
         ("Test files no service claims (add them to a service's tests to count them):", plan.unplaced_tests),
         ("Packages without tests found for them (not measured; add a service by hand):", plan.untested),
+        ("Folders with a project file and tests that are no service:", plan.passed_over),
     ):
         if paths:
             document.add(tomlkit.comment(title))
@@ -81,6 +84,7 @@ def _service(service: Service) -> Table:
     table.add("source", _array(service.found.source))
     table.add("tests", _array(service.found.tests))
     _declared(table, "install", service.install)
+    _declared(table, "pytest_args", service.pytest_args)
     _declared(table, "python", service.python)
     _one_key_table(table, "thresholds", "line", service.floor)
     return table

@@ -2,9 +2,10 @@
 
 The rule (docs/manifest.md): a service's own `install`, `pytest_args`, `python` or
 `timeout` replaces the default; `extend_install` and `extend_pytest_args` add to whichever
-list applies; `env` tables merge, the service's own variables winning. `{service}` in an
-`env` value becomes the service's name, so that services run side by side can use a
-database, a port or a folder of their own.
+list applies, and `[settings] extend_install` to every service's after that; `env` tables
+merge, the service's own variables winning. `{service}` in an `env` value becomes the
+service's name, so that services run side by side can use a database, a port or a folder
+of their own.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ KIT_OWNED = re.compile(
 @dataclass(frozen=True, kw_only=True)
 class Defaults:
     install: tuple[str, ...] = ()
+    extend_install: tuple[str, ...] = ()  # after every service's own list, whichever it has
     pytest_args: tuple[str, ...] = ()
     python: str | None = None
     env: tuple[tuple[str, str], ...] = ()
@@ -57,6 +59,9 @@ def defaults(reader: TableReader, settings: Mapping[str, Any]) -> Defaults:
     keys = ("settings",)
     return Defaults(
         install=reader.strings(settings.get("install", []), (*keys, "install"), allow_empty=True),
+        extend_install=reader.strings(
+            settings.get("extend_install", []), (*keys, "extend_install"), allow_empty=True
+        ),
         pytest_args=reader.strings(settings.get("pytest_args", []), (*keys, "pytest_args"), allow_empty=True),
         python=python(reader, settings, keys),
         env=tuple(environment(reader, settings, keys).items()),
@@ -81,7 +86,7 @@ def inherit(
     merged.update(environment(reader, table, keys))
     own_python = python(reader, table, keys)
     return Inherited(
-        install=listed("install", given.install),
+        install=listed("install", given.install) + given.extend_install,
         pytest_args=listed("pytest_args", given.pytest_args),
         python=own_python if own_python is not None else given.python,
         env=tuple((name, value.replace("{service}", service)) for name, value in sorted(merged.items())),

@@ -47,6 +47,7 @@ SETTINGS_KEYS = {
     "pytest_args",
     "python",
     "env",
+    "extend_install",  # added to every service's list, whichever it has
 }
 SERVICE_KEYS = {
     "source",

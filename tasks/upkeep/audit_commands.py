@@ -5,17 +5,13 @@ the words the shell gives each command. Read as text: the kit depends on no YAML
 
 from __future__ import annotations
 
-import configparser
 import re
 import shlex
 from pathlib import Path
 
-from ..config import project_settings
+from ..config import tox
 from ..config.manifest import Manifest
 
-# tox's substitutions for the folder of tox.ini; {posargs:DEFAULT} stands for its default.
-TOX_ROOT = re.compile(r"\{(toxinidir|tox_root)\}")
-TOX_POSARGS = re.compile(r"\{posargs(?::([^}]*))?\}")
 RUN_KEY = re.compile(r"^(?P<indent>\s*(?:-\s+)?)run:(?:\s+(?P<value>.*?))?\s*$")
 SHOWN_COMMAND = 120  # characters of a command quoted in a finding
 
@@ -24,41 +20,16 @@ def tox_commands(manifest: Manifest) -> list[tuple[str, Path, str]]:
     """For each command of tox.ini's test environments: where it is (with the command as
     written), the folder it runs in, and the command with tox's substitutions made."""
     path = manifest.root / "tox.ini"
-    parser = project_settings.read_ini(path)
-    if parser is None:
-        return []
     found: list[tuple[str, Path, str]] = []
-    for section in _tox_environments(parser):
-        changedir = parser.get(
-            section, "changedir", fallback=parser.get("testenv", "changedir", fallback=".")
-        )
-        folder = manifest.root / _tox_substituted(changedir)
-        where = f"{manifest.display(path)} [{section}] commands"
+    for environment in tox.environments(manifest.root):
+        if not environment.own_commands:
+            continue  # the base's commands, listed with the base
+        where = f"{manifest.display(path)} {environment.shown} commands"
         found += [
-            (f"{where}: {_shown(line)}", folder, _tox_substituted(line))
-            for line in _tox_lines(parser.get(section, "commands"))
+            (f"{where}: {_shown(line)}", manifest.root / environment.changedir, tox.substituted(line))
+            for line in environment.commands
         ]
     return found
-
-
-def _tox_environments(parser: configparser.ConfigParser) -> list[str]:
-    """The [testenv] and [testenv:NAME] sections of tox.ini that declare commands."""
-    return [
-        section
-        for section in parser.sections()
-        if (section == "testenv" or section.startswith("testenv:")) and parser.has_option(section, "commands")
-    ]
-
-
-def _tox_lines(commands: str) -> list[str]:
-    """One command a line, continued lines joined; a leading `-` (ignore the exit status) or
-    `!` (expect a failure) is tox's, not the command's."""
-    text = commands.replace("\\\n", " ")
-    return [line.strip().lstrip("-! ") for line in text.splitlines() if line.strip()]
-
-
-def _tox_substituted(text: str) -> str:
-    return TOX_POSARGS.sub(lambda m: m.group(1) or "", TOX_ROOT.sub(".", text))
 
 
 def workflow_commands(manifest: Manifest) -> list[tuple[str, Path, str]]:
