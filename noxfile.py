@@ -351,6 +351,14 @@ SHARED_SESSIONS = [
         (),
     ),
     (
+        "matrix",
+        "Write the CI matrix of every service's shards from nox's listing (-- --listing F --github-output).",
+        "matrix",
+        ["ci"],
+        False,
+        (),
+    ),
+    (
         "baseline",
         "Record the combined figures in the history (-- --set, --status, --compare A B, --export F, ...).",
         "baseline",

@@ -133,13 +133,13 @@ def audit_hook_env(folder: Path, source: str) -> dict[str, str]:
     return {"PYTHONPATH": str(folder)}
 
 
-def nox(project: Path, *args: str) -> Result:
+def nox(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     """Run real nox sessions in `project`, in this environment (no venv creation, no installs).
 
     The sessions' own code runs unchanged; only `session.install` is skipped, because this
     environment already has the dependency groups installed.
     """
-    return run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *args], project)
+    return run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *args], project, env=env)
 
 
 def nox_in_venvs(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:

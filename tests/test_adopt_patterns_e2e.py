@@ -520,3 +520,99 @@ def test_adopt__a_namespace_package_and_a_package_declared_beside_others(kit: Pa
     assert_figures(root, figures, runs, tmp_path / "oracle")
     unused = next(f for f in figures["acme-plugin"]["files"] if f["path"].endswith("unused.py"))
     assert unused["isolated"]["covered"] == 0  # never imported, counted at 0%
+
+
+# -- all of them in one repository ------------------------------------------------------------
+
+
+def moved(files: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
+    """`files` with each of `renames` made in every path and text."""
+
+    def renamed(text: str) -> str:
+        for old, new in renames.items():
+            text = text.replace(old, new)
+        return text
+
+    return {renamed(path): renamed(text) for path, text in files.items()}
+
+
+def all_patterns() -> dict[str, str]:
+    plugins = moved(
+        requirement_files(),
+        {"libs/core": "plugins/base", "libs/plugin": "plugins/ext", "acme_core": "acme_base"}
+        | {"acme-core": "acme-base", "acme_plugin": "acme_ext", "acme-plugin": "acme-ext"},
+    )
+    shared = shared_tests()
+    files = {
+        **uv_workspace(),
+        **plugins,
+        **tox_environments(),
+        **{k: v for k, v in shared.items() if k != "pyproject.toml"},
+        **library_folders(),
+    }
+    files["pyproject.toml"] = """
+        [tool.uv.workspace]
+        members = ["libs/core", "libs/api", "libs/report"]
+
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+
+        [dependency-groups]
+        dev = ["acme-testing"]
+
+        [tool.uv.sources]
+        acme-testing = { path = "tests/support", editable = true }
+    """
+    files["tox.ini"] = files["tox.ini"].replace(
+        "[testenv]\n            deps = pytest",
+        "[testenv]\n            deps = -r {toxinidir}/dev-requirements.txt",
+    )
+    files[".gitignore"] = "/.coverage*\n__pycache__/\n"
+    return files
+
+
+def test_adopt__every_pattern_in_one_repository(kit: Path, tmp_path: Path) -> None:
+    files = all_patterns()
+    assert "-r {toxinidir}/dev-requirements.txt" in files["tox.ini"]
+    root = commit_everything(write_tree(tmp_path / "repo", files))
+    figures = adopt_and_measure(kit, root)
+    assert set(figures) == {
+        "core",
+        "api",
+        "report",
+        "base",
+        "ext",
+        "acme-plugin",
+        "fast",
+        "app",
+        "alpha",
+        "beta",
+    }
+    workspace = ("libs/core/src", "libs/api/src", "libs/report/src")
+    plugins = ("plugins/base/src", "plugins/ext/src")
+    shared = ("src", "tests/support/src")
+    runs = [
+        *(
+            Runs(n, f"libs/{n}", ("tests",), (f"libs/{n}/src/acme",), workspace, TOX_OPTIONS)
+            for n in ("core", "api", "report")
+        ),
+        *(
+            Runs(n, f"plugins/{n}", ("tests",), (f"plugins/{n}/src/acme_{n}",), plugins, TOX_OPTIONS)
+            for n in ("base", "ext")
+        ),
+        Runs(
+            "acme-plugin",
+            "libs/acme-plugin",
+            ("tests",),
+            ("libs/acme-plugin/acme",),
+            ("libs/acme-plugin",),
+            TOX_OPTIONS,
+        ),
+        Runs("fast", "libs/fast", ("tests",), ("libs/fast/fastlib",), ("libs/fast",), TOX_OPTIONS),
+        Runs("app", ".", ("tests/app",), ("src/app",), shared, TOX_OPTIONS),
+        Runs("alpha", ".", ("tests/test_both.py", "tests/test_cli.py"), ("src/alpha",), shared, TOX_OPTIONS),
+        Runs("beta", ".", ("tests/test_both.py",), ("src/beta",), shared, TOX_OPTIONS),
+    ]
+    assert_figures(root, figures, runs, tmp_path / "oracle")
+    ignored = run(["git", "check-ignore", "--no-index", f"{KIT_FOLDER}/configs/services.toml"], root)
+    assert ignored.returncode == 1, ignored.output  # committable: the negation is there

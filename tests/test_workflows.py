@@ -1,8 +1,9 @@
 """The GitHub workflows parse, and everything they call exists (a drift test): every nox
 session and tag in `nox --json -l`, every argument after `--` in the kit's parser, every
 matrix key in the matrix the kit generates, every job output in the job that sets it. And
-they work where the kit is vendored: the kit's commands and outputs go through KIT_DIR and
-KIT_MODULE, whose two env lines are all that adopting the kit rewrites."""
+they work where the kit is vendored: every kit command is a nox session (the jobs install
+nox alone), and its outputs go through KIT_DIR, whose env line is all that adopting the kit
+rewrites."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,13 @@ SESSION_COMMANDS = {
     "gate": "gate",
     "baseline": "baseline",
     "affected": "affected",
+    "matrix": "matrix",
 }
 # The workflows that run the kit, and the env lines that say where it lives: these exact
 # lines, in the kit's own repository; adopting the kit replaces them as text.
 KIT_WORKFLOWS = ("coverage.yml", "maintenance.yml")
-KIT_ENV_LINES = {"KIT_DIR": '  KIT_DIR: "."\n', "KIT_MODULE": '  KIT_MODULE: "tasks"\n'}
-ADOPTED = {"KIT_DIR": ".coverage-workflows", "KIT_MODULE": "coverage_workflows"}
+KIT_ENV_LINES = {"KIT_DIR": '  KIT_DIR: "."\n'}
+ADOPTED = {"KIT_DIR": ".coverage-workflows"}
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -233,32 +234,26 @@ def test_workflows__arguments_after_the_separator_are_the_kits() -> None:
     assert checked >= 5  # the shard run, gate, baseline --set, --import, --export
 
 
-def test_workflows__kit_commands_exist() -> None:
-    used = [
-        (path.name, words, before)
-        for path in WORKFLOWS
-        for _, step in steps(load(path))
-        if "run" in step
-        for words, before in kit_commands(step["run"])
-    ]
-    assert used, "the coverage workflow derives its matrix with python -m $KIT_MODULE matrix"
-    for name, words, before in used:
-        # The kit's package by its name in KIT_MODULE, run in its folder: `cd "$KIT_DIR" && ...`.
-        assert words[2] == "$KIT_MODULE", f'{name}: {shlex.join(words)}: python -m "$KIT_MODULE"'
-        assert before == ["cd", "$KIT_DIR"], f"{name}: {shlex.join(words)} runs outside $KIT_DIR"
-        args, extra = cli.parser().parse_known_args(words[3:])
-        assert not extra and args.command == "matrix"
+def test_workflows__run_the_kit_through_nox_only() -> None:
+    """The jobs install nox and nothing else: `python -m` of the kit's package there would
+    find none of its dependencies (coverage.py, tomlkit). Each kit command is a nox session,
+    which builds the kit's environment first."""
+    for path in WORKFLOWS:
+        for _, step in steps(load(path)):
+            if "run" in step:
+                assert kit_commands(step["run"]) == [], f"{path.name}: {step['run']}"
+    sessions = {name for _, call in all_calls() for name in call.sessions}
+    assert {"matrix", "affected", "combine", "report", "gate", "baseline"} <= sessions, sessions
 
 
 def test_workflows__say_where_the_kit_lives_and_find_its_outputs_there() -> None:
-    assert cli.__name__.split(".")[0] == "tasks"  # KIT_MODULE names this package
     for name in KIT_WORKFLOWS:
         path = KIT / ".github/workflows" / name
         text = path.read_text(encoding="utf-8")
         for line in KIT_ENV_LINES.values():
             assert text.count(line) == 1, f"{name}: the top-level env: has the line {line!r} once"
         document = load(path)
-        assert document["env"]["KIT_DIR"] == "." and document["env"]["KIT_MODULE"] == "tasks", name
+        assert document["env"]["KIT_DIR"] == ".", name
         kit_dir = document["env"]["KIT_DIR"]
         assert outside_the_kit("\n".join(values(document)), kit_dir) == [], name
     for path in SCRIPTS:  # run from the repository's top, with the workflow's env
@@ -286,9 +281,6 @@ def test_workflows__adopted_into_a_kit_folder_still_parse_and_use_it() -> None:
         # No kit command by the package's own name (the env comment that names `python -m
         # tasks adopt` is a comment, not a value).
         assert not [value for value in evaluated if re.search(r"python -m \"?tasks\b", value)], name
-        for value in evaluated:
-            for words, before in kit_commands(value):
-                assert words[2] == "$KIT_MODULE" and before == ["cd", "$KIT_DIR"], (name, words)
         # Every reports/ path starts with .coverage-workflows/; data paths come as the matrix names them.
         assert outside_the_kit("\n".join(evaluated), document["env"]["KIT_DIR"]) == [], name
 
@@ -302,42 +294,18 @@ def test_coverage_workflow__matrix_keys_and_outputs_are_the_generators(tmp_path:
     assert {"session", "shard", "shards", "data", "artifact", "name"} <= used
 
     # The matrix job's outputs are what `matrix --github-output` writes, run as the workflow
-    # runs it: nox at the top, the kit's module in the kit's folder.
+    # runs it: nox at the top, the listing first, then the session.
     output = tmp_path / "github_output"
     listing = nox(KIT, "--json", "-l", "-t", "coverage")
     (tmp_path / "listing.json").write_text(listing.stdout)
-    generated = run(
-        [
-            sys.executable,
-            "-m",
-            document["env"]["KIT_MODULE"],
-            "matrix",
-            "--listing",
-            str(tmp_path / "listing.json"),
-            "--github-output",
-        ],
-        KIT / document["env"]["KIT_DIR"],
-        env={"GITHUB_OUTPUT": str(output)},
-    )
+    listed = ("--github-output", "--listing", str(tmp_path / "listing.json"))
+    generated = nox(KIT, "-s", "matrix", "--", *listed, env={"GITHUB_OUTPUT": str(output)})
     assert generated.returncode == 0, generated.output
     written = {line.split("=", 1)[0] for line in output.read_text().splitlines()}
     # On pull requests the same step runs `affected`, which writes the same and what it carries.
     on_pulls = tmp_path / "github_output_affected"
-    kit_module = document["env"]["KIT_MODULE"]
-    affected = run(
-        [
-            sys.executable,
-            "-m",
-            kit_module,
-            "affected",
-            "--base",
-            "HEAD",
-            "--github-output",
-            "--listing",
-            str(tmp_path / "listing.json"),
-        ],
-        KIT / document["env"]["KIT_DIR"],
-        env={"GITHUB_OUTPUT": str(on_pulls)},
+    affected = nox(
+        KIT, "-s", "affected", "--", "--base", "HEAD", *listed, env={"GITHUB_OUTPUT": str(on_pulls)}
     )
     assert affected.returncode == 0, affected.output
     written_on_pulls = {line.split("=", 1)[0] for line in on_pulls.read_text().splitlines()}

@@ -123,7 +123,8 @@ def install(folder: Path, root: Path, shown: str, libraries: dict[str, Path]) ->
     known = {**libraries, **libraries_module.uv_sources(folder)}
     words, from_folders = libraries_module.editable(words, known, kit, own)
     if from_folders:
-        where.append(f"the repository's own {', '.join(from_folders)} from their folders, editable")
+        folders = "its folder" if len(from_folders) == 1 else "their folders"
+        where.append(f"the repository's own {', '.join(from_folders)} from {folders}, editable")
     words = _once(words)
     return Declared(words, ", ".join(where)) if words else None
 

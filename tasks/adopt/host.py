@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .vendor import KIT_FOLDER, KIT_HOME, PACKAGE, copy_file
+from .vendor import KIT_FOLDER, KIT_HOME, copy_file
 
 MARKER = "# coverage-workflows:"  # the include's first line: present means included
 INCLUDE = f"""\
@@ -32,11 +32,8 @@ IGNORED = [
 IGNORE_HEADER = "# coverage-workflows: its data, history and reports (its configs/ is yours to commit)"
 WORKFLOWS = (".github/workflows/coverage.yml", ".github/workflows/maintenance.yml")
 SCRIPTS = (".github/scripts/coverage-history.sh",)
-# The lines of the kit's workflows that say where the kit is, and what they become.
-WORKFLOW_LINES = {
-    '  KIT_DIR: "."\n': f'  KIT_DIR: "{KIT_FOLDER}"\n',
-    '  KIT_MODULE: "tasks"\n': f'  KIT_MODULE: "{PACKAGE}"\n',
-}
+# The line of the kit's workflows that says where the kit is, and what it becomes.
+WORKFLOW_LINES = {'  KIT_DIR: "."\n': f'  KIT_DIR: "{KIT_FOLDER}"\n'}
 
 
 def include_noxfile(root: Path) -> str | None:
