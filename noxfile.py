@@ -392,8 +392,10 @@ def audit(session: nox.Session) -> None:
 
 
 _define(ratchet, default=False, tags=["history"], venv_backend=BACKEND)
-_define(maintenance, default=False, tags=["upkeep"], venv_backend=BACKEND)
-_define(audit, default=False, tags=["upkeep"], venv_backend=BACKEND)
+# The audit collects every service's tests: on the Python the services share (nox's own
+# where they differ), as their own sessions would.
+_define(maintenance, default=False, tags=["upkeep"], venv_backend=BACKEND, python=COMMON_PYTHON)
+_define(audit, default=False, tags=["upkeep"], venv_backend=BACKEND, python=COMMON_PYTHON)
 
 
 if not INCLUDED and KIT == "tasks":

@@ -284,12 +284,16 @@ def measured_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
+def private_copy(read_only: Path, tmp_path: Path) -> Path:
+    """A copy of a shared, read-only project (a module or session fixture's) in the test's
+    own `tmp_path`, as `kit`: the test may change it."""
+    return Path(shutil.copytree(read_only, tmp_path / "kit", symlinks=True))
+
+
 @pytest.fixture
 def measured_copy(measured_example: Path, tmp_path: Path) -> Path:
     """A private copy of `measured_example` that a test may change."""
-    target = tmp_path / "kit"
-    shutil.copytree(measured_example, target)
-    return target
+    return private_copy(measured_example, tmp_path)
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -550,19 +551,11 @@ def all_patterns() -> dict[str, str]:
         **{k: v for k, v in shared.items() if k != "pyproject.toml"},
         **library_folders(),
     }
-    files["pyproject.toml"] = """
-        [tool.uv.workspace]
-        members = ["libs/core", "libs/api", "libs/report"]
-
-        [tool.pytest.ini_options]
-        pythonpath = ["src"]
-
-        [dependency-groups]
-        dev = ["acme-testing"]
-
-        [tool.uv.sources]
-        acme-testing = { path = "tests/support", editable = true }
-    """
+    # One pyproject.toml at the root: the workspace's, and the shared tests' pytest and uv settings.
+    files["pyproject.toml"] = "\n".join(
+        textwrap.dedent(text).strip() + "\n"
+        for text in (uv_workspace()["pyproject.toml"], shared["pyproject.toml"])
+    )
     files["tox.ini"] = files["tox.ini"].replace(
         "[testenv]\n            deps = pytest",
         "[testenv]\n            deps = -r {toxinidir}/dev-requirements.txt",

@@ -7,14 +7,13 @@ changed-line figures."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 from coverage import CoverageData
 
-from tests.conftest import GIT_IDENTITY, Result, commit_everything, in_process, run, tasks
+from tests.conftest import GIT_IDENTITY, Result, commit_everything, in_process, private_copy, run, tasks
 from tests.oracle import EXAMPLE_ROOT, EXAMPLE_SERVICES
 
 pytestmark = pytest.mark.e2e
@@ -117,8 +116,7 @@ CHANGES = {
 def test_affected__carried_and_fresh_data_equal_a_full_rerun(
     kind: str, measured_repository: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "kit"
-    shutil.copytree(measured_repository, project, symlinks=True)
+    project = private_copy(measured_repository, tmp_path)
     edit, expected = CHANGES[kind]
     git(project, "checkout", "-qb", "change")
     edit(project)
@@ -172,8 +170,7 @@ def test_affected__carried_and_fresh_data_equal_a_full_rerun(
 
 
 def test_combine__refuses_carried_data_whose_files_changed(measured_repository: Path, tmp_path: Path) -> None:
-    project = tmp_path / "kit"
-    shutil.copytree(measured_repository, project, symlinks=True)
+    project = private_copy(measured_repository, tmp_path)
     append(f"{SRC}/xp/levels.py", "\n\ndef cap():\n    return 99\n")(project)
     tasks(project, "run", "xp")  # xp afresh; auth and discord, whose tests ran levels.py, not
     combined = in_process(project, "combine")

@@ -68,7 +68,10 @@ ONE_SERVICE_A_RUN = {
     "repo/.github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: |\n"
     "          pytest --cov=src/api tests/api && pytest --cov src/worker tests/worker\n"
     "          echo '--cov=src'  # a word that only looks like an option\n"
-    "      - run: >\n          coverage run --source=src/worker\n          -m pytest tests/worker\n",
+    "      - run: >\n          coverage run --source=src/worker\n          -m pytest tests/worker\n"
+    # A bare --cov measures what the per-service configuration it names says: api alone.
+    "      - run: pytest --cov --cov-config=config/.coveragerc.api tests/api\n",
+    "repo/config/.coveragerc.api": "[run]\nsource = src/api\n",
 }
 
 
@@ -274,3 +277,31 @@ def test_audit__layout_flaw_is_found_with_where_why_and_fix(
     for fragment in expected:
         assert fragment in out, (case, fragment, out)
     assert "\n1 finding, " in out, (case, out)  # exactly the one flaw
+
+
+def test_audit__warnings_of_one_kind_are_one_line_with_a_count_after_the_errors(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    """Five services without a floor: one warning that counts them, below the error."""
+    services = "".join(
+        f'\n[services.svc{n}]\nsource = ["src/svc{n}"]\ntests = ["tests/svc{n}"]\n' for n in range(5)
+    )
+    files: dict[str, str | None] = {
+        "configs/services.toml": '[settings]\nroot = "repo"\n' + services,
+        "repo/.coveragerc": "[run]\nsource = src\n",  # one error: masking
+        **{name: None for name in CLEAN if name.startswith(("repo/src/", "repo/tests/"))},  # not these
+    }
+    for n in range(5):
+        files[f"repo/src/svc{n}/__init__.py"] = f"def f{n}():\n    return {n}\n"
+        files[f"repo/tests/svc{n}/test_svc.py"] = (
+            f"from svc{n} import f{n}\n\n\ndef test_f():\n    assert f{n}() == {n}\n"
+        )
+    code, out = audit(make_project, files)
+    assert code == 1, out
+    lines = [line for line in out.splitlines() if line.startswith(("error", "warning"))]
+    assert lines[0].startswith("error: repo/.coveragerc"), lines
+    assert lines[1:] == [
+        "warning: configs/services.toml [services.svc0.thresholds] and 4 more places: 5 warnings of one "
+        "kind: svc0 has no line floor; svc1 has no line floor; svc2 has no line floor; and 2 more."
+    ], lines
+    assert out.endswith("2 findings, 1 at error severity.\n"), out

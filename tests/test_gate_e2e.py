@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit_all, copy_kit, git, in_process, nox, run, tasks
+from tests.conftest import commit_all, copy_kit, git, in_process, nox, private_copy, run, tasks
 from tests.oracle import no_config, strict_run
 
 pytestmark = pytest.mark.e2e
@@ -68,9 +68,7 @@ def measured_feature(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def measured_feature_copy(measured_feature: Path, tmp_path: Path) -> Path:
     """A private copy of `measured_feature` that a test may change."""
-    project = tmp_path / "kit"
-    shutil.copytree(measured_feature, project)
-    return project
+    return private_copy(measured_feature, tmp_path)
 
 
 def added_line_numbers(project: Path) -> tuple[int, int]:

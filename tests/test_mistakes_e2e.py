@@ -19,7 +19,7 @@ from coverage.exceptions import DataError as CoverageDataError
 
 from tasks.errors import is_locked
 from tasks.history import exchange
-from tests.conftest import Result, audit_hook_env, commit_all, git, init_repo, run
+from tests.conftest import Result, audit_hook_env, commit_all, git, init_repo, private_copy, run
 
 pytestmark = pytest.mark.e2e
 
@@ -253,8 +253,7 @@ def test_mistake__documented_exit_code_clear_message_no_traceback(
     request: pytest.FixtureRequest, tmp_path: Path, name: str
 ) -> None:
     mistake = MISTAKES[name]
-    project = tmp_path / "kit"  # a private copy, as measured_copy makes
-    shutil.copytree(request.getfixturevalue(mistake.start), project)
+    project = private_copy(request.getfixturevalue(mistake.start), tmp_path)
     mistake.make(project)
     result = kit_command(project, *mistake.command)
     assert result.returncode == mistake.code, result.output

@@ -15,7 +15,7 @@ from ..config.manifest import Manifest
 from ..errors import plain
 from ..measure import coverage_internals
 from . import audit_commands, audit_layout
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, WARNING, Finding, grouped
 
 FAR_BELOW = 10.0  # points a floor may sit below the baseline's figure before it is called stale
 
@@ -36,7 +36,7 @@ def audit(
         *_thresholds(manifest, baseline),
     ]
     findings += _data_versions(manifest)
-    return sorted(findings, key=lambda f: (f.severity != ERROR, f.where))
+    return grouped(sorted(findings, key=lambda f: (f.severity != ERROR, f.where)))
 
 
 def as_text(finding: Finding) -> list[str]:
@@ -122,7 +122,7 @@ def _masking_commands(manifest: Manifest) -> list[Finding]:
     ]:
         for words in audit_commands.shell_commands(line):
             spanned = _services_spanned(
-                manifest, folder, [*_source_targets(words), *_pytest_cov_targets(words)]
+                manifest, folder, [*_source_targets(words), *_pytest_cov_targets(words, folder)]
             )
             if len(spanned) > 1:
                 findings.append(
@@ -151,10 +151,43 @@ def _source_targets(words: Sequence[str]) -> list[str]:
     return [entry.strip() for value in values for entry in value.split(",") if entry.strip()]
 
 
-def _pytest_cov_targets(words: Sequence[str]) -> list[str]:
+def _pytest_cov_targets(words: Sequence[str], folder: Path) -> list[str]:
     """pytest-cov's --cov targets in a command, when it runs pytest (another command's words
-    that look like the option are not it)."""
-    return _cov_targets(words) if any(Path(word).name in PYTEST for word in words) else []
+    that look like the option are not it). A bare --cov measures what the coverage.py
+    configuration it names with --cov-config sets as `source` (a per-service file, say)."""
+    if not any(Path(word).name in PYTEST for word in words):
+        return []
+    targets = _cov_targets(words)
+    config = _option_value(words, "--cov-config")
+    if config is not None and "." in targets:
+        sources = _configured_sources(folder / config)
+        if sources is not None:
+            targets = [target for target in targets if target != "."] + sources
+    return targets
+
+
+def _option_value(words: Sequence[str], option: str) -> str | None:
+    for index, word in enumerate(words):
+        if word.startswith(f"{option}="):
+            return word.split("=", 1)[1]
+        if word == option and index + 1 < len(words):
+            return words[index + 1]
+    return None
+
+
+def _configured_sources(path: Path) -> list[str] | None:
+    """The `source` of the coverage.py configuration file at `path`, as coverage.py reads it
+    (paths relative to the folder the command runs in); None where it sets none or cannot be read."""
+    if not path.is_file():
+        return None
+    import coverage
+    from coverage.exceptions import CoverageException
+
+    try:
+        sources = coverage.Coverage(config_file=str(path)).config.source
+    except (CoverageException, OSError, ValueError):
+        return None
+    return list(sources) if sources else None
 
 
 def _cov_targets(words: Sequence[str]) -> list[str]:
