@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tasks.adopt.build_config import declared_packages
 from tasks.adopt.discover import discover
 from tests.conftest import write_files
 
@@ -104,3 +107,34 @@ def test_discover__a_project_folder_with_tests_but_no_package_is_listed(tmp_path
         "tools/lint/: its pyproject.toml and tests/, but no package (none declared, none found in src/ or "
         "at its top): add a service by hand"
     ]
+
+
+TOP, SRC = {"shop/__init__.py": ""}, {"src/shop/__init__.py": ""}
+SETUPTOOLS_SRC = '[tool.setuptools]\npackages = ["shop"]\n[tool.setuptools.package-dir]\n"" = "src"\n'
+FLIT_BACKEND = '[project]\nname = "shop"\n[build-system]\nbuild-backend = "flit_core.buildapi"\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "declared"),
+    [
+        ({**TOP, "pyproject.toml": '[tool.setuptools]\npackages = ["shop", "shop.api"]\n'}, ["shop"]),
+        (
+            {**SRC, "pyproject.toml": SETUPTOOLS_SRC},
+            ["src/shop"],
+        ),
+        ({**TOP, **SRC, "pyproject.toml": '[tool.flit.module]\nname = "shop"\n'}, ["shop"]),
+        ({**SRC, "pyproject.toml": FLIT_BACKEND}, ["src/shop"]),
+        ({**TOP, "pyproject.toml": '[tool.pdm.build]\nincludes = ["shop/", "bench/run.py"]\n'}, ["shop"]),
+        ({**TOP, "setup.cfg": "[options]\npackages =\n    shop\n    shop.api\n"}, ["shop"]),
+        (
+            {**SRC, "setup.cfg": "[options]\npackages = find:\n[options.packages.find]\nwhere = src\n"},
+            ["src/shop"],
+        ),
+        ({**TOP, "pyproject.toml": "[tool.ruff]\n"}, None),  # declares nothing: discovery looks itself
+    ],
+)
+def test_build_config__the_packages_each_backend_declares(
+    tmp_path: Path, files: dict[str, str], declared: list[str] | None
+) -> None:
+    write_files(tmp_path, {"bench/run.py": "", **files})
+    assert declared_packages(tmp_path) == declared

@@ -1,7 +1,7 @@
 """The packages a library folder's build configuration declares: setuptools' `packages`
 (a list, or `packages.find` with its `where`, `include` and namespaces), hatch's wheel
-`packages` and `only-include`, flit's module, pdm's `package-dir`. None where the folder
-declares none: discovery then looks for them itself."""
+`packages` and `only-include`, flit's module, pdm's `includes`, setup.cfg's `packages`.
+None where the folder declares none: discovery then looks for them itself."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def _flit(folder: Path, tool: dict[str, Any], document: dict[str, Any]) -> list[
             return None
         module = str(project_settings.toml_table(document, "project").get("name", "")).replace("-", "_")
     top = module.split(".")[0]
-    return [f"src/{top}" if (folder / "src" / top).is_dir() else top] if top else None
+    # flit looks for the module at the folder's top, then in src/
+    return [top if (folder / top).is_dir() else f"src/{top}"] if top else None
 
 
 def _pdm(folder: Path, tool: dict[str, Any], document: dict[str, Any]) -> list[str] | None:
