@@ -7,12 +7,15 @@ that they require).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib
 import json
+import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +40,12 @@ if TYPE_CHECKING:
     from tasks.config import loader
     from tasks.config import manifest as manifest_module
     from tasks.errors import MEANINGS, KitError
+    from tasks.measure import environments, outcomes
 else:
     loader = importlib.import_module(f"{KIT}.config.loader")
     manifest_module = importlib.import_module(f"{KIT}.config.manifest")
+    environments = importlib.import_module(f"{KIT}.measure.environments")
+    outcomes = importlib.import_module(f"{KIT}.measure.outcomes")
     _errors = importlib.import_module(f"{KIT}.errors")
     MEANINGS, KitError = _errors.MEANINGS, _errors.KitError
 
@@ -80,28 +86,60 @@ except KitError as exc:
 
 # Exit codes of `python -m tasks` that mean nothing downstream can work (docs/exit-codes.md).
 STOP_CODES = MEANINGS
+STARTED = time.time()  # the service runs that ended since are this nox run's
+_stopped: list[int] = []  # the exit code a session stopped nox with
 
 
-def _tasks(session: nox.Session, *args: str, environment: Built | None = None) -> None:
+def _tasks(
+    session: nox.Session,
+    *args: str,
+    environment: Built | None = None,
+    per_service: bool = False,
+    variables: dict[str, str] | None = None,
+) -> None:
     """Run `python -m tasks ARGS` (in `environment` when given), keeping its exit code 2, 3
     or 4 as nox's own.
 
     nox reports every failed session as exit 1; CI needs to tell a failed gate (1) from
-    a broken setup (2), missing data (3) or a full disk (4), so those stop nox with the same code.
+    a broken setup (2), missing data (3) or a full disk (4), so those stop nox with the same
+    code. Not so a run of services (`per_service`): one service's failure stays with it, the
+    other sessions go on, and nox ends with a table of the failed runs and the worst code.
     """
+    env = {**(environment.variables if environment else {}), **(variables or {})}
     try:
         # The kit runs in its own folder, whose manifest it reads; included, nox runs in the
         # including noxfile's folder.
         with _in_kit_folder(session):
             if environment is None:
-                session.run("python", "-m", KIT, *args)
+                session.run("python", "-m", KIT, *args, env=env)
             else:
-                session.run(environment.python, "-m", KIT, *args, env=environment.variables, external=True)
+                session.run(environment.python, "-m", KIT, *args, env=env, external=True)
     except nox.command.CommandFailed as exc:
-        if exc.return_code in STOP_CODES:
+        if exc.return_code in STOP_CODES and not per_service:
             session.log(f"stopping with exit {exc.return_code}: {STOP_CODES[exc.return_code]}")
+            _stopped.append(exc.return_code)
             raise SystemExit(exc.return_code) from None
         raise
+
+
+def _end_table() -> None:
+    """At the end of a nox run in which a service's run failed: one table of the runs, and
+    the worst exit status as nox's (docs/exit-codes.md), where nox would say 1."""
+    failed = [o for o in outcomes.since(MANIFEST.data_dir, STARTED) if o.failed]
+    if not failed:
+        return
+    ended = outcomes.since(MANIFEST.data_dir, STARTED)
+    sys.stdout.flush()
+    sys.stderr.write("\ncoverage-workflows: " + "\n".join(outcomes.table(ended)) + "\n")
+    code = outcomes.worst([o.exit_code for o in failed] + _stopped)
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)  # nox has ended with 1 (a failed session); an atexit hook cannot change it otherwise
+
+
+# In nox's parallel mode each session runs in a child nox; the parent prints the table.
+if "--parallel-worker" not in sys.argv:
+    atexit.register(_end_table)
 
 
 def _in_kit_folder(session: nox.Session) -> contextlib.AbstractContextManager[object]:
@@ -179,10 +217,20 @@ def _register_environment(key: Environment) -> str:
     def build(session: nox.Session) -> None:
         record = session.cache_dir / ENV_RECORDS / name
         record.unlink(missing_ok=True)  # stays gone if this build fails: no stale interpreter
-        session.install(*COVERAGE_DEPS)
-        with _in_kit_folder(session):  # install lists name paths relative to the kit's folder
-            _install_lists(session, installs)
         record.parent.mkdir(parents=True, exist_ok=True)
+        session.install(*COVERAGE_DEPS)
+        try:
+            with _in_kit_folder(session):  # install lists name paths relative to the kit's folder
+                _install_lists(session, installs)
+        except nox.command.CommandFailed:
+            # Not a failure of this session: every session that requires it would be aborted,
+            # coverage-all's other services too. The services that run here fail, saying why.
+            because = (
+                f"installing {', '.join(users) or 'its'} packages failed (nox -s {name} shows pip's error)"
+            )
+            record.write_text(f"{environments.UNBUILT_PREFIX}{because}", encoding="utf-8")
+            session.warn(because)
+            return
         # Without a virtualenv (--no-venv), the sessions run the python on PATH.
         record.write_text(session.bin if session.venv_backend != "none" else "", encoding="utf-8")
 
@@ -201,17 +249,36 @@ def _register_environment(key: Environment) -> str:
     return name
 
 
-def _built(session: nox.Session, name: str, python: str | None = None) -> Built | None:
-    """The environment `name` built (None: the python on PATH, under --no-venv). A session
-    that needs it runs only after it, so a missing record, or one whose interpreter is gone,
+def _bin_dir(session: nox.Session, name: str, python: str | None = None) -> str:
+    """Where the environment `name` is: its bin folder ("" under --no-venv: the python on
+    PATH), or why it is not there (environments.UNBUILT_PREFIX and a reason). A session that
+    needs it runs only after it, so a missing record, or one whose interpreter is gone,
     means nox could not build it: no such Python here."""
     record = session.cache_dir / ENV_RECORDS / name
     bin_dir = record.read_text(encoding="utf-8") if record.exists() else None
+    if bin_dir is None or (
+        bin_dir
+        and not bin_dir.startswith(environments.UNBUILT_PREFIX)
+        and not (Path(bin_dir) / "python").exists()
+    ):
+        wanted = f"Python {python}" if python else "its Python"
+        return (
+            f"{environments.UNBUILT_PREFIX}{wanted} was not found, so its environment ({name}) was not built"
+        )
+    return bin_dir
+
+
+def _built(session: nox.Session, name: str, python: str | None = None) -> Built | None:
+    """The environment `name` built (None: the python on PATH, under --no-venv); a session
+    whose Python is not here is skipped, one whose packages did not install fails."""
+    bin_dir = _bin_dir(session, name, python)
     if bin_dir == "":
         return None
-    if bin_dir is None or not (Path(bin_dir) / "python").exists():
-        wanted = f"Python {python}" if python else "its Python"
-        session.skip(f"{wanted} was not found, so its environment ({name}) was not built")
+    if bin_dir.startswith(environments.UNBUILT_PREFIX):
+        because = bin_dir.removeprefix(environments.UNBUILT_PREFIX)
+        if "was not found" in because:
+            session.skip(because)
+        session.error(because)
     interpreter = Path(bin_dir) / "python"
     here = HERE  # where the kit runs it
     shown = interpreter.relative_to(here) if interpreter.is_relative_to(here) else interpreter
@@ -219,12 +286,19 @@ def _built(session: nox.Session, name: str, python: str | None = None) -> Built 
     return Built(python=str(shown), variables={"PATH": path, "VIRTUAL_ENV": str(Path(bin_dir).parent)})
 
 
+SERVICE_ENVIRONMENTS: dict[str, str] = {}  # each service's -> the session that builds its environment
+
+
 def _register_service(service: manifest_module.Service) -> None:
     environment = _environment(service.python, (service.install,))
+    SERVICE_ENVIRONMENTS[service.name] = environment
 
     def session_func(session: nox.Session) -> None:
+        bin_dir = _bin_dir(session, environment, service.python)
+        if bin_dir.startswith(environments.UNBUILT_PREFIX) and "was not found" not in bin_dir:
+            _record_unbuilt(service.name, bin_dir.removeprefix(environments.UNBUILT_PREFIX))
         built = _built(session, environment, service.python)
-        _tasks(session, "run", service.name, *session.posargs, environment=built)
+        _tasks(session, "run", service.name, *session.posargs, environment=built, per_service=True)
 
     session_func.__doc__ = (
         f"Measure {service.name} with its own tests in their own process (args after -- go to pytest)."
@@ -247,19 +321,84 @@ def _register_service(service: manifest_module.Service) -> None:
 for _service in MANIFEST.services:
     _register_service(_service)
 
-# Every service's `install` list, each distinct one once, in the manifest's order.
-EVERY_INSTALL = tuple(dict.fromkeys(service.install for service in MANIFEST.services if service.install))
 # The Python every service runs on, when they agree (None: nox's own, or they differ): the
 # sessions that read the data run there too, so a snapshot records what measured.
 _pythons = {service.python for service in MANIFEST.services}
 COMMON_PYTHON = _pythons.pop() if len(_pythons) == 1 else None
 
 
-def _install_services(session: nox.Session) -> None:
-    """Every service's `install` list, as each service's session installs it: for the
-    sessions that collect every service's tests in their own environment."""
-    with _in_kit_folder(session):
-        _install_lists(session, EVERY_INSTALL)
+def _record_unbuilt(service: str, because: str) -> None:
+    """A service whose environment did not build failed to run: in the end table and in
+    combine's notice like any other failed run."""
+    outcome = outcomes.Outcome(
+        service=service,
+        label=service,
+        exit_code=2,
+        why="environment not built",
+        detail=because,
+        log="the output of its environment's session",
+        rerun=f"nox -s coverage-{service}",
+        finished=time.time(),
+    )
+    outcomes.record(MANIFEST.data_dir, service, outcome)
+
+
+def _service_environments(session: nox.Session) -> dict[str, str]:
+    """Each service's environment, for the kit's commands that run several services' tests
+    (measure/environments.py): written to a file, named by the variable returned."""
+    found = {name: _bin_dir(session, environment) for name, environment in SERVICE_ENVIRONMENTS.items()}
+    listing = session.cache_dir / ENV_RECORDS / f"services-{os.getpid()}.json"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text(json.dumps(found, indent=2), encoding="utf-8")
+    return {environments.VARIABLE: str(listing)}
+
+
+def _kit_runner(session: nox.Session, services: list[str]) -> Built | None:
+    """The environment the kit's command itself runs in, for a command that runs these
+    services (each in its own): the first of theirs that was built."""
+    for name in services:
+        bin_dir = _bin_dir(session, SERVICE_ENVIRONMENTS[name])
+        if not bin_dir.startswith(environments.UNBUILT_PREFIX):
+            return _built(session, SERVICE_ENVIRONMENTS[name])
+    session.error(f"no environment of {', '.join(services)} was built; see the environments' sessions above")
+
+
+def _chosen_services(session: nox.Session) -> list[str]:
+    """The services named among the session's arguments, else every service."""
+    named = [arg for arg in session.posargs if arg in SERVICE_ENVIRONMENTS]
+    return named or list(SERVICE_ENVIRONMENTS)
+
+
+def _every_service_session(name: str, doc: str, command: str) -> None:
+    """A session running `python -m tasks COMMAND` over several services' tests, each in the
+    environment its own coverage-<service> session uses: it requires them all."""
+
+    def session_func(session: nox.Session) -> None:
+        runner = _kit_runner(session, _chosen_services(session))
+        variables = _service_environments(session)
+        _tasks(session, command, *session.posargs, environment=runner, per_service=True, variables=variables)
+
+    session_func.__doc__ = doc
+    _define(
+        session_func,
+        name=name,
+        tags=["local"],
+        default=False,
+        venv_backend="none",
+        requires=list(dict.fromkeys(SERVICE_ENVIRONMENTS.values())),
+    )
+
+
+_every_service_session(
+    "coverage-all",
+    "Run every shard of every service here, a few at a time (-- --jobs J --workers N --shards N).",
+    "run-all",
+)
+_every_service_session(
+    "stability",
+    "Run one service's tests N times; list lines covered differently (-- SERVICE --runs N).",
+    "stability",
+)
 
 
 def _shared_session(
@@ -282,26 +421,8 @@ def _shared_session(
 
 
 # (name, description, command, tags, in a plain `nox`, what they install besides the kit's
-# dependencies): coverage-all runs the services' tests and stability reruns one, so they need
-# every service's packages (the services' own environment, when they all install the same);
-# the rest read data only, and share the environment of services that install nothing.
+# dependencies): they read data only, and share the environment of services that install nothing.
 SHARED_SESSIONS = [
-    (
-        "coverage-all",
-        "Run every shard of every service here, a few at a time (-- --jobs J --workers N --shards N).",
-        "run-all",
-        ["local"],
-        False,
-        EVERY_INSTALL,
-    ),
-    (
-        "stability",
-        "Run one service's tests N times; list lines covered differently (-- SERVICE --runs N).",
-        "stability",
-        ["local"],
-        False,
-        EVERY_INSTALL,
-    ),
     (
         "combine",
         "Merge every service's coverage data into one file, failing on any missing service.",
@@ -380,22 +501,35 @@ def ratchet(session: nox.Session) -> None:
 def maintenance(session: nox.Session) -> None:
     """Weekly upkeep: retention, history compaction, audit, tool versions, digest (-- --dry-run)."""
     session.install(*UPKEEP_DEPS)
-    _install_services(session)  # the audit collects every service's tests
-    _tasks(session, "maintenance", *session.posargs)
+    # The audit collects each service's tests in that service's own environment.
+    _tasks(session, "maintenance", *session.posargs, variables=_service_environments(session))
 
 
 def audit(session: nox.Session) -> None:
     """Check the configuration for settings that bring coverage masking back."""
     session.install(*UPKEEP_DEPS)
-    _install_services(session)  # it collects every service's tests
-    _tasks(session, "audit", *session.posargs)
+    # It collects each service's tests in that service's own environment.
+    _tasks(session, "audit", *session.posargs, variables=_service_environments(session))
 
 
+def collect(session: nox.Session) -> None:
+    """Collect each service's tests in its own environment, naming the setting behind a failure."""
+    session.install(*UPKEEP_DEPS)
+    _tasks(session, "collect", *session.posargs, variables=_service_environments(session))
+
+
+EVERY_ENVIRONMENT = list(dict.fromkeys(SERVICE_ENVIRONMENTS.values()))
 _define(ratchet, default=False, tags=["history"], venv_backend=BACKEND)
-# The audit collects every service's tests: on the Python the services share (nox's own
-# where they differ), as their own sessions would.
-_define(maintenance, default=False, tags=["upkeep"], venv_backend=BACKEND, python=COMMON_PYTHON)
-_define(audit, default=False, tags=["upkeep"], venv_backend=BACKEND, python=COMMON_PYTHON)
+# On the Python the services share (nox's own where they differ): a snapshot records it.
+for _upkeep in (maintenance, audit, collect):
+    _define(
+        _upkeep,
+        default=False,
+        tags=["upkeep"],
+        venv_backend=BACKEND,
+        python=COMMON_PYTHON,
+        requires=EVERY_ENVIRONMENT,
+    )
 
 
 if not INCLUDED and KIT == "tasks":

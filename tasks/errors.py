@@ -30,9 +30,13 @@ class KitError(Exception):
 
     exit_code = EXIT_CONFIG
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, why: str = "", detail: str = "") -> None:
         super().__init__(message)
         self.message = message
+        # For a failed run (outcomes.py's table): its kind in a word or two ("collection
+        # error"), and the one line that says most (pytest's error), where not the message.
+        self.why = why
+        self.detail = detail
 
 
 class ConfigError(KitError):

@@ -310,7 +310,7 @@ def test_adopt__one_folder_per_package_each_measured_in_its_own(tmp_path: Path) 
     wheel = build_wheel(tmp_path / "wheels", TESTKIT)
     host = git_repository(tmp_path / "host", folders_layout(wheel))
 
-    adopted = tasks(kit, "adopt", str(host))
+    adopted = tasks(kit, "adopt", "--no-check", str(host))
     assert adopted.returncode == 0, adopted.output
     for name in ("billing", "ledger", "notify"):
         assert (
@@ -346,10 +346,10 @@ def test_adopt__one_folder_per_package_each_measured_in_its_own(tmp_path: Path) 
 def test_adopt__twice_changes_nothing_and_upgrade_keeps_local_edits(tmp_path: Path) -> None:
     kit = copy_kit(tmp_path / "kit")
     host = git_repository(tmp_path / "host", SRC_LAYOUT)
-    assert tasks(kit, "adopt", str(host)).returncode == 0
+    assert tasks(kit, "adopt", "--no-check", str(host)).returncode == 0
     adopted = snapshot(host)
 
-    again = tasks(kit, "adopt", str(host))
+    again = tasks(kit, "adopt", "--no-check", str(host))
     assert again.returncode == 0, again.output
     assert "Nothing to change" in again.stdout, again.stdout
     assert snapshot(host) == adopted
@@ -357,7 +357,7 @@ def test_adopt__twice_changes_nothing_and_upgrade_keeps_local_edits(tmp_path: Pa
     # A newer kit: the vendored copy is kept until --upgrade asks for it.
     newer = kit / "tasks/report/render.py"
     newer.write_text(newer.read_text() + "\n# a newer kit\n")
-    kept = tasks(kit, "adopt", str(host))
+    kept = tasks(kit, "adopt", "--no-check", str(host))
     assert "holds another version of the kit (0 added, 1 changed, 0 gone)" in kept.stdout, kept.stdout
     assert snapshot(host) == adopted
 
@@ -365,12 +365,12 @@ def test_adopt__twice_changes_nothing_and_upgrade_keeps_local_edits(tmp_path: Pa
     vendored = host / KIT_FOLDER / "coverage_workflows/gate/gate.py"
     vendored.write_text(vendored.read_text() + "\n# a local fix\n")
     edited = snapshot(host)
-    refused = tasks(kit, "adopt", str(host), "--upgrade")
+    refused = tasks(kit, "adopt", "--no-check", str(host), "--upgrade")
     assert refused.returncode == 2, refused.output
     assert "coverage_workflows/gate/gate.py" in refused.stderr, refused.stderr
     assert snapshot(host) == edited
 
-    forced = tasks(kit, "adopt", str(host), "--upgrade", "--force")
+    forced = tasks(kit, "adopt", "--no-check", str(host), "--upgrade", "--force")
     assert forced.returncode == 0, forced.output
     assert f"{KIT_FOLDER}/coverage_workflows/report/render.py: updated" in forced.stdout, forced.stdout
     assert f"{KIT_FOLDER}/coverage_workflows/gate/gate.py: updated" in forced.stdout, forced.stdout
@@ -378,13 +378,13 @@ def test_adopt__twice_changes_nothing_and_upgrade_keeps_local_edits(tmp_path: Pa
     assert (host / KIT_FOLDER / "configs/services.toml").read_bytes() == adopted[
         f"{KIT_FOLDER}/configs/services.toml"
     ]
-    assert "Nothing to change" in tasks(kit, "adopt", str(host), "--upgrade").stdout
+    assert "Nothing to change" in tasks(kit, "adopt", "--no-check", str(host), "--upgrade").stdout
 
 
 def test_gate__a_change_to_the_vendored_kit_is_no_unowned_file(tmp_path: Path) -> None:
     kit = copy_kit(tmp_path / "kit")
     host = git_repository(tmp_path / "host", SRC_LAYOUT)
-    assert tasks(kit, "adopt", str(host)).returncode == 0
+    assert tasks(kit, "adopt", "--no-check", str(host)).returncode == 0
     commit = run(["git", "add", "-A"], host), run(["git", "commit", "-qm", "adopt"], host, env=GIT_IDENTITY)
     assert all(result.returncode == 0 for result in commit)
     kit_file = host / KIT_FOLDER / "coverage_workflows/gate/gate.py"
@@ -413,7 +413,7 @@ def test_adopt__a_session_of_the_same_name_stays_the_repository_s(tmp_path: Path
             session.log("the repository's own report")
     """
     host = git_repository(tmp_path / "host", files)
-    assert tasks(kit, "adopt", str(host)).returncode == 0
+    assert tasks(kit, "adopt", "--no-check", str(host)).returncode == 0
 
     listed = run([sys.executable, "-m", "nox", "-l"], host)
     assert listed.returncode == 0, listed.output

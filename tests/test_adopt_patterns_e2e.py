@@ -27,6 +27,7 @@ from coverage import Coverage
 
 from tests.conftest import (
     GIT_IDENTITY,
+    OFFLINE_VENVS,
     SUITE_PLUGINS_OFF,
     commit_everything,
     copy_kit,
@@ -63,9 +64,12 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def adopt_and_measure(kit: Path, root: Path) -> dict[str, dict]:
-    """adopt, then the kit's sessions in the repository with no edit: the figures reported."""
-    adopted = tasks(kit, "adopt", str(root))
+    """adopt (with its check: each service's environment built, its tests collected there),
+    then the kit's sessions in the repository with no edit: the figures reported."""
+    adopted = tasks(kit, "adopt", str(root), env=OFFLINE_VENVS)
     assert adopted.returncode == 0, adopted.output
+    count = len(tomllib.loads((root / KIT_FOLDER / "configs/services.toml").read_text())["services"])
+    assert f"{count} of {count} services collect." in adopted.stdout, adopted.stdout
     measured = nox_in_venvs(root, "-s", "coverage-all", "combine", "report", env=VIRTUALENV)
     assert measured.returncode == 0, adopted.stdout + measured.output
     report = json.loads((root / KIT_FOLDER / "reports/services.json").read_text())
@@ -361,7 +365,7 @@ def test_adopt__a_gitignore_that_hid_the_kit_s_folder__a_fresh_clone_runs_nox(
         ".gitignore": "/.coverage*\n__pycache__/\n",
     }
     root = commit_everything(write_tree(tmp_path / "repo", files))
-    adopted = tasks(kit, "adopt", str(root))
+    adopted = tasks(kit, "adopt", "--no-check", str(root))
     assert adopted.returncode == 0, adopted.output
     assert ".gitignore: !/.coverage-workflows/ added (a pattern there hid the kit's files)" in adopted.stdout
     for argv in (["git", "add", "-A"], ["git", "commit", "-qm", "adopt the kit"]):
@@ -609,3 +613,64 @@ def test_adopt__every_pattern_in_one_repository(kit: Path, tmp_path: Path) -> No
     assert_figures(root, figures, runs, tmp_path / "oracle")
     ignored = run(["git", "check-ignore", "--no-index", f"{KIT_FOLDER}/configs/services.toml"], root)
     assert ignored.returncode == 1, ignored.output  # committable: the negation is there
+
+
+# -- last, on its own: a service that cannot collect ------------------------------------------
+
+
+def three_services(broken: str) -> dict[str, str]:
+    """alpha, beta and gamma in src/, each tested in tests/<name>/; `broken`'s tests import a
+    package nothing installs."""
+    files = {"pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\n'}
+    for name in ("alpha", "beta", "gamma"):
+        files[f"src/{name}/__init__.py"] = """
+            def sign(x):
+                if x < 0:
+                    return -1
+                return 1
+        """
+        missing = "import not_a_dependency_anywhere  # noqa: F401\n" if name == broken else ""
+        files[f"tests/{name}/test_{name}.py"] = (
+            f"{missing}from {name} import sign\n\n\ndef test_sign():\n    assert sign(2) == 1\n"
+        )
+    return files
+
+
+def test_adopt__a_service_that_cannot_collect_is_named_and_the_others_run(kit: Path, tmp_path: Path) -> None:
+    root = commit_everything(write_tree(tmp_path / "repo", three_services("beta")))
+    adopted = tasks(kit, "adopt", str(root), env=OFFLINE_VENVS)
+    # adopt wrote everything, and says which service cannot run and the setting behind it.
+    assert adopted.returncode == 2, adopted.output
+    assert (root / KIT_FOLDER / "configs/services.toml").is_file()
+    said = adopted.stdout
+    assert "alpha  1 test\n" in said and "gamma  1 test\n" in said, said
+    expected = (
+        "beta   CANNOT COLLECT: pytest exit status 2: tests/beta/test_beta.py: ModuleNotFoundError: No module"
+    )
+    assert expected in said, said
+    key = "[settings] install (or services.beta.install, for beta alone)"
+    assert f"the setting behind it: {key} in .coverage-workflows/configs/services.toml" in said, said
+    assert "2 of 3 services collect." in said, said
+
+    # The other services are measured and reported; beta's failure stays with beta.
+    measured = nox_in_venvs(root, "-s", "coverage-all", "combine", "report", env=VIRTUALENV)
+    assert measured.returncode == 2, measured.output
+    report = json.loads((root / KIT_FOLDER / "reports/services.json").read_text())
+    figures = {service["name"]: service for service in report["services"]}
+    runs = [Runs(name, ".", (f"tests/{name}",), (f"src/{name}",), ("src",)) for name in ("alpha", "gamma")]
+    assert_figures(root, figures, runs, tmp_path / "oracle")
+    table = measured.stderr[measured.stderr.rindex("service runs:") :]  # nox's end, after its summary
+    assert "beta  FAILED (exit 2): collection error" in table, table
+    assert "ModuleNotFoundError: No module named 'not_a_dependency_anywhere'" in table, table
+    assert "again: nox -s coverage-beta" in table, table
+    assert "passed: alpha, gamma" in table, table
+    (row,) = [line for line in measured.stdout.splitlines() if line.startswith("beta ") and "no data" in line]
+    assert row.split()[2:] == ["-", "no", "data", "no", "data", "no", "data", "n/a", "not", "measured"], row
+
+    # So does a list of its sessions: a, b and c, then combine and report.
+    listed = nox_in_venvs(
+        root, "-s", "coverage-alpha", "coverage-beta", "coverage-gamma", "combine", "report", env=VIRTUALENV
+    )
+    assert listed.returncode == 2, listed.output
+    assert "Total (2 of 3)" in listed.stdout, listed.stdout
+    assert "beta  FAILED (exit 2): collection error" in listed.stderr[listed.stderr.rindex("service runs:") :]

@@ -150,7 +150,8 @@ LAYOUT_FLAWS = [
         [
             "collecting api's tests failed (pytest exit status 2: tests/api/test_views.py: "
             "ModuleNotFoundError: No module named 'api_testkit')",
-            "a package the tests import belongs in services.api.install in configs/services.toml",
+            "a package the tests import belongs in [settings] install (or services.api.install, for api "
+            "alone) in configs/services.toml",
             # the service's own pytest arguments, quoted as a shell needs them
             "cd repo && python -m pytest --collect-only -q -m 'not slow' tests/api.",
         ],
@@ -174,8 +175,8 @@ LAYOUT_FLAWS = [
         1,
         [
             "collecting worker's tests failed (pytest exit status 4: unrecognized arguments: --no-such-flag)",
-            "fix: pytest's whole report: cd repo && python -m pytest --collect-only --no-such-flag "
-            "tests/worker.",
+            "fix: pytest refuses its options: services.worker.pytest_args in configs/services.toml; pytest's "
+            "whole report: cd repo && python -m pytest --collect-only --no-such-flag tests/worker.",
         ],
     ),
     (

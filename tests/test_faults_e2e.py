@@ -12,6 +12,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -566,6 +567,7 @@ def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_pro
     data = project / ".coverage-data"
     good = {name: digest(data / name) for name in ("slow", "quick")}
     inodes = {name: (data / name).stat().st_ino for name in good}
+    shutil.rmtree(project / "reports" / "logs")  # the logs of the runs above
     marker = tmp_path / "running"
     for _ in range(ROUNDS):
         marker.unlink(missing_ok=True)

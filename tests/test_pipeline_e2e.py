@@ -213,7 +213,7 @@ def test_combine__corrupt_and_mixed_data_are_refused(measured_copy: Path) -> Non
     assert (data_dir / "combined").read_bytes() == before  # the last good combine survives
 
 
-def test_run__failing_tests_exit_1_and_keep_data_out_of_combine(measured_copy: Path) -> None:
+def test_run__failing_tests_exit_1_and_combine_leaves_the_service_out_marked(measured_copy: Path) -> None:
     kit_copy = measured_copy  # xp's good data from its session
     good = (kit_copy / ".coverage-data" / "xp").read_bytes()
     test_file = kit_copy / "examples/monorepo/tests/xp/test_xp_levels.py"
@@ -226,9 +226,20 @@ def test_run__failing_tests_exit_1_and_keep_data_out_of_combine(measured_copy: P
     assert (kit_copy / ".coverage-data" / "failed" / "xp").is_file()
     direct = tasks(kit_copy, "run", "xp")
     assert direct.returncode == 1
+    # The failure stays with xp (its run said exit 1): the others are combined, xp is named.
     combined = tasks(kit_copy, "combine")
-    assert combined.returncode == 3
-    assert "xp: its last run failed" in combined.stderr
+    assert combined.returncode == 0, combined.output
+    assert "INCOMPLETE: combined without these" in combined.stdout, combined.stdout
+    assert "xp: its last run failed (tests failed)" in combined.stdout, combined.stdout
+    assert "run it again: nox -s coverage-xp" in combined.stdout, combined.stdout
+    assert "combined auth (" in combined.stdout and "xp (" not in combined.stdout.splitlines()[0]
+    reported = in_process(kit_copy, "report", "--format", "services")
+    assert reported.returncode == 0, reported.output
+    assert reported.stdout.startswith("INCOMPLETE DATA: combined without xp;"), reported.stdout
+    xp_row = next(line for line in reported.stdout.splitlines() if line.startswith("xp "))
+    assert "no data" in xp_row and "not measured" in xp_row, xp_row
+    gate = in_process(kit_copy, "gate", "--policy", "total")  # no git here: the total alone
+    assert gate.returncode == 1 and "INCOMPLETE" in gate.stdout, gate.output
 
 
 def test_run__posargs_measure_a_slice_kept_apart(kit_copy: Path) -> None:

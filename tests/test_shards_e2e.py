@@ -150,6 +150,13 @@ def test_shards__a_failed_whole_run_is_not_hidden_by_older_shards(measured_copy:
         "auth.shard-1-of-2",
         "auth.shard-2-of-2",
     ]
-    refused = in_process(measured_copy, "combine")
-    assert refused.returncode == 3
-    assert "auth: its last run failed" in refused.stderr
+    # auth is left out, named with its failure: not combined from the older shards.
+    combined = in_process(measured_copy, "combine")
+    assert combined.returncode == 0, combined.output
+    assert "auth: its last run failed (tests failed); FAILED tests/auth/test_broken.py::test_broken" in (
+        combined.stdout
+    )
+    assert "auth (" not in combined.stdout.splitlines()[0], combined.stdout
+    reported = in_process(measured_copy, "report", "--format", "services")
+    auth_row = next(line for line in reported.stdout.splitlines() if line.startswith("auth "))
+    assert "no data" in auth_row, reported.stdout

@@ -12,6 +12,7 @@ from ..config.manifest import DEFAULT_MANIFEST
 from ..config.values import shown_path
 from ..errors import ConfigError
 from ..measure.datafiles import atomic_path
+from . import check as check_module
 from . import declared, host, pytest_options, vendor
 from . import libraries as libraries_module
 from .discover import Discovery, discover
@@ -25,7 +26,7 @@ Next, in {root}:
 Commit {folder}/ (its configs/ is yours to edit), noxfile.py, .gitignore and the workflows."""
 
 
-def adopt(path: Path, out: TextIO, *, upgrade: bool = False, force: bool = False) -> int:
+def adopt(path: Path, out: TextIO, *, upgrade: bool = False, force: bool = False, check: bool = True) -> int:
     root = path.resolve()
     if not root.is_dir():
         raise ConfigError(f"{path}: no such folder. Give the path of the repository to set the kit up in.")
@@ -82,9 +83,12 @@ def adopt(path: Path, out: TextIO, *, upgrade: bool = False, force: bool = False
         )
     for warning in host.session_warnings(root):
         print(f"  {warning}", file=out)
+    status = 0
+    if found is not None and check:  # a manifest just written: does it run?
+        status = check_module.check(root, loader.load(project_dir=folder).reports_dir, out)
     if found is not None or included:  # a first adoption: what to do next
         print(NEXT.format(root=path, manifest=shown_path(manifest, root), folder=vendor.KIT_FOLDER), file=out)
-    return 0
+    return status
 
 
 def _vendor(

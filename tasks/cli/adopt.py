@@ -30,6 +30,11 @@ def add_adopt(commands: Any) -> None:
     command.add_argument(
         "--force", action="store_true", help="with --upgrade: replace vendored files edited locally"
     )
+    command.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip the check that builds each service's environment and collects its tests there",
+    )
 
 
 def handle_adopt(args: argparse.Namespace, out: TextIO) -> int:
@@ -37,4 +42,4 @@ def handle_adopt(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigError("--force replaces edited vendored files during an upgrade: give it with --upgrade.")
     # Under nox the session runs in the kit's folder; PATH is relative to where nox started.
     start = Path(os.environ.get("COVERAGE_WORKFLOWS_INVOKED_FROM") or Path.cwd())
-    return adopt(start / args.path, out, upgrade=args.upgrade, force=args.force)
+    return adopt(start / args.path, out, upgrade=args.upgrade, force=args.force, check=not args.no_check)

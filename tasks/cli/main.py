@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "ratchet": (history.add_ratchet, history.handle_ratchet),
     "maintenance": (upkeep.add_maintenance, upkeep.handle_maintenance),
     "audit": (upkeep.add_audit, upkeep.handle_audit),
+    "collect": (upkeep.add_collect, upkeep.handle_collect),
     "services": (measure.add_services, measure.handle_services),
     "matrix": (measure.add_matrix, measure.handle_matrix),
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config.manifest import MAX_SHARDS, Manifest
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError, KitError
 from .shared import add_allow_stale, print_stale
 
 if TYPE_CHECKING:
@@ -125,13 +125,54 @@ def _run_options(args: argparse.Namespace) -> Options:
 
 
 def handle_run(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    from ..config import layout
+    from ..measure import outcomes, parallel, runner
+
+    name = args.service
+    options = _run_options(args)
+    if runner.names_tests(manifest.service(name), extra):  # a slice: kept apart, no record
+        return _run_and_report(manifest, name, extra, out, options, None)
+    label = layout.service_file(manifest, name, options.shard).name
+    # Under coverage-all, this run's whole output already goes to a log of its own.
+    whole_log = os.environ.get(parallel.LOG_VARIABLE)
+    log = None if whole_log else manifest.reports_dir / layout.LOGS_DIR / f"{label}.log"
+    shown_log = whole_log or manifest.display(manifest.reports_dir / layout.LOGS_DIR / f"{label}.log")
+    rerun = f"nox -s coverage-{name}" + (
+        f" -- --shards {options.shard.count} --shard {options.shard.index}" if options.shard else ""
+    )
+
+    def keep(exit_code: int, why: str, detail: str) -> None:
+        outcome = outcomes.Outcome(
+            service=name,
+            label=label.replace(".shard-", " shard ").replace("-of-", "/"),
+            exit_code=exit_code,
+            why=why,
+            detail=detail,
+            log=shown_log,
+            rerun=rerun,
+            finished=outcomes.now(),
+        )
+        outcomes.record(manifest.data_dir, label, outcome)
+
+    try:
+        status = _run_and_report(manifest, name, extra, out, options, log)
+    except KitError as exc:
+        keep(
+            exc.exit_code, exc.why or parallel.MEANING.get(exc.exit_code, "failed"), exc.detail or exc.message
+        )
+        raise
+    keep(status, "passed", "")
+    return status
+
+
+def _run_and_report(
+    manifest: Manifest, name: str, extra: list[str], out: TextIO, options: Options, log: Path | None
+) -> int:
     from ..analyze import combined  # coverage is only needed by these commands
     from ..measure import runner
     from ..report import render
 
-    name = args.service
-    options = _run_options(args)
-    result = runner.run(manifest, name, extra, out, options)
+    result = runner.run(manifest, name, extra, out, options, log)
     shard_note = f", shard {options.shard.index} of {options.shard.count}" if options.shard else ""
     print(runner.outcome_message(manifest, result), file=out)
     _, shared = combined.open_coverage(manifest, result.data_file)
@@ -176,7 +217,7 @@ def handle_run_all(manifest: Manifest, args: argparse.Namespace, extra: list[str
 
 
 def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
-    from ..measure import datafiles
+    from ..measure import datafiles, incomplete
 
     result = datafiles.combine(manifest, allow_missing=args.allow_missing, allow_stale=args.allow_stale)
     # One entry a service, however many shards it came in: CI may combine hundreds.
@@ -186,10 +227,16 @@ def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str
     )
     print(f"combined {parts} into {manifest.display(result.target)}", file=out)
     if result.missing:
-        print("INCOMPLETE: combined without (--allow-missing); every report will say so:", file=out)
-        print("\n".join(f"  {problem}" for problem in result.missing), file=out)
+        print("INCOMPLETE: combined without these; every report will say so:", file=out)
+        print("\n".join(f"  {problem}" for problem in result.missing[:SHOWN_PROBLEMS]), file=out)
+        if len(result.missing) > SHOWN_PROBLEMS:
+            left = len(result.missing) - SHOWN_PROBLEMS
+            print(f"  and {left} more: {manifest.display(incomplete.missing_file(manifest))}", file=out)
     print_stale(manifest, result.stale, out)
     return EXIT_OK
+
+
+SHOWN_PROBLEMS = 10  # missing inputs combine names; its record (and the Markdown) lists them all
 
 
 def handle_services(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:

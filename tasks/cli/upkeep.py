@@ -1,4 +1,4 @@
-"""Commands of the weekly upkeep: maintenance and audit."""
+"""Commands of the weekly upkeep: maintenance, audit, and collect (which adopt runs too)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..config.manifest import Manifest
-from ..errors import EXIT_FAILED, EXIT_OK
+from ..errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 
 def add_maintenance(commands: Any) -> None:
@@ -96,3 +96,37 @@ def handle_audit(manifest: Manifest, args: argparse.Namespace, extra: list[str],
     plural = "" if len(findings) == 1 else "s"
     print(f"{len(findings)} finding{plural}, {errors} at error severity.", file=out)
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def add_collect(commands: Any) -> None:
+    collect = commands.add_parser(
+        "collect",
+        help="collect each service's tests in its own environment (nox -s collect)",
+        description="Run pytest's collection for each service (default: all) with its manifest's "
+        "options, in the environment its coverage-<service> session uses. Exit 2 when one cannot "
+        "collect, naming pytest's error and the manifest setting behind it. adopt runs it.",
+        allow_abbrev=False,
+    )
+    collect.add_argument("services", nargs="*", help="only these services (default: every service)")
+
+
+def handle_collect(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    from ..measure import outcomes
+    from ..upkeep import audit_layout
+
+    found = audit_layout.collections(manifest, args.services or manifest.names)
+    failed = 0
+    width = max(len(service.name) for service in found)
+    for service, result in found.items():
+        if isinstance(result, str):
+            failed += 1
+            key = outcomes.key_behind(manifest.path, service.name, result)
+            print(f"{service.name:<{width}}  CANNOT COLLECT: {outcomes.one_line(result, 300)}", file=out)
+            print(
+                f"{'':<{width}}  the setting behind it: {key} in {manifest.display(manifest.path)}", file=out
+            )
+        else:
+            count = result["tests"]
+            print(f"{service.name:<{width}}  {count} test{'' if count == 1 else 's'}", file=out)
+    print(f"{len(found) - failed} of {len(found)} services collect.", file=out)
+    return EXIT_CONFIG if failed else EXIT_OK

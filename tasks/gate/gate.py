@@ -21,9 +21,8 @@ from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_
 from ..analyze.combined import combined_figures, fresh_combined, open_coverage
 from ..config.manifest import Manifest
 from ..errors import DataError, plain
-from ..measure import datafiles, freshness, provenance
+from ..measure import datafiles, freshness, incomplete, provenance
 from ..report import render
-from ..report.report import incomplete_warning
 from . import comment, gitdiff, noisy, policies
 from .policies import FAIL, INCOMPLETE, PASS, WARN, ChangedFile, Verdict
 
@@ -132,12 +131,12 @@ def run(
         changed, unowned = changed_files(manifest, shared, diff)
         shared.save_cache()
     baseline: dict[str, Figures] | None = None
-    missing = datafiles.missing_inputs(manifest)
+    missing = incomplete.missing_inputs(manifest)
     notes = [
         " ".join(line.strip() for line in warning)
         for warning in (
             freshness.stale_warning(manifest, stale),
-            incomplete_warning(missing),
+            incomplete.warning(missing),
             provenance.note(
                 provenance.recorded(datafiles.combined_file(manifest)), provenance.head(manifest.project_dir)
             ),

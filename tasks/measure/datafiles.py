@@ -8,7 +8,6 @@ Files appear atomically: written under a temporary name in the same folder, then
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import tempfile
@@ -31,7 +30,7 @@ from ..config.layout import (
 )
 from ..config.manifest import Manifest, Service
 from ..errors import DataError, StorageError, is_locked, is_storage_failure, plain
-from . import freshness, provenance, toolinfo
+from . import freshness, incomplete, outcomes, provenance, toolinfo
 
 
 def retire(manifest: Manifest, paths: list[Path]) -> None:
@@ -74,18 +73,6 @@ def require_combined(manifest: Manifest) -> Path:
 def retire_combined(manifest: Manifest) -> None:
     """Move the combined file to the stale folder once its inputs have changed."""
     retire(manifest, [p for p in (combined_file(manifest), manifest.data_dir / MISSING_NAME) if p.exists()])
-
-
-def missing_inputs(manifest: Manifest) -> list[str]:
-    """What the combined data was made without (an --allow-missing combine), else []."""
-    path = manifest.data_dir / MISSING_NAME
-    if not path.exists():
-        return []
-    try:
-        listed = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return [f"unknown: {manifest.display(path)} is unreadable; combine again"]
-    return [str(item) for item in listed] if isinstance(listed, list) else []
 
 
 _UMASK = os.umask(0o022)
@@ -235,6 +222,7 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
     changed since is refused likewise, unless `allow_stale`. The inputs are kept.
     """
     problems: list[str] = []
+    failed_runs: list[str] = []  # services whose last run failed: left out, not a reason to stop
     inputs: list[tuple[str, Path, CoverageData]] = []  # (service, data file, its data)
     for service in manifest.services:
         expected, layout_problems = _expected(manifest, service)
@@ -242,7 +230,11 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
         for path, reason, again in expected:
             shown = manifest.display(path)
             if not path.exists():
-                problems.append(reason)
+                last = outcomes.recorded(manifest.data_dir, path.name)
+                if last is not None and last.failed:
+                    failed_runs.append(f"{last.label}: its last run failed ({last.why}); {_detail(last)}")
+                else:
+                    problems.append(reason)
                 continue
             try:
                 data = read(path, shown)
@@ -260,10 +252,12 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
                 )
                 continue
             inputs.append((service.name, path, data))
+    if not inputs and failed_runs and not problems:
+        raise DataError("cannot combine: every service's last run failed:\n  " + "\n  ".join(failed_runs))
     if problems and not (allow_missing and inputs):
         raise DataError(
             "cannot combine: some services have no usable data, and a figure from the rest "
-            "would be wrong.\n  " + "\n  ".join(problems) + "\n(To combine the rest anyway, "
+            "would be wrong.\n  " + "\n  ".join(problems + failed_runs) + "\n(To combine the rest anyway, "
             "marked incomplete in every report: nox -s combine -- --allow-missing.)"
         )
     digests = freshness.merge(freshness.recorded(path) for _, path, _ in inputs)
@@ -284,6 +278,8 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             + f"\nRefresh it: {freshness.refresh_command(stale)}\n(To combine it anyway, marked "
             "STALE in every output: nox -s combine -- --allow-stale.)"
         )
+    # One service's failure stays with it: the others are combined, marked incomplete.
+    problems += failed_runs
     missing_path = manifest.data_dir / MISSING_NAME
     with atomic_path(target) as temporary, writing(manifest.display(target)):
         merged = CoverageData(basename=str(temporary))
@@ -305,12 +301,18 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
         freshness.record_all(temporary, digests)
         provenance.record(temporary, provenance.merge(provenance.recorded(path) for _, path, _ in inputs))
         if problems:
+            unmeasured = [s.name for s in manifest.services if s.name not in measured]
             with atomic_path(missing_path) as listing:
-                listing.write_text(json.dumps(problems, indent=2) + "\n", encoding="utf-8")
+                incomplete.write(listing, problems, unmeasured)
         else:
             missing_path.unlink(missing_ok=True)
     per_service = {name: ServiceInput(files, len(names)) for name, (files, names) in measured.items()}
     return Combined(target=target, inputs=per_service, missing=tuple(problems), stale=stale)
+
+
+def _detail(outcome: outcomes.Outcome) -> str:
+    said = f"{outcomes.one_line(outcome.detail)}; " if outcome.detail else ""
+    return f"{said}log {outcome.log}; run it again: {outcome.rerun}"
 
 
 def _declared(manifest: Manifest, recorded: str) -> bool:

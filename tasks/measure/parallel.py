@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ..config.layout import LOGS_DIR, Shard
+from ..config.layout import LOGS_DIR, Shard, service_file
 from ..config.manifest import KIT_MODULE, KIT_PACKAGE, MAX_SHARDS, Manifest
-from ..errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_IO, EXIT_OK, MEANINGS, ConfigError
+from ..errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, MEANINGS, ConfigError
+from . import environments, outcomes
 
 TAIL_LINES = 15  # of a failed run's log, shown in the terminal
-# The most telling exit status first: a broken setup, an unwritable disk, missing data, failed tests.
-SEVERITY = (EXIT_CONFIG, EXIT_IO, EXIT_DATA, EXIT_FAILED)
 MEANING = {EXIT_FAILED: "tests failed", **MEANINGS}
+# Set for each run: the log its whole output goes to, which its outcome record names.
+LOG_VARIABLE = "COVERAGE_WORKFLOWS_LOG"
 
 
 def machine_cores() -> int:
@@ -157,18 +158,29 @@ class Interrupted(Exception):
 
 
 def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, logs: Path) -> Outcome:
-    argv = [sys.executable, "-m", KIT_MODULE, "--manifest", str(manifest.path), "run", job.service]
+    """One run, in its service's own environment (measure/environments.py) where one is named."""
+    log = logs / job.log_name
+    unbuilt = environments.unbuilt(job.service)
+    if unbuilt is not None:
+        return Outcome(job=job, exit_code=EXIT_CONFIG, seconds=0.0, log=log, error=unbuilt)
+    python = environments.interpreter(job.service)
+    argv = [python, "-m", KIT_MODULE, "--manifest", str(manifest.path), "run", job.service]
     argv += job.shard_args()
     if workers > 1:
         argv += ["--workers", str(workers)]
     if maxfail is not None:
         argv.append(f"--maxfail={maxfail}")
-    log = logs / job.log_name
+    variables = {**os.environ, **environments.variables(job.service), LOG_VARIABLE: manifest.display(log)}
     start = time.monotonic()
     try:
         with log.open("w", encoding="utf-8") as handle:
             status = subprocess.run(
-                argv, cwd=KIT_PACKAGE.parent, stdout=handle, stderr=subprocess.STDOUT, check=False
+                argv,
+                cwd=KIT_PACKAGE.parent,
+                env=variables,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                check=False,
             ).returncode
     except OSError as exc:  # the log cannot be written, or the interpreter cannot start
         return Outcome(
@@ -199,21 +211,35 @@ def _print_outcome(manifest: Manifest, outcome: Outcome, out: TextIO) -> None:
     out.flush()
 
 
-def summary(manifest: Manifest, outcomes: list[Outcome], seconds: float, out: TextIO) -> int:
-    """Print what passed and what failed; return the most telling exit status."""
-    failed = [o for o in outcomes if o.exit_code != EXIT_OK]
+def summary(manifest: Manifest, outcomes_: list[Outcome], seconds: float, out: TextIO) -> int:
+    """Print what passed and what failed (each failure with why, its log and the command that
+    runs it again); return the most telling exit status."""
     print("", file=out)
-    passed = len(outcomes) - len(failed)
-    print(f"{len(outcomes)} runs in {seconds:.1f} s: {passed} passed, {len(failed)} failed.", file=out)
-    for outcome in sorted(failed, key=lambda o: (o.job.service, o.job.shard or Shard(0, 0))):
-        print(
-            f"  FAILED {outcome.job.label}: exit status {outcome.exit_code}, log "
-            f"{manifest.display(outcome.log)}; rerun it with: {outcome.job.rerun()}",
-            file=out,
-        )
-    if failed:
-        print("The other runs' data is kept; combine will name what is missing.", file=out)
-        codes = {o.exit_code for o in failed}
-        return next((code for code in SEVERITY if code in codes), EXIT_FAILED)
+    started = time.time() - seconds
+    ended = [_recorded(manifest, o, started) for o in outcomes_]
+    print("\n".join(outcomes.table(ended, f" in {seconds:.1f} s")), file=out)
+    if any(o.exit_code != EXIT_OK for o in outcomes_):
+        print("The other runs' data is kept; combine leaves out the services whose run failed.", file=out)
+        return outcomes.worst([o.exit_code for o in outcomes_])
     print("Next: nox -s combine report", file=out)
     return EXIT_OK
+
+
+def _recorded(manifest: Manifest, outcome: Outcome, started: float) -> outcomes.Outcome:
+    """The run's own record of how it ended, where it wrote one since `started` (a run that
+    could not start, or was killed, wrote none)."""
+    name = service_file(manifest, outcome.job.service, outcome.job.shard).name
+    found = outcomes.recorded(manifest.data_dir, name)
+    if found is not None and found.exit_code == outcome.exit_code and found.finished >= started:
+        return found
+    why = "could not run" if outcome.error else MEANING.get(outcome.exit_code, "stopped")
+    return outcomes.Outcome(
+        service=outcome.job.service,
+        label=outcome.job.label,
+        exit_code=outcome.exit_code,
+        why=why,
+        detail=outcome.error,
+        log=manifest.display(outcome.log),
+        rerun=outcome.job.rerun(),
+        finished=time.time(),
+    )

@@ -15,9 +15,12 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 MARK = "COVERAGE_WORKFLOWS_RUN"  # in the environment of every process of a run: its scratch folder
 LINGER_S = 30.0  # how long processes the tests started may outlive them, to finish writing
@@ -37,18 +40,64 @@ def run_marked(
     *,
     timeout: float | None = None,
     variables: Mapping[str, str] | None = None,
+    log: Path | None = None,
 ) -> int:
     """Run `argv` with `mark` (and `variables`) in its environment; its exit status once
     every process that carries the mark has ended. Past `timeout` seconds it is killed, and
-    every marked process with it (TimedOut)."""
+    every marked process with it (TimedOut). With `log`, what it prints is also written
+    there (for the error a failed run is reported with)."""
     environment = {**os.environ, **(variables or {}), MARK: mark}
+    if log is not None and sys.stdout.isatty() and "PY_COLORS" not in environment:
+        environment["PY_COLORS"] = "1"  # pytest's colours, though its output goes through a pipe
     try:
-        status = subprocess.run(argv, cwd=cwd, env=environment, check=False, timeout=timeout).returncode
+        if log is None:
+            status = subprocess.run(argv, cwd=cwd, env=environment, check=False, timeout=timeout).returncode
+        else:
+            status = _run_logged(argv, cwd, environment, timeout, log)
     except subprocess.TimeoutExpired:  # the command itself is killed by now
         _stop(mark)
         raise TimedOut from None
     _end_marked(mark)
     return status
+
+
+def _run_logged(
+    argv: list[str], cwd: Path, environment: dict[str, str], timeout: float | None, log: Path
+) -> int:
+    """Run `argv` with its output (standard error merged in) copied to ours and to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log.open("wb") as written,
+        subprocess.Popen(
+            argv, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ) as proc,
+    ):
+        assert proc.stdout is not None
+        copier = threading.Thread(target=_copy, args=(proc.stdout, written), daemon=True)
+        copier.start()
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            copier.join(timeout=LINGER_S)  # a process the tests left running may hold the pipe
+    return status
+
+
+def _copy(source: IO[bytes], log: IO[bytes]) -> None:
+    sys.stdout.flush()
+    terminal = getattr(sys.stdout, "buffer", None)
+    # Closed under it when a process the tests left running held the pipe past LINGER_S.
+    with contextlib.suppress(ValueError, OSError):
+        for line in iter(source.readline, b""):
+            if terminal is not None:
+                terminal.write(line)
+                terminal.flush()
+            else:  # a text stream in place of standard output
+                sys.stdout.write(line.decode(errors="replace"))
+            log.write(line)
 
 
 def _end_marked(mark: str) -> None:

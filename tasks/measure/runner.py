@@ -9,7 +9,9 @@ isolated figure derivable from combined data.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -21,11 +23,22 @@ from typing import TextIO
 from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
 from ..config.manifest import Manifest, Service
 from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
-from . import coverage_internals, datafiles, filelock, processes, settings
+from . import (
+    coverage_internals,
+    datafiles,
+    environments,
+    filelock,
+    import_probe,
+    processes,
+    pytest_output,
+    settings,
+)
 
 # pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
 PYTEST_OK = 0
 PYTEST_TESTS_FAILED = 1
+PYTEST_INTERRUPTED = 2  # also a collection error: pytest stops before any test
+PYTEST_USAGE = 4
 PYTEST_NO_TESTS = 5
 
 MAX_WORKERS = 64  # pytest-xdist processes in one run; more is a typo, not a plan
@@ -37,6 +50,7 @@ class RunResult:
     exit_code: int
     data_file: Path  # where this run's data was kept
     combined: bool  # whether combine will read it
+    failures: tuple[str, ...] = ()  # pytest's summary lines of the tests that failed
 
 
 def names_tests(service: Service, extra: list[str]) -> bool:
@@ -102,13 +116,14 @@ def pytest_command(
         kit.append(f"--maxfail={options.maxfail}")
     if options.workers > 1:
         kit += ["--numprocesses", str(options.workers)]
-    if importlib.util.find_spec("pytest_cov") is not None:
+    kit += ["-p", import_probe.MODULE]  # measured code imported from elsewhere (import_probe.py)
+    if environments.has_module(service.name, "pytest_cov"):
         # pytest-cov would start a measurement of its own over the kit's (every figure 0%),
         # and its --cov-fail-under would judge it: --cov options in the project's addopts
         # are made harmless. (pytest would refuse the flag where pytest-cov is absent.)
         kit.append("--no-cov")
     return [
-        sys.executable,
+        environments.interpreter(service.name),  # its own environment's, where one is named
         "-m",
         "coverage",
         "run",
@@ -138,9 +153,15 @@ def require_plugins(options: Options) -> None:
 
 
 def run(
-    manifest: Manifest, name: str, extra: list[str], out: TextIO = sys.stdout, options: Options = Options()
+    manifest: Manifest,
+    name: str,
+    extra: list[str],
+    out: TextIO = sys.stdout,
+    options: Options = Options(),
+    log: Path | None = None,
 ) -> RunResult:
-    """Run `name`'s tests under coverage; keep the data where combine (or the user) finds it."""
+    """Run `name`'s tests under coverage; keep the data where combine (or the user) finds it;
+    pytest's output also goes to `log`."""
     service = manifest.service(name)
     require_plugins(options)
     manifest.data_dir.mkdir(parents=True, exist_ok=True)
@@ -148,8 +169,13 @@ def run(
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
     with scratch_folder(manifest.data_dir, name) as scratch:
-        status, written = execute(manifest, service, extra, scratch, out, options, durations)
-        return _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
+        log = log or scratch / "pytest.log"
+        status, written = execute(manifest, service, extra, scratch, out, options, durations, log=log)
+        kept = _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
+        if status == PYTEST_TESTS_FAILED:
+            printed = log.read_text(encoding="utf-8", errors="replace")
+            kept = dataclasses.replace(kept, failures=pytest_output.failed_tests(printed))
+        return kept
 
 
 SCRATCH_PREFIX = ".run-"  # then the label and tempfile's random part
@@ -192,11 +218,13 @@ def execute(
     durations: Path | None = None,
     *,
     per_test: bool = False,
+    log: Path | None = None,
 ) -> tuple[int, list[Path]]:
     """Run the service's tests under coverage with `scratch` for its files: pytest's exit
     status (0 or 1) and the data files written, or a ConfigError for a run that measured
-    nothing worth keeping."""
+    nothing worth keeping, quoting pytest's error. pytest's output is copied to `log`."""
     name = service.name
+    log = log or scratch / "pytest.log"
     raw = scratch / "raw"
     chosen = settings.run_settings(manifest, service, raw, per_test=per_test)
     rcfile = chosen.write(scratch / "coverage.toml")
@@ -206,42 +234,75 @@ def execute(
     out.flush()
     try:
         status = processes.run_marked(
-            argv, service.cwd, mark=str(scratch), timeout=service.timeout, variables=dict(service.env)
+            argv,
+            service.cwd,
+            mark=str(scratch),
+            timeout=service.timeout,
+            variables=_run_variables(manifest, service, scratch),
+            log=log,
         )
     except processes.TimedOut:
         raise CheckFailed(
             f"{name}: the tests ran past their time limit of {service.timeout} s (services.{name}.timeout "
             f"or settings.timeout in {manifest.display(manifest.path)}); every process of the run was "
             "ended and nothing of it was kept: the last good data is as it was. Find the test that "
-            "hangs (pytest --durations, or -x -v), or raise the limit."
+            "hangs (pytest --durations, or -x -v), or raise the limit.",
+            why="timeout",
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{name}: cannot start the test process {argv[0]}: {exc}.") from None
+        raise ConfigError(
+            f"{name}: cannot start the test process {argv[0]}: {exc}.", why="cannot start"
+        ) from None
     if status == PYTEST_NO_TESTS and options.shard is not None:
         raise ConfigError(
             f"{name}: shard {options.shard.index} of {options.shard.count} selected no tests "
             f"(fewer tests than shards?). Use fewer shards (services.{name}.shards in "
-            f"{manifest.display(manifest.path)})."
+            f"{manifest.display(manifest.path)}).",
+            why="no tests",
         )
     if status == PYTEST_NO_TESTS:
         raise ConfigError(
             f"{name}: pytest collected no tests from {', '.join(extra or service.tests)} "
             f"(in {manifest.display(service.cwd)}). Fix services.{name}.tests in "
-            f"{manifest.display(manifest.path)}, or the test selection after '--'."
+            f"{manifest.display(manifest.path)}, or the test selection after '--'.",
+            why="no tests",
         )
     if status not in (PYTEST_OK, PYTEST_TESTS_FAILED):
-        raise ConfigError(
-            f"{name}: pytest stopped with exit status {status} (interrupted, internal or "
-            "usage error, see its output above); no data was kept."
+        printed = log.read_text(encoding="utf-8", errors="replace")  # standard error merged in
+        said = pytest_output.pytest_error(printed, printed, service.cwd)
+        why = {PYTEST_INTERRUPTED: "collection error", PYTEST_USAGE: "pytest usage error"}.get(
+            status, "pytest error"
         )
+        # A log in the run's scratch folder goes with it: then pytest's output is the one above.
+        whole = "above" if log.is_relative_to(scratch) else f"in {manifest.display(log)}"
+        raise ConfigError(
+            f"{name}: pytest stopped with exit status {status} ({why}): {said}. No data was kept; "
+            f"pytest's whole output is {whole}.",
+            why=why,
+            detail=said,
+        )
+    import_probe.refuse_copies(manifest, service, scratch)
     # One file, or with workers one per process (raw.<host>.<pid>.<random>).
     written = sorted(scratch.glob("raw*"))
     if not written:
-        raise DataError(f"{name}: the test process wrote no coverage data; see its output above.")
+        raise DataError(
+            f"{name}: the test process wrote no coverage data; see its output above.",
+            why="no live measurement",
+        )
     if status == PYTEST_OK:
         _require_own_lines(manifest, service, written)
     datafiles.add_unrun(written[0], coverage_internals.finder_skipped(chosen.config))
     return status, written
+
+
+def _run_variables(manifest: Manifest, service: Service, scratch: Path) -> dict[str, str]:
+    """The test process's variables: its service's environment and own variables, and the
+    kit's import probe (its module in the scratch folder, first on PYTHONPATH)."""
+    variables = {**environments.variables(service.name), **dict(service.env)}
+    variables.update(import_probe.prepare(manifest, scratch))
+    inherited = variables.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    variables["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), inherited]))
+    return variables
 
 
 def _require_own_lines(manifest: Manifest, service: Service, written: list[Path]) -> None:
@@ -258,7 +319,8 @@ def _require_own_lines(manifest: Manifest, service: Service, written: list[Path]
         f"services.{service.name}.source in {manifest.display(manifest.path)}); the project's coverage "
         "settings or the manifest's omit leave those files out; or something in the tests starts a "
         "coverage measurement of its own (pytest-cov's --cov is already made harmless: look for "
-        "coverage.Coverage() or another coverage plugin in conftest.py or addopts)."
+        "coverage.Coverage() or another coverage plugin in conftest.py or addopts).",
+        why="no own line recorded",
     )
 
 
@@ -321,4 +383,7 @@ def outcome_message(manifest: Manifest, result: RunResult) -> str:
 
 def raise_for(result: RunResult) -> None:
     if result.exit_code == EXIT_FAILED:
-        raise CheckFailed(f"{result.service}: the service's tests failed (see pytest's output above).")
+        raise CheckFailed(
+            f"{result.service}: the service's tests failed (see pytest's output above).",
+            detail="; ".join(result.failures),
+        )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..analyze.analysis import SharedAnalysis, split_context
 from ..config.manifest import Manifest
+from ..measure import incomplete
 from . import render
 
 
@@ -24,9 +25,13 @@ class MaskingMatrix:
     covered: dict[tuple[str, str], int]  # (row, column) -> row statements run by column's tests
     whole: dict[str, int]  # row service -> its statements run by any service's tests
     reports: str = "reports"  # where `report` writes the full matrix (masking.md, index.html)
+    # Services whose tests did not run (their run failed): their column is no 0%, but n/a.
+    unmeasured: frozenset[str] = frozenset()
 
     def share(self, row: str, column: str) -> float | None:
         total = self.statements[row]
+        if column in self.unmeasured:
+            return None
         return 100.0 * self.covered[row, column] / total if total else None
 
     def whole_share(self, row: str) -> float | None:
@@ -36,6 +41,8 @@ class MaskingMatrix:
     def borrowed(self, row: str) -> float | None:
         """Points of the row's whole-suite figure that only other services' tests reach."""
         total = self.statements[row]
+        if row in self.unmeasured:
+            return None
         return 100.0 * (self.whole[row] - self.covered[row, row]) / total if total else None
 
 
@@ -74,6 +81,7 @@ def build(shared: SharedAnalysis, manifest: Manifest) -> MaskingMatrix:
         covered=covered,
         whole=whole,
         reports=manifest.display(manifest.reports_dir),
+        unmeasured=incomplete.unmeasured_services(manifest),
     )
 
 

@@ -23,28 +23,46 @@ class Row:
     whole: Figures
     thresholds: Thresholds
     is_total: bool = False
+    # A service the combined data holds nothing of (its run failed): no figure, not 0%.
+    no_data: bool = False
 
     @property
     def gap(self) -> float | None:
-        if self.isolated.line_pct is None or self.whole.line_pct is None:
+        if self.no_data or self.isolated.line_pct is None or self.whole.line_pct is None:
             return None
         return self.whole.line_pct - self.isolated.line_pct
 
 
 def rows(
-    services: Sequence[ServiceFigures], thresholds: dict[str, Thresholds], total: Thresholds
+    services: Sequence[ServiceFigures],
+    thresholds: dict[str, Thresholds],
+    total: Thresholds,
+    unmeasured: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Service rows in manifest order, then the total row (thresholds on the total apply
-    to the whole-suite figure, which is what a single classic run would report)."""
+    to the whole-suite figure, which is what a single classic run would report). Services
+    in `unmeasured` have no data: shown so, and left out of the total, which says so."""
     table = [
-        Row(label=s.name, isolated=s.isolated, whole=s.whole, thresholds=thresholds[s.name]) for s in services
+        Row(
+            label=s.name,
+            isolated=s.isolated,
+            whole=s.whole,
+            thresholds=thresholds[s.name],
+            no_data=s.name in unmeasured,
+        )
+        for s in services
     ]
-    isolated_total = sum_figures(s.isolated for s in services)
-    whole_total = sum_figures(s.whole for s in services)
+    counted = [s for s in services if s.name not in unmeasured]
+    isolated_total = sum_figures(s.isolated for s in counted)
+    whole_total = sum_figures(s.whole for s in counted)
+    label = "Total" if len(counted) == len(services) else f"Total ({len(counted)} of {len(services)})"
     table.append(
-        Row(label="Total", isolated=isolated_total, whole=whole_total, thresholds=total, is_total=True)
+        Row(label=label, isolated=isolated_total, whole=whole_total, thresholds=total, is_total=True)
     )
     return table
+
+
+NO_DATA = "no data"
 
 
 def plural(number: int, noun: str) -> str:
@@ -80,6 +98,8 @@ def html_text(text: object) -> str:
 
 def verdict(row: Row) -> str:
     """'ok', or which floors the row misses. Service floors apply to the isolated figure."""
+    if row.no_data:
+        return "not measured"
     figures = row.whole if row.is_total else row.isolated
     misses = []
     if row.thresholds.line is not None and figures.line_pct is None:
@@ -104,10 +124,10 @@ def terminal_table(table: Sequence[Row]) -> str:
         (
             row.label,
             str(row.isolated.statements),
-            str(row.isolated.missed),
-            pct(row.isolated.line_pct),
-            pct(row.isolated.branch_pct),
-            pct(row.whole.line_pct),
+            "-" if row.no_data else str(row.isolated.missed),
+            NO_DATA if row.no_data else pct(row.isolated.line_pct),
+            NO_DATA if row.no_data else pct(row.isolated.branch_pct),
+            NO_DATA if row.no_data else pct(row.whole.line_pct),
             points(row.gap),
             verdict(row),
         )
@@ -129,7 +149,7 @@ def masking_summary(table: Sequence[Row]) -> str:
     """One sentence per service whose whole-suite figure borrows from other services."""
     lines = []
     for row in table[:-1]:
-        if row.gap is None:
+        if row.gap is None:  # no figure, or no data
             continue
         if row.gap > 0.05:
             lines.append(
@@ -172,6 +192,19 @@ def markdown_table(table: Sequence[Row], *, title: str = "Coverage by service") 
     body = []
     for row in table:
         label = f"**{md_escape(row.label)}**" if row is table[-1] else md_escape(row.label)
+        if row.no_data:
+            cells = [
+                label,
+                str(row.isolated.statements),
+                "-",
+                NO_DATA,
+                NO_DATA,
+                NO_DATA,
+                "n/a",
+                "not measured",
+            ]
+            body.append(f"| {' | '.join(cells)} |")
+            continue
         body.append(
             f"| {label} | {row.isolated.statements} | {row.isolated.missed} | {pct(row.isolated.line_pct)} | "
             f"{pct(row.isolated.branch_pct)} | {pct(row.whole.line_pct)} | {points(row.gap)} | "

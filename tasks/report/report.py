@@ -29,7 +29,7 @@ from ..analyze.combined import fresh_combined, measured_figures, open_coverage, 
 from ..analyze.sidejob import SideJob
 from ..config.layout import ARCHIVE_DIR
 from ..config.manifest import TOTAL, Manifest, Service
-from ..measure import datafiles, filelock, freshness, provenance
+from ..measure import filelock, freshness, incomplete, provenance
 from . import badges, dashboard, editors, masking, publish, recommend, render, reuse
 
 # The history's trend for the dashboard: a picture (or None) and a line saying what it shows.
@@ -68,7 +68,8 @@ def figures(
 ) -> tuple[tuple[ServiceFigures, ...], list[render.Row]]:
     services = measured_figures(manifest, shared, data_file)
     thresholds = {s.name: s.thresholds for s in manifest.services}
-    return services, render.rows(services, thresholds, manifest.thresholds)
+    unmeasured = incomplete.unmeasured_services(manifest)
+    return services, render.rows(services, thresholds, manifest.thresholds, unmeasured)
 
 
 def build(
@@ -107,7 +108,7 @@ def _build_staged(
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left behind
     publish.restore_swapped(reports_dir)
     staging.mkdir()
-    missing = tuple(datafiles.missing_inputs(manifest))
+    missing = tuple(incomplete.missing_inputs(manifest))
     skipped: tuple[Path, ...] = ()
     try:
         made_from = reuse.fingerprint(manifest, cov, data_file)
@@ -126,7 +127,7 @@ def _build_staged(
             stale=stale,
             warning_lines=(
                 *freshness.stale_warning(manifest, stale),
-                *incomplete_warning(missing),
+                *incomplete.warning(missing),
                 *provenance.note(provenance.recorded(data_file), provenance.head(manifest.project_dir)),
             ),
             trend=trend(manifest) if trend is not None and "html" in formats else NO_TREND,
@@ -146,16 +147,6 @@ def _build_staged(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Report(figures=derived, parses=shared.parses, written=written, not_ours=skipped)
-
-
-def incomplete_warning(missing: Sequence[str]) -> list[str]:
-    """The lines every report starts with when the combined data is incomplete."""
-    if not missing:
-        return []
-    return [
-        "INCOMPLETE DATA: these figures were combined without (combine --allow-missing):",
-        *(f"  {item}" for item in missing),
-    ]
 
 
 def _write_formats(
@@ -249,6 +240,7 @@ def _write_summaries(manifest: Manifest, derived: Derived, formats: Sequence[str
     services, rows, missing = derived.services, derived.rows, derived.missing
     if "markdown" in formats:
         warning = "".join(f"> {render.md_escape(line.strip())}\n>\n" for line in derived.warning_lines)
+        warning += "".join(f"> - {render.md_escape(item)}\n" for item in missing) + ("\n" if missing else "")
         (out / "summary.md").write_text(
             warning + render.markdown_table(rows) + "\n" + render.masking_summary(rows) + "\n",
             encoding="utf-8",

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +21,8 @@ from coverage.files import GlobMatcher
 
 from ..config.manifest import Manifest, Service
 from ..config.project_settings import coverage_settings
+from ..measure import environments, outcomes
+from ..measure.pytest_output import pytest_error
 from .findings import ERROR, WARNING, Finding
 
 SKIPPED_DIRS = {".git", ".nox", ".tox", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"}
@@ -179,20 +179,32 @@ def _true(value: object) -> bool:
 
 
 def test_collection(manifest: Manifest) -> list[Finding]:
-    """Collect each service's tests as its session runs them: in this environment, which
-    `nox -s audit` and `nox -s maintenance` give every service's `install` list."""
+    """Collect each service's tests as its session runs them: in its own environment, which
+    `nox -s audit` and `nox -s maintenance` name (measure/environments.py), else in this one."""
     findings = []
+    for service, found in collections(manifest, manifest.names).items():
+        where = f"{manifest.display(manifest.path)} [services.{service.name}] tests = {list(service.tests)!r}"
+        if isinstance(found, str):
+            findings.append(_collection_failed(manifest, service, where, found))
+        else:
+            findings += _collected(manifest, service, where, found)
+    return findings
+
+
+def collections(manifest: Manifest, names: Iterable[str]) -> dict[Service, dict[str, Any] | str]:
+    """What collecting each named service's tests found (the number of tests, the files
+    imported), or why it found nothing: pytest's own error."""
     with tempfile.TemporaryDirectory(prefix="audit-collect-") as scratch:
         (Path(scratch) / f"{PROBE_MODULE}.py").write_text(PROBE, encoding="utf-8")
-        for service in manifest.services:
-            findings += _collect(manifest, service, Path(scratch))
-    return findings
+        return {
+            manifest.service(name): _run_collection(manifest.service(name), Path(scratch)) for name in names
+        }
 
 
 def _collect_argv(service: Service) -> list[str]:
     """pytest collecting `service`'s tests with the arguments its session's run gives them."""
     argv = [
-        sys.executable,
+        environments.interpreter(service.name),
         "-m",
         "pytest",
         "--collect-only",
@@ -202,11 +214,15 @@ def _collect_argv(service: Service) -> list[str]:
         "-p",
         "no:cacheprovider",
     ]
-    return [*argv, *service.pytest_args, *service.tests]
+    # pytest-cov's --cov in the project's addopts would measure the collection and leave a
+    # data file in the repository: made harmless as the kit's runs make it.
+    harmless = ["--no-cov"] if environments.has_module(service.name, "pytest_cov") else []
+    return [*argv, *service.pytest_args, *harmless, *service.tests]
 
 
 def _probe_environment(service: Service, scratch: Path, report: Path) -> dict[str, str]:
-    environment = {**os.environ, **dict(service.env)}  # the service's variables, as its run has them
+    # The service's environment and variables, as its run has them.
+    environment = {**os.environ, **environments.variables(service.name), **dict(service.env)}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), environment.get("PYTHONPATH")]))
     environment["COVERAGE_WORKFLOWS_PROBE"] = str(report)
     return environment
@@ -220,17 +236,12 @@ def _probe_result(report: Path) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def _collect(manifest: Manifest, service: Service, scratch: Path) -> list[Finding]:
-    where = f"{manifest.display(manifest.path)} [services.{service.name}] tests = {list(service.tests)!r}"
-    found = _run_collection(service, scratch)
-    if isinstance(found, str):
-        return [_collection_failed(manifest, service, where, found)]
-    return _collected(manifest, service, where, found)
-
-
 def _run_collection(service: Service, scratch: Path) -> dict[str, Any] | str:
     """What the probe saw (the number of tests, the files imported), or why there is nothing."""
     report = scratch / f"{service.name}.json"
+    unbuilt = environments.unbuilt(service.name)
+    if unbuilt is not None:
+        return f"its environment was not built: {unbuilt}"
     try:
         completed = subprocess.run(
             _collect_argv(service),
@@ -287,13 +298,15 @@ def _collection_failed(manifest: Manifest, service: Service, where: str, detail:
     if service.cwd != manifest.project_dir:
         command = f"cd {shlex.quote(manifest.display(service.cwd))} && {command}"
     fix = f"pytest's whole report: {command}"
-    if "ModuleNotFoundError" in detail or "ImportError" in detail:
+    key = outcomes.key_behind(manifest.path, service.name, detail)
+    setting = outcomes.setting_behind(detail)
+    if setting == "install":
         fix = (
-            f"a package the tests import belongs in services.{service.name}.install in "
-            f"{manifest.display(manifest.path)}: the service's own session, nox -s audit and nox -s "
-            "maintenance install that list (python -m tasks audit has only the environment it runs "
-            f"in); {fix}"
+            f"a package the tests import belongs in {key} in {manifest.display(manifest.path)}: the "
+            f"service's own environment installs that list; {fix}"
         )
+    elif setting == "pytest_args":
+        fix = f"pytest refuses its options: {key} in {manifest.display(manifest.path)}; {fix}"
     return Finding(
         severity=ERROR,
         where=where,
@@ -301,66 +314,3 @@ def _collection_failed(manifest: Manifest, service: Service, where: str, detail:
         why="its session cannot run, so the service has no figure",
         fix=fix,
     )
-
-
-# -- pytest's own words for a failed collection ------------------------------------------------------
-
-# The header of each module's (or conftest.py's) report of what its import raised.
-_REPORT_HEADER = re.compile(
-    r"^_+ ERROR collecting (?P<module>.+?) _+$|^ImportError while loading conftest '(?P<conftest>.+)'\.$"
-)
-_RAISED = re.compile(r"^E\s+(?P<text>\S.*)$")
-_SYNTAX_AT = re.compile(r'^File ".*", line (?P<line>\d+)$')
-QUOTED = 3  # errors quoted from one collection
-QUOTE_LENGTH = 300  # characters of each
-
-
-def pytest_error(stdout: str, stderr: str, cwd: Path) -> str:
-    """What pytest said went wrong: for each module (or conftest.py) it could not import,
-    the exception (its report's last `E` line); else the error it printed (a usage error, a
-    path not found); else its last line."""
-    quotes = _raised(f"{stdout}\n{stderr}", cwd) or _printed_errors(stderr) or _last_line(stderr + stdout)
-    quotes = [quote if len(quote) <= QUOTE_LENGTH else quote[: QUOTE_LENGTH - 3] + "..." for quote in quotes]
-    more = f" and {len(quotes) - QUOTED} more" if len(quotes) > QUOTED else ""
-    return "; ".join(quotes[:QUOTED]) + more
-
-
-def _raised(output: str, cwd: Path) -> list[str]:
-    exceptions: dict[str, str] = {}  # module -> the last `E` line of its report: the exception
-    module, line = "", ""
-    for text in output.splitlines():
-        header = _REPORT_HEADER.match(text)
-        raised = _RAISED.match(text)
-        if header:
-            module, line = _relative(header["module"] or header["conftest"], cwd), ""
-        elif raised and module:
-            syntax = _SYNTAX_AT.match(raised["text"])
-            if syntax:
-                line = f", line {syntax['line']}"  # a SyntaxError says where before what
-            else:
-                exceptions[module] = f"{module}{line}: {raised['text']}"
-    return list(exceptions.values())
-
-
-def _printed_errors(stderr: str) -> list[str]:
-    # "ERROR: file or directory not found: x"; a usage error's "ERROR: usage: ..." line is
-    # followed by argparse's "pytest: error: unrecognized arguments: --x", which says what.
-    found = []
-    for text in stderr.splitlines():
-        if text.startswith("ERROR: ") and not text.startswith("ERROR: usage:"):
-            found.append(text.removeprefix("ERROR: "))
-        elif ": error: " in text:
-            found.append(text.split(": error: ", 1)[1])
-    return found
-
-
-def _last_line(output: str) -> list[str]:
-    lines = [text.strip("=!_ ") for text in output.splitlines() if text.strip("=!_ ")]
-    return lines[-1:] or ["it printed nothing"]
-
-
-def _relative(path: str, cwd: Path) -> str:
-    try:
-        return Path(path).relative_to(cwd).as_posix()
-    except ValueError:
-        return path

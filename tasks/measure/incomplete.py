@@ -1,0 +1,66 @@
+"""What the combined data was made without: the services whose last run failed, and what
+`combine --allow-missing` went without. combine writes it beside the combined file; every
+report and the gate read it, show those services as `no data`, outside the total, and say
+so in one line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config.layout import MISSING_NAME
+from ..config.manifest import Manifest
+
+SHOWN = 3  # services named in the one-line notice; the Markdown lists them all
+
+
+def missing_inputs(manifest: Manifest) -> list[str]:
+    """What the combined data was made without (a service whose run failed, or anything
+    under --allow-missing), else []."""
+    listed = _missing_record(manifest)
+    if listed is None:
+        return [f"unknown: {manifest.display(missing_file(manifest))} is unreadable; combine again"]
+    problems = listed.get("problems", [])
+    return [str(item) for item in problems] if isinstance(problems, list) else []
+
+
+def unmeasured_services(manifest: Manifest) -> frozenset[str]:
+    """The services the combined data holds no data of: reports show them as `no data`,
+    outside the total."""
+    listed = _missing_record(manifest) or {}
+    services = listed.get("services", [])
+    return frozenset(str(name) for name in services) if isinstance(services, list) else frozenset()
+
+
+def missing_file(manifest: Manifest) -> Path:
+    return manifest.data_dir / MISSING_NAME
+
+
+def _missing_record(manifest: Manifest) -> dict[str, object] | None:
+    path = missing_file(manifest)
+    if not path.exists():
+        return {}
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(listed, list):  # written by an earlier version of the kit: problems only
+        return {"problems": listed}
+    return listed if isinstance(listed, dict) else None
+
+
+def write(path: Path, problems: list[str], unmeasured: list[str]) -> None:
+    """The record at `path` (a temporary name that combine renames into place)."""
+    document = {"problems": problems, "services": unmeasured}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def warning(missing: Sequence[str]) -> list[str]:
+    """The one line every command that reads the combined data starts with when it is incomplete."""
+    if not missing:
+        return []
+    labels = list(dict.fromkeys(item.partition(":")[0] for item in missing))
+    more = f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else ""
+    shown = ", ".join(labels[:SHOWN]) + more
+    return [f"INCOMPLETE DATA: combined without {shown}; why, for each: summary.md, or nox -s combine"]
