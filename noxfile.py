@@ -218,6 +218,9 @@ def _register_environment(key: Environment) -> str:
         record = session.cache_dir / ENV_RECORDS / name
         record.unlink(missing_ok=True)  # stays gone if this build fails: no stale interpreter
         record.parent.mkdir(parents=True, exist_ok=True)
+        if session.venv_backend == "none":  # --no-venv: the sessions run the python on PATH, as it is
+            record.write_text("", encoding="utf-8")
+            return
         session.install(*COVERAGE_DEPS)
         try:
             with _in_kit_folder(session):  # install lists name paths relative to the kit's folder
@@ -231,8 +234,7 @@ def _register_environment(key: Environment) -> str:
             record.write_text(f"{environments.UNBUILT_PREFIX}{because}", encoding="utf-8")
             session.warn(because)
             return
-        # Without a virtualenv (--no-venv), the sessions run the python on PATH.
-        record.write_text(session.bin if session.venv_backend != "none" else "", encoding="utf-8")
+        record.write_text(session.bin, encoding="utf-8")
 
     shared_by = f"the sessions of {', '.join(users)}" if users else "the kit's sessions"
     on = f" (Python {python})" if python else ""

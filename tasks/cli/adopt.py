@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..adopt.adopt import adopt
 from ..errors import ConfigError
 
 
@@ -40,6 +39,8 @@ def add_adopt(commands: Any) -> None:
 def handle_adopt(args: argparse.Namespace, out: TextIO) -> int:
     if args.force and not args.upgrade:
         raise ConfigError("--force replaces edited vendored files during an upgrade: give it with --upgrade.")
+    from ..adopt.adopt import adopt  # coverage.py's data API: not for the commands that run without it
+
     # Under nox the session runs in the kit's folder; PATH is relative to where nox started.
     start = Path(os.environ.get("COVERAGE_WORKFLOWS_INVOKED_FROM") or Path.cwd())
     return adopt(start / args.path, out, upgrade=args.upgrade, force=args.force, check=not args.no_check)
