@@ -427,7 +427,7 @@ def _shared_session(
 SHARED_SESSIONS = [
     (
         "combine",
-        "Merge every service's coverage data into one file, failing on any missing service.",
+        "Merge every service's coverage data into one file; a service whose run failed is left out, named.",
         "combine",
         ["pipeline"],
         True,
@@ -542,6 +542,12 @@ if not INCLUDED and KIT == "tasks":
         session.install(*UPKEEP_DEPS)
         # PATH is relative to where nox was started, which need not be this folder.
         variables = {"COVERAGE_WORKFLOWS_INVOKED_FROM": session.invoked_from}
+        # adopt's check starts nox in the repository: with the uv this nox found (this
+        # environment has none), its environments build as fast as the user's will.
+        import nox.virtualenv
+
+        if nox.virtualenv.HAS_UV:
+            variables["UV"] = nox.virtualenv.UV
         session.run("python", "-m", KIT, "adopt", *session.posargs, env=variables)
 
 

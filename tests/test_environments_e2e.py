@@ -7,11 +7,12 @@ Real nox, real virtualenvs (that see this environment's packages, so nothing dow
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import nox_in_venvs
+from tests.conftest import inline_library, nox_in_venvs, write_files
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +92,30 @@ def test_a_python_nox_cannot_find__the_service_is_skipped_saying_which(kit_copy:
     )
     assert "Traceback" not in result.output
     assert environments(kit_copy) == ["shared-env"]
+
+
+def test_conflicting_pins__every_command_gives_each_service_its_own(kit_copy: Path) -> None:
+    """Three services pin three versions of one package; each one's tests check the version
+    they see. coverage-all runs each in its own environment, as its session does: every
+    service passes, with the same figures either way."""
+    manifest = kit_copy / "configs/services.toml"
+    text = manifest.read_text()
+    for number, name in enumerate(SERVICES, start=1):
+        folder = f"examples/monorepo/vendor/pinned-{number}"
+        write_files(kit_copy, inline_library(folder, "pinned"))
+        write_files(kit_copy, {f"{folder}/pinned/__init__.py": f"VERSION = {number}\n"})
+        test = f"import pinned\n\n\ndef test_pin():\n    assert pinned.VERSION == {number}\n"
+        write_files(kit_copy / "examples/monorepo", {f"tests/{name}/test_pin.py": test})
+        text = text.replace(f"[services.{name}]\n", f'[services.{name}]\ninstall = ["-e", "{folder}"]\n', 1)
+    manifest.write_text(text)
+
+    together = nox_in_venvs(kit_copy, "-s", "coverage-all", "combine", "report")
+    assert together.returncode == 0, together.output
+    assert len(environments(kit_copy)) == 4, environments(kit_copy)  # one per service's pin, and shared-env
+    first = json.loads((kit_copy / "reports/services.json").read_text())["services"]
+    alone = nox_in_venvs(kit_copy, "-s", *(f"coverage-{name}" for name in SERVICES), "combine", "report")
+    assert alone.returncode == 0, alone.output
+    second = json.loads((kit_copy / "reports/services.json").read_text())["services"]
+    assert [(s["name"], s["isolated"], s["whole_suite"]) for s in first] == [
+        (s["name"], s["isolated"], s["whole_suite"]) for s in second
+    ]

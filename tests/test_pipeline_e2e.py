@@ -240,6 +240,13 @@ def test_run__failing_tests_exit_1_and_combine_leaves_the_service_out_marked(mea
     assert "no data" in xp_row and "not measured" in xp_row, xp_row
     gate = in_process(kit_copy, "gate", "--policy", "total")  # no git here: the total alone
     assert gate.returncode == 1 and "INCOMPLETE" in gate.stdout, gate.output
+    # One `-- --allow-missing` reaches every session that reads the data: report takes it too.
+    assert in_process(kit_copy, "report", "--allow-missing", "--format", "services").returncode == 0
+    # The history and the floors keep no figure of incomplete data.
+    for command in (("baseline", "--branch", "main", "--commit", "a" * 40), ("ratchet", "--check")):
+        refused = in_process(kit_copy, *command)
+        assert refused.returncode == 3, refused.output
+        assert "the combined data was made without xp (their runs failed" in refused.stderr, refused.stderr
 
 
 def test_run__posargs_measure_a_slice_kept_apart(kit_copy: Path) -> None:

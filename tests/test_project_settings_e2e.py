@@ -19,7 +19,7 @@ from tasks.analyze import analysis, combined
 from tasks.config import loader
 from tasks.measure import freshness
 from tests.conftest import in_process, run, tasks
-from tests.oracle import FileTruth, truth_of
+from tests.oracle import FileTruth, strict_run, truth_of
 
 pytestmark = pytest.mark.e2e
 
@@ -320,22 +320,56 @@ SILENT = {
 }
 
 
-@pytest.mark.parametrize(
-    ("service", "what"),
-    [("gamma", "no line of any file"), ("delta", "no line of delta's own code (repo/src/delta)")],
-)
-def test_run__tests_pass_but_record_nothing_of_their_service__exit_3_and_the_good_data_kept(
-    make_project: Callable[[dict[str, str]], Path], service: str, what: str
+def test_run__tests_that_run_none_of_their_service_s_code__recorded_at_0_percent_and_reported(
+    make_project: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:
+    """gamma's tests import nothing of gamma; delta's run gamma's code only: the masking case
+    the kit exists to show. Each is measured at 0% own, with its whole-suite figure and gap."""
     project = make_project(SILENT)
-    data = project / ".coverage-data" / service
+    for service in ("gamma", "delta"):
+        result = tasks(project, "run", service)
+        assert result.returncode == 0, result.output
+        assert f"{service} (own tests only): line 0.0% (0/2 statements)" in result.stdout, result.stdout
+    assert in_process(project, "combine").returncode == 0
+    report = in_process(project, "report", "--format", "services")
+    assert report.returncode == 0, report.output
+    figures = {s["name"]: s for s in json.loads((project / "reports/services.json").read_text())["services"]}
+    repo = project / "repo"
+    whole = strict_run(repo, [repo / "src"], ["tests"], tmp_path / "strict" / "whole")
+    for service in ("gamma", "delta"):
+        core = whole[(repo / f"src/{service}/core.py").resolve()]
+        assert figures[service]["isolated"]["covered"] == 0, figures[service]
+        assert figures[service]["whole_suite"]["covered"] == len(core.statements - core.missing), service
+    assert (
+        "Masking gap for gamma: its own tests cover 0.0% of its lines, the whole suite 100.0%"
+        in report.stdout
+    )
+    gate = in_process(project, "gate", "--policy", "service")  # judged on its floors: none here
+    assert gate.returncode == 0, gate.output
+
+
+LIVE_ELSEWHERE = {
+    # A conftest.py that starts a measurement of its own: the kit's is no longer the one live.
+    "repo/tests/gamma/conftest.py": """
+        import coverage
+
+        _own = coverage.Coverage(data_file=None)
+        _own.start()
+    """,
+}
+
+
+def test_run__a_measurement_taken_over_by_the_tests__exit_3_and_the_good_data_kept(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    project = make_project({**SILENT, **LIVE_ELSEWHERE})
+    data = project / ".coverage-data" / "gamma"
     data.parent.mkdir(parents=True)
     data.write_bytes(b"the last good data")  # what a failed run must leave alone
-    result = tasks(project, "run", service)
+    result = tasks(project, "run", "gamma")
     assert result.returncode == 3, result.output
-    assert f"{service}: the tests passed, but coverage recorded {what}" in result.stderr
-    assert "Nothing was kept" in result.stderr and "Likely causes" in result.stderr
-    assert "Traceback" not in result.output
+    assert "a coverage.Coverage() started in conftest.py" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr  # the kit's (the tests' output is coverage.py's own)
     assert data.read_bytes() == b"the last good data"
 
 

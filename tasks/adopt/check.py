@@ -67,10 +67,10 @@ def check(root: Path, reports_dir: Path, out: TextIO) -> int:
     if any(COLLECT_FAILED in line for line in said):
         print("\n".join(f"  {line}" for line in said[-SHOWN_LINES:]), file=out)
         print(
-            f"Fix the settings named above in {vendor.KIT_FOLDER}/configs/, then check again: nox -s collect "
-            f"(nox's whole output: {shown}). The other services run as they are.",
+            f"Fix the settings named above in {vendor.KIT_FOLDER}/configs/, then check again: nox -s collect",
             file=out,
         )
+        print(f"(nox's whole output: {shown}). The other services run as they are.", file=out)
     else:  # nox stopped before collecting: an environment that would not build, a broken manifest
         print("\n".join(f"  {line}" for line in lines[-SHOWN_LINES:]), file=out)
         print(f"The check could not run to its end (nox's whole output: {shown}).", file=out)

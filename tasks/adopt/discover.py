@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.manifest import RESERVED_NAMES, SERVICE_NAME
+from ..config.manifest import RESERVED_NAMES, SERVICE_NAME, SERVICE_NAME_LENGTH
 from .build_config import declared_packages
 
 # Folders that hold no service: tools' caches, environments, builds, the kit's own folder.
@@ -218,11 +218,11 @@ def _service_name(raw: str, taken: list[Found]) -> str:
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-_") or "service"
     if not name[0].isalpha():
         name = f"svc-{name}"
-    name = name[:40]
+    name = name[:SERVICE_NAME_LENGTH]  # longer than any real package's name: kept whole
     if name.lower() in RESERVED_NAMES:
         name = f"{name}-service"
     base, number = name, 2
     while any(s.name.lower() == name.lower() for s in taken):
-        name, number = f"{base[:36]}-{number}", number + 1
+        name, number = f"{base[: SERVICE_NAME_LENGTH - 4]}-{number}", number + 1
     assert SERVICE_NAME.match(name), name
     return name

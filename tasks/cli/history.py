@@ -55,6 +55,7 @@ def add_ratchet(commands: Any) -> None:
 
 def handle_baseline(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
     from ..history import baseline
+    from ..measure import incomplete
 
     if args.force and not args.set:
         raise ConfigError("--force only goes with --set (it replaces the branch's baseline).")
@@ -68,6 +69,7 @@ def handle_baseline(manifest: Manifest, args: argparse.Namespace, extra: list[st
     elif args.import_file:
         baseline.import_history(manifest, args.import_file, out)
     else:
+        incomplete.refuse(manifest, "a snapshot in the history")
         baseline.record(
             manifest, commit=args.commit, branch=args.branch, set_baseline=args.set, force=args.force, out=out
         )
@@ -77,7 +79,9 @@ def handle_baseline(manifest: Manifest, args: argparse.Namespace, extra: list[st
 def handle_ratchet(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
     from ..analyze import combined
     from ..history import ratchet
+    from ..measure import incomplete
 
+    incomplete.refuse(manifest, "raising floors")
     _, services, _ = combined.combined_figures(manifest)  # floors never rise on stale data
     raises, diff = ratchet.run(manifest, services, check=args.check)
     margin = manifest.ratchet.margin

@@ -134,7 +134,7 @@ def handle_run(manifest: Manifest, args: argparse.Namespace, extra: list[str], o
         return _run_and_report(manifest, name, extra, out, options, None)
     label = layout.service_file(manifest, name, options.shard).name
     # Under coverage-all, this run's whole output already goes to a log of its own.
-    whole_log = os.environ.get(parallel.LOG_VARIABLE)
+    whole_log = os.environ.get(outcomes.LOG_VARIABLE)
     log = None if whole_log else manifest.reports_dir / layout.LOGS_DIR / f"{label}.log"
     shown_log = whole_log or manifest.display(manifest.reports_dir / layout.LOGS_DIR / f"{label}.log")
     rerun = f"nox -s coverage-{name}" + (

@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from ..config.manifest import Manifest
 from ..errors import EXIT_OK, ConfigError
-from .shared import add_allow_stale, print_stale
+from .shared import add_allow_missing, add_allow_stale, print_stale
 
 
 def add_report(commands: Any) -> None:
@@ -30,6 +30,7 @@ def add_report(commands: Any) -> None:
         "--open", action="store_true", help="open the dashboard (reports/index.html) in a web browser"
     )
     add_allow_stale(report)
+    add_allow_missing(report)
 
 
 def add_masking(commands: Any) -> None:
@@ -38,6 +39,7 @@ def add_masking(commands: Any) -> None:
     )
     masking.add_argument("--markdown", action="store_true", help="print Markdown instead of a table")
     add_allow_stale(masking)
+    add_allow_missing(masking)
 
 
 def add_recommend(commands: Any) -> None:
@@ -50,6 +52,7 @@ def add_recommend(commands: Any) -> None:
     recommend.add_argument("--service", action="append", help="only this service (repeatable)")
     recommend.add_argument("--markdown", action="store_true", help="print Markdown instead of tables")
     add_allow_stale(recommend)
+    add_allow_missing(recommend)
 
 
 def handle_report(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:

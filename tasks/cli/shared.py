@@ -1,4 +1,5 @@
-"""What several command families share: the --allow-stale option and the lines it prints."""
+"""What several command families share: the --allow-stale and --allow-missing options and the
+lines --allow-stale prints."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ def add_allow_stale(command: argparse.ArgumentParser) -> None:
         "--allow-stale",
         action="store_true",
         help="use data measured on code that has changed since, marked STALE (refused by default)",
+    )
+
+
+def add_allow_missing(command: argparse.ArgumentParser) -> None:
+    """For the commands that show the combined data as it is: incomplete data is always shown,
+    marked; the option is taken so that one `nox -s combine report gate -- --allow-missing`
+    reaches each of them."""
+    command.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="accepted for nox -s combine report -- --allow-missing; incomplete data is shown marked",
     )
 
 

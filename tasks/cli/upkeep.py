@@ -121,7 +121,7 @@ def handle_collect(manifest: Manifest, args: argparse.Namespace, extra: list[str
         if isinstance(result, str):
             failed += 1
             key = outcomes.key_behind(manifest.path, service.name, result)
-            print(f"{service.name:<{width}}  CANNOT COLLECT: {outcomes.one_line(result, 300)}", file=out)
+            print(f"{service.name:<{width}}  CANNOT COLLECT: {outcomes.one_line(result, 160)}", file=out)
             print(
                 f"{'':<{width}}  the setting behind it: {key} in {manifest.display(manifest.path)}", file=out
             )

@@ -33,6 +33,7 @@ from .manifest import (
     RESERVED_NAMES,
     SERVICE_KEYS,
     SERVICE_NAME,
+    SERVICE_NAME_LENGTH,
     SETTINGS_KEYS,
     THRESHOLD_KEYS,
     TOP_KEYS,
@@ -294,8 +295,8 @@ class _Validator(TableReader):
         if not SERVICE_NAME.match(name):
             raise self.error(
                 keys,
-                "not a usable service name: it becomes a nox session, a coverage context and "
-                "a file name, so use a letter then letters, digits, '-' or '_' (at most 40).",
+                "not a usable service name: it becomes a nox session, a coverage context and a file "
+                f"name, so use a letter then letters, digits, '-' or '_' (at most {SERVICE_NAME_LENGTH}).",
             )
         table = self.table(value, keys)
         self.check_keys(table, keys, SERVICE_KEYS)

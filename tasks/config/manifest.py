@@ -19,7 +19,10 @@ DEFAULT_MANIFEST = Path("configs/services.toml")
 
 # A service name becomes a nox session name, a coverage context and a file name, so it
 # is kept to characters that are safe in all three (no dots: they separate shard numbers).
-SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
+# Long enough for any package's name (`acme-instrumentation-for-the-http-client-library`);
+# a data file's name adds at most ".shard-NN-of-NN" to it.
+SERVICE_NAME_LENGTH = 100
+SERVICE_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_-]{{0,{SERVICE_NAME_LENGTH - 1}}}\Z")
 # Names the kit uses itself inside the data directory; "total", the scope of the
 # whole-suite figure in verdicts, goals and the history; "all", for nox -s coverage-all.
 TOTAL = "total"

@@ -136,7 +136,7 @@ def run(
         " ".join(line.strip() for line in warning)
         for warning in (
             freshness.stale_warning(manifest, stale),
-            incomplete.warning(missing),
+            incomplete.warning(missing, manifest.display(manifest.reports_dir / "summary.md")),
             provenance.note(
                 provenance.recorded(datafiles.combined_file(manifest)), provenance.head(manifest.project_dir)
             ),

@@ -218,3 +218,19 @@ def finder_skipped(config: Any) -> list[str]:
             ):
                 skipped.append(name)
     return skipped
+
+
+def drop_files(data_file: Path, names: list[str]) -> None:
+    """Take `names` (as recorded) out of the data file entirely: coverage.py's purge_files
+    empties their lines but keeps them among the measured files."""
+    with contextlib.closing(sqlite3.connect(data_file)) as db, db:
+        for name in names:
+            row = db.execute("SELECT id FROM file WHERE path = ?", (name,)).fetchone()
+            if row is None:
+                continue
+            # Each table of coverage.py's data schema (version 7) with rows per measured
+            # file, then the file's own row.
+            db.execute("DELETE FROM line_bits WHERE file_id = ?", row)
+            db.execute("DELETE FROM arc WHERE file_id = ?", row)
+            db.execute("DELETE FROM tracer WHERE file_id = ?", row)
+            db.execute("DELETE FROM file WHERE id = ?", row)

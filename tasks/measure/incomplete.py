@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config.layout import MISSING_NAME
 from ..config.manifest import Manifest
+from ..errors import DataError
 
 SHOWN = 3  # services named in the one-line notice; the Markdown lists them all
 
@@ -56,11 +57,26 @@ def write(path: Path, problems: list[str], unmeasured: list[str]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def warning(missing: Sequence[str]) -> list[str]:
-    """The one line every command that reads the combined data starts with when it is incomplete."""
+def warning(missing: Sequence[str], summary: str = "summary.md") -> list[str]:
+    """The one line every command that reads the combined data starts with when it is
+    incomplete; `summary` is where the Markdown summary lists each with why."""
     if not missing:
         return []
     labels = list(dict.fromkeys(item.partition(":")[0] for item in missing))
     more = f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else ""
     shown = ", ".join(labels[:SHOWN]) + more
-    return [f"INCOMPLETE DATA: combined without {shown}; why, for each: summary.md, or nox -s combine"]
+    return [f"INCOMPLETE DATA: combined without {shown}; why, for each: {summary}, or nox -s combine"]
+
+
+def refuse(manifest: Manifest, what: str) -> None:
+    """Refuse to keep figures of incomplete data (exit 3): `what` would record a total that is
+    not the repository's."""
+    missing = missing_inputs(manifest)
+    if not missing:
+        return
+    labels = ", ".join(dict.fromkeys(item.partition(":")[0] for item in missing))
+    raise DataError(
+        f"the combined data was made without {labels} (their runs failed, or combine --allow-missing), "
+        f"so {what} would keep figures that are not the repository's. Run them (nox -s coverage-<service>), "
+        "then nox -s combine, and try again."
+    )

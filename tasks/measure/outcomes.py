@@ -21,6 +21,8 @@ from pathlib import Path
 from ..errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_IO, EXIT_OK, plain
 
 OUTCOMES_DIR = "outcomes"  # under data_dir: <service>[.shard-K-of-N].json
+# Set by coverage-all for each run: the log its whole output goes to (its record names it).
+LOG_VARIABLE = "COVERAGE_WORKFLOWS_LOG"
 # The most telling exit status first: a broken setup, an unwritable disk, missing data, failed tests.
 SEVERITY = (EXIT_CONFIG, EXIT_IO, EXIT_DATA, EXIT_FAILED)
 DETAIL_LENGTH = 150  # characters of pytest's error in the table; the log has it whole

@@ -25,8 +25,6 @@ from . import environments, outcomes
 
 TAIL_LINES = 15  # of a failed run's log, shown in the terminal
 MEANING = {EXIT_FAILED: "tests failed", **MEANINGS}
-# Set for each run: the log its whole output goes to, which its outcome record names.
-LOG_VARIABLE = "COVERAGE_WORKFLOWS_LOG"
 
 
 def machine_cores() -> int:
@@ -133,20 +131,21 @@ def run_all(
         file=out,
     )
     out.flush()
-    outcomes = []
+    ended = []
+    started = time.time()
     pool = ThreadPoolExecutor(max_workers=at_once)
     try:
         futures = [pool.submit(_run_one, manifest, job, chosen.workers, maxfail, logs) for job in jobs]
         for future in as_completed(futures):
             outcome = future.result()
-            outcomes.append(outcome)
-            _print_outcome(manifest, outcome, out)
+            ended.append(outcome)
+            _print_outcome(manifest, outcome, out, started)
     except KeyboardInterrupt:
         # Ctrl-C reached the running tests too (same process group); start no more runs.
         pool.shutdown(wait=True, cancel_futures=True)
-        raise Interrupted(outcomes) from None
+        raise Interrupted(ended) from None
     pool.shutdown()
-    return outcomes
+    return ended
 
 
 class Interrupted(Exception):
@@ -170,7 +169,11 @@ def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, lo
         argv += ["--workers", str(workers)]
     if maxfail is not None:
         argv.append(f"--maxfail={maxfail}")
-    variables = {**os.environ, **environments.variables(job.service), LOG_VARIABLE: manifest.display(log)}
+    variables = {
+        **os.environ,
+        **environments.variables(job.service),
+        outcomes.LOG_VARIABLE: manifest.display(log),
+    }
     start = time.monotonic()
     try:
         with log.open("w", encoding="utf-8") as handle:
@@ -189,7 +192,7 @@ def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, lo
     return Outcome(job=job, exit_code=status, seconds=time.monotonic() - start, log=log)
 
 
-def _print_outcome(manifest: Manifest, outcome: Outcome, out: TextIO) -> None:
+def _print_outcome(manifest: Manifest, outcome: Outcome, out: TextIO, started: float) -> None:
     took = f"{outcome.seconds:.1f} s"
     if outcome.error:
         print(f"{outcome.job.label}: could not run: {outcome.error}", file=out)
@@ -201,7 +204,7 @@ def _print_outcome(manifest: Manifest, outcome: Outcome, out: TextIO) -> None:
         own = figure.partition("): ")[2].partition("; thresholds")[0]
         print(f"{outcome.job.label}: passed in {took}" + (f"; own tests: {own}" if own else ""), file=out)
     else:
-        meaning = MEANING.get(outcome.exit_code, "stopped")
+        meaning = _recorded(manifest, outcome, started).why
         print(
             f"{outcome.job.label}: FAILED with exit status {outcome.exit_code} ({meaning}) after {took}; "
             f"last lines of {manifest.display(outcome.log)}:",

@@ -22,15 +22,16 @@ from typing import TextIO
 
 from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
 from ..config.manifest import Manifest, Service
-from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError, DataError
+from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError
 from . import (
     coverage_internals,
     datafiles,
     environments,
     filelock,
-    import_probe,
+    outcomes,
     processes,
     pytest_output,
+    run_probe,
     settings,
 )
 
@@ -116,7 +117,7 @@ def pytest_command(
         kit.append(f"--maxfail={options.maxfail}")
     if options.workers > 1:
         kit += ["--numprocesses", str(options.workers)]
-    kit += ["-p", import_probe.MODULE]  # measured code imported from elsewhere (import_probe.py)
+    kit += ["-p", run_probe.MODULE]  # measured code imported from elsewhere (run_probe.py)
     if environments.has_module(service.name, "pytest_cov"):
         # pytest-cov would start a measurement of its own over the kit's (every figure 0%),
         # and its --cov-fail-under would judge it: --cov options in the project's addopts
@@ -274,23 +275,22 @@ def execute(
             status, "pytest error"
         )
         # A log in the run's scratch folder goes with it: then pytest's output is the one above.
-        whole = "above" if log.is_relative_to(scratch) else f"in {manifest.display(log)}"
+        kept = (
+            manifest.display(log)
+            if not log.is_relative_to(scratch)
+            else os.environ.get(outcomes.LOG_VARIABLE)
+        )
+        whole = f"in {kept}" if kept else "above"
         raise ConfigError(
             f"{name}: pytest stopped with exit status {status} ({why}): {said}. No data was kept; "
             f"pytest's whole output is {whole}.",
             why=why,
             detail=said,
         )
-    import_probe.refuse_copies(manifest, service, scratch)
+    run_probe.refuse_copies(manifest, service, scratch)
     # One file, or with workers one per process (raw.<host>.<pid>.<random>).
     written = sorted(scratch.glob("raw*"))
-    if not written:
-        raise DataError(
-            f"{name}: the test process wrote no coverage data; see its output above.",
-            why="no live measurement",
-        )
-    if status == PYTEST_OK:
-        _require_own_lines(manifest, service, written)
+    run_probe.require_live(manifest, service, written, scratch, chosen.config, passed=status == PYTEST_OK)
     datafiles.add_unrun(written[0], coverage_internals.finder_skipped(chosen.config))
     return status, written
 
@@ -299,29 +299,10 @@ def _run_variables(manifest: Manifest, service: Service, scratch: Path) -> dict[
     """The test process's variables: its service's environment and own variables, and the
     kit's import probe (its module in the scratch folder, first on PYTHONPATH)."""
     variables = {**environments.variables(service.name), **dict(service.env)}
-    variables.update(import_probe.prepare(manifest, scratch))
+    variables.update(run_probe.prepare(manifest, scratch))
     inherited = variables.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     variables["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), inherited]))
     return variables
-
-
-def _require_own_lines(manifest: Manifest, service: Service, written: list[Path]) -> None:
-    """A run whose tests passed but ran no line of its own service is no 0% to report: the
-    measurement went wrong. Refused (exit 3), the last good data untouched."""
-    executed = datafiles.executed_files(written)
-    if any(service.owns((service.cwd / recorded).resolve()) for recorded in executed):
-        return
-    sources = ", ".join(manifest.display(src) for src in service.source)
-    what = "no line of any file" if not executed else f"no line of {service.name}'s own code ({sources})"
-    raise DataError(
-        f"{service.name}: the tests passed, but coverage recorded {what}. Nothing was kept; the last "
-        f"good data is unchanged. Likely causes: the tests import none of {sources} (check "
-        f"services.{service.name}.source in {manifest.display(manifest.path)}); the project's coverage "
-        "settings or the manifest's omit leave those files out; or something in the tests starts a "
-        "coverage measurement of its own (pytest-cov's --cov is already made harmless: look for "
-        "coverage.Coverage() or another coverage plugin in conftest.py or addopts).",
-        why="no own line recorded",
-    )
 
 
 def _keep(

@@ -102,7 +102,9 @@ def run_settings(
     # every service's sources under the service's context, a data file per process, branches.
     overridden: list[str] = []
     sources = [str(src) for other in manifest.services for src in other.source]
-    _set(config, "run:source", "source", sources, overridden)
+    # And the run's own folder, where the kit's pytest plugin is: its sentinel proves the
+    # measurement live (run_probe.py); it is taken out of the data before it is kept.
+    _set(config, "run:source", "source", [*sources, str(data_file.parent)], overridden)
     for option, attribute in (
         ("run:source_pkgs", "source_pkgs"),
         ("run:source_dirs", "source_dirs"),

@@ -36,6 +36,8 @@ class MaskingMatrix:
 
     def whole_share(self, row: str) -> float | None:
         total = self.statements[row]
+        if row in self.unmeasured:  # its own tests did not run: no figure of all tests
+            return None
         return 100.0 * self.whole[row] / total if total else None
 
     def borrowed(self, row: str) -> float | None:

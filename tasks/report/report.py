@@ -127,7 +127,7 @@ def _build_staged(
             stale=stale,
             warning_lines=(
                 *freshness.stale_warning(manifest, stale),
-                *incomplete.warning(missing),
+                *incomplete.warning(missing, manifest.display(manifest.reports_dir / "summary.md")),
                 *provenance.note(provenance.recorded(data_file), provenance.head(manifest.project_dir)),
             ),
             trend=trend(manifest) if trend is not None and "html" in formats else NO_TREND,
