@@ -60,8 +60,10 @@ def test_run_all__failed_shard_is_named_and_the_rest_is_kept(kit_copy: Path) -> 
     assert "5 passed, 1 failed." in table.splitlines()[0], table
     assert f"  auth shard {index}/2  FAILED (exit 1): tests failed" in table, table
     assert "FAILED tests/auth/test_broken.py::test_broken - assert False" in table, table
+    # It failed beside the other runs, and again alone: a real failure, named with that run's log.
+    assert f"auth shard {index}/2: its tests failed beside other runs; running it alone once" in result.stdout
     rerun = f"again: nox -s coverage-auth -- --shards 2 --shard {index}"
-    assert f"log: reports/logs/auth.shard-{index}-of-2.log; {rerun}" in table, table
+    assert f"log: reports/logs/auth.shard-{index}-of-2.alone.log; {rerun}" in table, table
     data = kit_copy / DATA
     kept = {p.name for p in data.iterdir() if p.is_file()}
     expected = {f"{name}.shard-{k}-of-2" for name in ("xp", "auth", "discord") for k in (1, 2)}
@@ -174,3 +176,69 @@ def test_run_all__option_mistakes(kit_copy: Path, argv: tuple[str, ...], message
     result = tasks(kit_copy, "run-all", *argv)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+SHARED_DATABASE = {
+    "configs/services.toml": """
+        [settings]
+        root = "repo"
+        env = { SHARED = "{shared}" }
+
+        [services.left]
+        source = ["src/left"]
+        tests = ["tests/left"]
+
+        [services.right]
+        source = ["src/right"]
+        tests = ["tests/right"]
+    """,
+    "repo/pytest.ini": "[pytest]\npythonpath = src\n",
+    "repo/src/left/__init__.py": "def name():\n    return 'left'\n",
+    "repo/src/right/__init__.py": "def name():\n    return 'right'\n",
+}
+# Both services' tests use one SQLite file, as tests that share a fixture database do: each
+# waits until the other has started (so that side by side they meet), then creates its table.
+SHARED_TABLE_TEST = """
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from {name} import name
+
+
+def test_table():
+    shared = Path(os.environ["SHARED"])
+    (shared / f"started-{name}").touch()
+    deadline = time.monotonic() + 30
+    while not (shared / "started-{other}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with sqlite3.connect(shared / "fixtures.db", timeout=30) as db:
+        db.execute("CREATE TABLE fixtures (service TEXT)")  # a second one fails: it exists
+    time.sleep(0.5)
+    with sqlite3.connect(shared / "fixtures.db", timeout=30) as db:
+        db.execute("DROP TABLE fixtures")
+    assert name() == "{name}"
+"""
+
+
+def test_run_all__a_run_that_fails_only_side_by_side_is_run_alone_and_kept_saying_so(
+    make_project, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    files = {key: value.replace("{shared}", str(shared)) for key, value in SHARED_DATABASE.items()}
+    for name, other in (("left", "right"), ("right", "left")):
+        files[f"repo/tests/{name}/test_{name}.py"] = SHARED_TABLE_TEST.format(name=name, other=other)
+    project = make_project(files)
+    result = tasks(project, "run-all", "--jobs", "2")
+    assert result.returncode == 0, result.output
+    (failed,) = re.findall(r"^(left|right): FAILED with exit status 1", result.stdout, re.M)
+    table = result.stdout[result.stdout.index("service runs in") :]
+    assert f"{failed}  failed only side by side: passed when run alone" in table, table
+    assert "a file, port or database the services share" in " ".join(table.split()), table
+    assert 'env = { NAME = "...{service}..." }' in " ".join(table.split()), table
+    assert (project / DATA / failed).is_file()  # the run alone's data is kept
+    combined = in_process(project, "combine")
+    assert combined.returncode == 0, combined.output
+    assert "INCOMPLETE" not in combined.stdout

@@ -517,3 +517,36 @@ def test_run_settings__written_and_read_back_by_coverage_the_same(tmp_path: Path
         assert getattr(read, attribute) == getattr(made, attribute), attribute
     assert read.paths == made.paths
     assert read.exclude_list.count("if TYPE_CHECKING:") == 1
+
+
+OMITTED_SERVICE = {
+    **SILENT,
+    # The project's own omit leaves every file of gamma out.
+    "repo/pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+        addopts = "-p no:cacheprovider"
+
+        [tool.coverage.run]
+        omit = ["src/gamma/*"]
+    """,
+}
+
+
+def test_run__a_service_its_project_s_omit_leaves_empty_is_refused_by_name_and_the_rest_reported(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    project = make_project(OMITTED_SERVICE)
+    refused = tasks(project, "run", "gamma")
+    assert refused.returncode == 2, refused.output
+    assert "gamma: every file of its source (repo/src/gamma) is left out by the run's omit" in refused.stderr
+    assert "[run] omit in repo/pyproject.toml" in refused.stderr, refused.stderr
+    delta = tasks(project, "run", "delta")
+    assert delta.returncode == 0, delta.output
+    combined = in_process(project, "combine")
+    assert combined.returncode == 0, combined.output
+    assert "gamma: its last run failed (every file omitted)" in combined.stdout, combined.stdout
+    report = in_process(project, "report")
+    assert report.returncode == 0, report.output
+    gamma_row = next(line for line in report.stdout.splitlines() if line.startswith("gamma "))
+    assert "no data" in gamma_row, report.stdout

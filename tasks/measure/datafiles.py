@@ -230,12 +230,18 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
         before, inputs_before = len(problems) + len(failed_runs), len(inputs)
         for path, reason, again in expected:
             shown = manifest.display(path)
+            last = outcomes.recorded(manifest.data_dir, path.name)
+            # A failed run keeps the last good data where it is, but it is no longer current:
+            # what a failed attempt leaves is never carried silently.
+            if (
+                last is not None
+                and last.failed
+                and (not path.exists() or last.finished > path.stat().st_mtime)
+            ):
+                failed_runs.append(f"{last.label}: its last run failed ({last.why}); {_detail(last)}")
+                continue
             if not path.exists():
-                last = outcomes.recorded(manifest.data_dir, path.name)
-                if last is not None and last.failed:
-                    failed_runs.append(f"{last.label}: its last run failed ({last.why}); {_detail(last)}")
-                else:
-                    problems.append(reason)
+                problems.append(reason)
                 continue
             try:
                 data = read(path, shown)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 import time
 import tomllib
 from dataclasses import asdict, dataclass
@@ -25,6 +26,7 @@ OUTCOMES_DIR = "outcomes"  # under data_dir: <service>[.shard-K-of-N].json
 LOG_VARIABLE = "COVERAGE_WORKFLOWS_LOG"
 # The most telling exit status first: a broken setup, an unwritable disk, missing data, failed tests.
 SEVERITY = (EXIT_CONFIG, EXIT_IO, EXIT_DATA, EXIT_FAILED)
+NOTE_WIDTH = 90  # a note's lines, wrapped: the table stays within 120 columns
 DETAIL_LENGTH = 150  # characters of pytest's error in the table; the log has it whole
 
 
@@ -38,6 +40,7 @@ class Outcome:
     log: str  # where the run's output is, relative to the project where inside it
     rerun: str  # the command that runs it again
     finished: float  # time.time() when it ended
+    note: str = ""  # of a run that passed: what to know all the same (failed only side by side)
 
     @property
     def failed(self) -> bool:
@@ -93,12 +96,17 @@ def table(outcomes: list[Outcome], took: str = "") -> list[str]:
     failed = sorted((o for o in outcomes if o.failed), key=lambda o: o.label)
     plural = "" if len(outcomes) == 1 else "s"
     lines = [f"{len(outcomes)} service run{plural}{took}: {len(passed)} passed, {len(failed)} failed."]
-    width = max((len(o.label) for o in failed), default=0)
+    noted = sorted((o for o in passed if o.note), key=lambda o: o.label)
+    width = max((len(o.label) for o in [*failed, *noted]), default=0)
     for outcome in failed:
         lines.append(f"  {outcome.label:<{width}}  FAILED (exit {outcome.exit_code}): {outcome.why}")
         if outcome.detail:
             lines.append(f"  {'':<{width}}  {one_line(outcome.detail)}")
         lines.append(f"  {'':<{width}}  log: {outcome.log}; again: {outcome.rerun}")
+    for outcome in noted:
+        first, *rest = textwrap.wrap(outcome.note, NOTE_WIDTH)
+        lines.append(f"  {outcome.label:<{width}}  {first}")
+        lines += [f"  {'':<{width}}  {line}" for line in rest]
     if passed:
         lines.append(f"  passed: {', '.join(o.label for o in sorted(passed, key=lambda o: o.label))}")
     return lines

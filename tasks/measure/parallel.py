@@ -8,6 +8,7 @@ warning when runs x pytest-xdist workers would put more than two test processes 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -76,6 +77,10 @@ class Job:
     def log_name(self) -> str:
         return f"{self.service}.{self.shard.suffix}.log" if self.shard else f"{self.service}.log"
 
+    @property
+    def alone_log_name(self) -> str:
+        return self.log_name.removesuffix(".log") + ".alone.log"
+
     def shard_args(self) -> list[str]:
         return ["--shards", str(self.shard.count), "--shard", str(self.shard.index)] if self.shard else []
 
@@ -107,6 +112,15 @@ class Outcome:
     seconds: float
     log: Path
     error: str = ""  # why the run could not start, when it could not
+    alone: bool = False  # a run again alone, after its tests failed side by side
+
+
+# Tests that fail beside other services' and pass alone share something with them.
+SIDE_BY_SIDE = (
+    "failed only side by side: passed when run alone, its data kept. Its tests and another "
+    "service's likely use a file, port or database the services share: give each service its own, "
+    'env = { NAME = "...{service}..." } in the manifest (docs/sharding.md)'
+)
 
 
 def run_all(
@@ -145,7 +159,35 @@ def run_all(
         pool.shutdown(wait=True, cancel_futures=True)
         raise Interrupted(ended) from None
     pool.shutdown()
+    if at_once > 1:
+        ended = _again_alone(manifest, ended, chosen.workers, maxfail, logs, out, started)
     return ended
+
+
+def _again_alone(
+    manifest: Manifest,
+    ended: list[Outcome],
+    workers: int,
+    maxfail: int | None,
+    logs: Path,
+    out: TextIO,
+    started: float,
+) -> list[Outcome]:
+    """Run once more, alone, each run whose tests failed beside others: one that passes then
+    failed only side by side (a file, port or database shared with another service's
+    tests); its data is kept, and the summary says so."""
+    again = []
+    for outcome in ended:
+        if outcome.exit_code != EXIT_FAILED:
+            again.append(outcome)
+            continue
+        print(f"{outcome.job.label}: its tests failed beside other runs; running it alone once", file=out)
+        out.flush()
+        alone = _run_one(manifest, outcome.job, workers, maxfail, logs, alone=True)
+        alone = dataclasses.replace(alone, alone=alone.exit_code == EXIT_OK)
+        _print_outcome(manifest, alone, out, started)
+        again.append(alone if alone.alone else outcome)
+    return again
 
 
 class Interrupted(Exception):
@@ -156,9 +198,11 @@ class Interrupted(Exception):
         self.outcomes = outcomes
 
 
-def _run_one(manifest: Manifest, job: Job, workers: int, maxfail: int | None, logs: Path) -> Outcome:
+def _run_one(
+    manifest: Manifest, job: Job, workers: int, maxfail: int | None, logs: Path, *, alone: bool = False
+) -> Outcome:
     """One run, in its service's own environment (measure/environments.py) where one is named."""
-    log = logs / job.log_name
+    log = logs / (job.alone_log_name if alone else job.log_name)
     unbuilt = environments.unbuilt(job.service)
     if unbuilt is not None:
         return Outcome(job=job, exit_code=EXIT_CONFIG, seconds=0.0, log=log, error=unbuilt)
@@ -220,6 +264,10 @@ def summary(manifest: Manifest, outcomes_: list[Outcome], seconds: float, out: T
     print("", file=out)
     started = time.time() - seconds
     ended = [_recorded(manifest, o, started) for o in outcomes_]
+    ended = [
+        dataclasses.replace(r, note=SIDE_BY_SIDE) if o.alone else r
+        for r, o in zip(ended, outcomes_, strict=True)
+    ]
     print("\n".join(outcomes.table(ended, f" in {seconds:.1f} s")), file=out)
     if any(o.exit_code != EXIT_OK for o in outcomes_):
         print("The other runs' data is kept; combine leaves out the services whose run failed.", file=out)

@@ -228,6 +228,7 @@ def execute(
     log = log or scratch / "pytest.log"
     raw = scratch / "raw"
     chosen = settings.run_settings(manifest, service, raw, per_test=per_test)
+    settings.require_measurable(manifest, service, chosen)
     rcfile = chosen.write(scratch / "coverage.toml")
     argv = pytest_command(service, rcfile, extra, options, durations)
     print(f"{name}: {chosen.describe(manifest)}", file=out)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coverage.files import GlobMatcher
+
 from ..config.manifest import Manifest, Service
 from ..errors import ConfigError
 from . import coverage_internals
@@ -169,3 +171,24 @@ def _check_exclusions(manifest: Manifest, root_config: Any, root_found: tuple[Pa
                 "service in one pass with one set of exclusions: give the root's configuration "
                 "the same exclusions (or move them to the root)."
             )
+
+
+def require_measurable(manifest: Manifest, service: Service, chosen: Settings) -> None:
+    """Refuse (exit 2) a service whose every source file the run's `omit` leaves out: it has
+    nothing to measure, and its empty data would stop every report."""
+    files = [f for src in service.source for f in (sorted(src.rglob("*.py")) if src.is_dir() else [src])]
+    patterns = chosen.config.run_omit or []
+    if not files or not patterns:
+        return
+    matcher = GlobMatcher(patterns, "omit")
+    if not all(matcher.match(str(f.resolve())) for f in files):
+        return
+    where = ", ".join(manifest.display(path) for path in chosen.found) or "coverage.py's defaults"
+    sources = ", ".join(manifest.display(src) for src in service.source)
+    raise ConfigError(
+        f"{service.name}: every file of its source ({sources}) is left out by the run's omit "
+        f"(the project's [run] omit in {where}, and the manifest's omit), so it has nothing to measure. "
+        f"Narrow the pattern that matches {manifest.display(files[0])}, or remove services.{service.name} "
+        f"from {manifest.display(manifest.path)}.",
+        why="every file omitted",
+    )

@@ -270,7 +270,7 @@ def _write_data_formats(cov: Coverage, manifest: Manifest, to_write: set[str], o
     if "services" in to_write:
         # Per service, its own tests only: what Codecov's per-service flags upload.
         (out / "services").mkdir()
-        for service in manifest.services:
+        for service in _reported(manifest):
             with _narrowed(cov, manifest, service) as (include, contexts):
                 cov.xml_report(
                     outfile=str(out / "services" / f"{service.name}.xml"), include=include, contexts=contexts
@@ -283,7 +283,7 @@ def _write_pages(cov: Coverage, manifest: Manifest, to_write: set[str], out: Pat
             directory=str(out / "html"), show_contexts=True, title="Coverage: all services (whole suite)"
         )
     if "services" in to_write:
-        for service in manifest.services:
+        for service in _reported(manifest):
             with _narrowed(cov, manifest, service) as (include, contexts):
                 cov.html_report(
                     directory=str(out / "html" / "services" / service.name),
@@ -291,6 +291,12 @@ def _write_pages(cov: Coverage, manifest: Manifest, to_write: set[str], out: Pat
                     include=include,
                     contexts=contexts,
                 )
+
+
+def _reported(manifest: Manifest) -> list[Service]:
+    """The services the combined data holds: a service left out (its run failed) has no page."""
+    unmeasured = incomplete.unmeasured_services(manifest)
+    return [service for service in manifest.services if service.name not in unmeasured]
 
 
 def _top_level(name: str, root: Path) -> Callable[[str, list[str]], list[str]]:
