@@ -550,3 +550,38 @@ def test_run__a_service_its_project_s_omit_leaves_empty_is_refused_by_name_and_t
     assert report.returncode == 0, report.output
     gamma_row = next(line for line in report.stdout.splitlines() if line.startswith("gamma "))
     assert "no data" in gamma_row, report.stdout
+
+
+def test_changed_omit__the_data_is_stale_naming_the_setting_until_every_service_runs_again(
+    measured_copy: Path, tmp_path: Path
+) -> None:
+    """Adding an omit to the manifest changes what each service's data should hold: every
+    command that reads it refuses it, naming the setting; after every service has run again,
+    the figures equal a strict run that leaves the file out."""
+    project = measured_copy
+    manifest = project / "configs/services.toml"
+    manifest.write_text(
+        manifest.read_text().replace("[settings]\n", '[settings]\nomit = ["*/xp/streaks.py"]\n', 1)
+    )
+    refused = in_process(project, "report", "--format", "services")
+    assert refused.returncode == 3, refused.output
+    assert "the run settings changed since this data was measured" in refused.stderr, refused.stderr
+    for service in ("xp", "auth", "discord"):
+        assert f"  {service}: its run settings changed since it was measured: omit" in refused.stderr
+    assert "Refresh it: nox -s coverage-xp coverage-auth coverage-discord combine" in refused.stderr
+
+    for service in ("xp", "auth", "discord"):
+        assert tasks(project, "run", service).returncode == 0
+    assert in_process(project, "combine").returncode == 0
+    report = in_process(project, "report", "--format", "services")
+    assert report.returncode == 0, report.output
+    figures = {s["name"]: s for s in json.loads((project / "reports/services.json").read_text())["services"]}
+    repo = project / "examples/monorepo"
+    whole = strict_run(repo, [repo / "src"], ["tests"], tmp_path / "strict")
+    reported = {(project / f["path"]).resolve(): f for s in figures.values() for f in s["files"]}
+    assert (repo / "src/xp/streaks.py").resolve() not in reported
+    assert set(reported) == {path for path in whole if path.name != "streaks.py" or "xp" not in path.parts}
+    for path, figure in reported.items():
+        truth = whole[path]
+        assert figure["whole_suite"]["covered"] == len(truth.statements - truth.missing), path
+        assert figure["whole_suite"]["statements"] == len(truth.statements), path

@@ -52,6 +52,8 @@ def fresh_combined(manifest: Manifest, *, allow_stale: bool = False) -> tuple[Pa
     """The combined data file, checked against the code it measured: a DataError (exit 3)
     when the code changed since, unless `allow_stale` (then what is stale, to mark)."""
     data_file = datafiles.require_combined(manifest)
+    # A configuration the reports cannot use is said first (exit 2): no data can fix it.
+    settings.report_settings(manifest, data_file)
     return data_file, freshness.check(manifest, data_file, allow_stale=allow_stale)
 
 

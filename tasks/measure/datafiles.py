@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +166,13 @@ def writing(shown: str) -> Iterator[None]:
 
 
 def relocate(
-    sources: list[Path], target: Path, map_path: Callable[[str], str], *, service: str, project_dir: Path
+    sources: list[Path],
+    target: Path,
+    map_path: Callable[[str], str],
+    *,
+    service: str,
+    project_dir: Path,
+    settings_entries: Mapping[str, str] | None = None,
 ) -> None:
     """Merge `sources` (one run of `service`: a file per process) into `target`, atomically,
     with every file path mapped (relative to `project_dir`), and the digests of the files it
@@ -181,7 +187,8 @@ def relocate(
         # as a statement is added to it.
         ran = [name for name in out.measured_files() if out.lines(name) or out.arcs(name)]
         out.close()
-        freshness.record(temporary, service, freshness.digest_files(project_dir, ran))
+        digests = {**freshness.digest_files(project_dir, ran), **(settings_entries or {})}
+        freshness.record(temporary, service, digests)
         provenance.record(temporary, {service: provenance.head(project_dir)})
         toolinfo.record_tools(temporary)
 
@@ -271,7 +278,7 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             "marked incomplete in every report: nox -s combine -- --allow-missing.)"
         )
     digests = freshness.merge(freshness.recorded(path) for _, path, _ in inputs)
-    stale = freshness.changed(manifest.project_dir, digests)
+    stale = freshness.changed(manifest.project_dir, digests, manifest)
     measured: dict[str, tuple[int, set[str]]] = {}
     target = combined_file(manifest)
     if target.exists() and not target.is_file():
@@ -281,9 +288,17 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             "nox -s combine again."
         )
     if stale and not allow_stale:
+        settings_changed = any(
+            e.startswith(freshness.SETTINGS_PREFIX) for files in stale.values() for e in files
+        )
+        intro = (
+            f"some services' data no longer holds: {freshness.why_stale(stale)}"
+            if settings_changed
+            else "some services' data was measured on code that has changed since, so its line numbers no "
+            "longer fit"
+        )
         raise DataError(
-            "cannot combine: some services' data was measured on code that has changed since, so "
-            "its line numbers no longer fit:\n"
+            f"cannot combine: {intro}:\n"
             + "\n".join(freshness.describe(manifest, stale))
             + f"\nRefresh it: {freshness.refresh_command(stale)}\n(To combine it anyway, marked "
             "STALE in every output: nox -s combine -- --allow-stale.)"

@@ -5,6 +5,10 @@ compares them with the files on disk and refuses data whose files have changed s
 Only files a run executed are recorded (a module with no statement counts, by its entry
 and exit arcs): a file no test of a run touched has no line numbers in its data to go stale
 (its figure is 0 executed lines of whatever the file now is).
+
+The run settings that decide figures besides the code (what `omit` leaves out, which lines
+the exclusions drop: settings.figure_settings) are recorded beside the files, as entries
+named `(settings) <name>`: data measured before one of them changed is stale in the same way.
 """
 
 from __future__ import annotations
@@ -16,13 +20,24 @@ from pathlib import Path
 
 from ..config.manifest import Manifest
 from ..errors import DataError, plain
-from . import coverage_internals
+from . import coverage_internals, settings
 
 # service -> file (relative to the project) -> sha256 of its content when the run ended;
 # GONE for a file that was no longer there, and for shards that saw two versions of a file.
 Digests = dict[str, dict[str, str]]
 GONE = ""
 SHOWN = 3  # changed files named per service
+
+
+SETTINGS_PREFIX = "(settings) "
+
+
+def settings_digests(values: Mapping[str, object]) -> dict[str, str]:
+    """The entries that stand for a run's settings among its files' digests."""
+    return {
+        f"{SETTINGS_PREFIX}{name}": hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+        for name, value in values.items()
+    }
 
 
 def digest_files(project_dir: Path, paths: Iterable[str]) -> dict[str, str]:
@@ -69,25 +84,53 @@ def merge(parts: Iterable[Digests]) -> Digests:
     return merged
 
 
-def changed(project_dir: Path, digests: Digests) -> dict[str, list[str]]:
-    """Per service, the files it ran whose content is no longer what it measured."""
-    current = digest_files(project_dir, sorted({path for files in digests.values() for path in files}))
+def changed(project_dir: Path, digests: Digests, manifest: Manifest | None = None) -> dict[str, list[str]]:
+    """Per service, the files it ran whose content is no longer what it measured, and (given
+    the manifest) the settings entries whose value is no longer what it was measured with."""
+    paths = sorted(
+        {path for files in digests.values() for path in files if not path.startswith(SETTINGS_PREFIX)}
+    )
+    current = digest_files(project_dir, paths)
     found = {}
     for service, files in digests.items():
-        stale = sorted(path for path, digest in files.items() if digest == GONE or current[path] != digest)
+        if manifest is not None and service in manifest.names:
+            current.update(settings_digests(settings.figure_settings(manifest, manifest.service(service))))
+        stale = sorted(
+            path
+            for path, digest in files.items()
+            if (not path.startswith(SETTINGS_PREFIX) or manifest is not None)
+            and (digest == GONE or current.get(path, GONE) != digest)
+        )
         if stale:
             found[service] = stale
     return found
 
 
 def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
-    """A line per service: the files that changed since its data was measured."""
+    """A line per service: the files and settings that changed since its data was measured."""
     lines = []
-    for service, paths in stale.items():
+    for service, entries in stale.items():
+        paths = [entry for entry in entries if not entry.startswith(SETTINGS_PREFIX)]
+        changed_settings = [entry.removeprefix(SETTINGS_PREFIX) for entry in entries if entry not in paths]
         shown = [plain(path) for path in paths[:SHOWN]]
         named = ", ".join(shown) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
-        lines.append(f"  {service}: ran {named}, changed since it was measured")
+        parts = [f"ran {named}, changed since it was measured"] if paths else []
+        if changed_settings:
+            parts.append(
+                f"its run settings changed since it was measured: {', '.join(changed_settings)} "
+                f"(the project's coverage.py configuration, or omit in {manifest.display(manifest.path)})"
+            )
+        lines.append(f"  {service}: {'; '.join(parts)}")
     return lines
+
+
+def why_stale(stale: Mapping[str, list[str]]) -> str:
+    """Why the data no longer holds: changed code, or settings that decide figures too."""
+    if any(entry.startswith(SETTINGS_PREFIX) for entries in stale.values() for entry in entries):
+        return (
+            "the code or the run settings changed since this data was measured, so its figures no longer hold"
+        )
+    return "the code changed since this data was measured, so its line numbers no longer fit"
 
 
 def refresh_command(stale: Mapping[str, list[str]]) -> str:
@@ -108,11 +151,10 @@ def stale_warning(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[st
 def check(manifest: Manifest, data_file: Path, *, allow_stale: bool) -> dict[str, list[str]]:
     """The stale services of `data_file` and their changed files: a DataError (exit 3) naming
     them and the command that refreshes them, unless `allow_stale`."""
-    stale = changed(manifest.project_dir, recorded(data_file))
+    stale = changed(manifest.project_dir, recorded(data_file), manifest)
     if stale and not allow_stale:
         raise DataError(
-            f"{manifest.display(data_file)}: the code changed since this data was measured, so "
-            "its line numbers no longer fit:\n"
+            f"{manifest.display(data_file)}: {why_stale(stale)}:\n"
             + "\n".join(describe(manifest, stale))
             + f"\nRefresh it: {refresh_command(stale)}\n(To see the figures anyway, marked STALE "
             "in every output: add --allow-stale.)"

@@ -28,6 +28,7 @@ from . import (
     datafiles,
     environments,
     filelock,
+    freshness,
     outcomes,
     processes,
     pytest_output,
@@ -339,6 +340,8 @@ def _keep(
         datafiles.project_relative(manifest.project_dir, service.cwd),
         service=service.name,
         project_dir=manifest.project_dir,
+        # What else decides its figures: data measured with other settings goes stale too.
+        settings_entries=freshness.settings_digests(settings.figure_settings(manifest, service)),
     )
     if not sliced:
         # The combined file no longer matches the services' data: keep it aside, so that

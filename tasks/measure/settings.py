@@ -192,3 +192,19 @@ def require_measurable(manifest: Manifest, service: Service, chosen: Settings) -
         f"from {manifest.display(manifest.path)}.",
         why="every file omitted",
     )
+
+
+def figure_settings(manifest: Manifest, service: Service, config: Any | None = None) -> dict[str, list[str]]:
+    """The run settings of `service` that decide its figures besides the code: what is left
+    out, and what lines count. Recorded with its data (freshness.py), which goes stale when
+    they change. Paths inside the project are written relative to it (data moves between
+    machines whose checkouts lie elsewhere)."""
+    if config is None:
+        config = run_settings(manifest, service, manifest.data_dir / "settings-probe").config
+    prefix = f"{manifest.project_dir}/"
+    return {
+        "omit": sorted(pattern.replace(prefix, "") for pattern in config.run_omit or []),
+        "exclude_lines": sorted(config.exclude_list or []),
+        "partial_branches": sorted(config.partial_list or []),
+        "partial_always": sorted(config.partial_always_list or []),
+    }
