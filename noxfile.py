@@ -349,7 +349,7 @@ def _service_environments(session: nox.Session) -> dict[str, str]:
     """Each service's environment, for the kit's commands that run several services' tests
     (measure/environments.py): written to a file, named by the variable returned."""
     found = {name: _bin_dir(session, environment) for name, environment in SERVICE_ENVIRONMENTS.items()}
-    listing = session.cache_dir / ENV_RECORDS / f"services-{os.getpid()}.json"
+    listing = session.cache_dir / ENV_RECORDS / f"services-of-{session.name}.json"  # rewritten each time
     listing.parent.mkdir(parents=True, exist_ok=True)
     listing.write_text(json.dumps(found, indent=2), encoding="utf-8")
     return {environments.VARIABLE: str(listing)}

@@ -144,7 +144,7 @@ def handle_run(manifest: Manifest, args: argparse.Namespace, extra: list[str], o
     def keep(exit_code: int, why: str, detail: str) -> None:
         outcome = outcomes.Outcome(
             service=name,
-            label=label.replace(".shard-", " shard ").replace("-of-", "/"),
+            label=f"{name} shard {options.shard.index}/{options.shard.count}" if options.shard else name,
             exit_code=exit_code,
             why=why,
             detail=detail,

@@ -27,9 +27,13 @@ VARIABLE = "COVERAGE_WORKFLOWS_ENVIRONMENTS"
 UNBUILT_PREFIX = "unbuilt: "
 
 
-@functools.cache
 def _recorded() -> dict[str, str]:
-    named = os.environ.get(VARIABLE)
+    return _read(os.environ.get(VARIABLE))
+
+
+@functools.cache
+def _read(named: str | None) -> dict[str, str]:
+    """The file's services and folders, read once per process (keyed by its name)."""
     if not named:
         return {}
     try:

@@ -77,12 +77,12 @@ def _run_logged(
         copier.start()
         try:
             status = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except BaseException:  # the time limit, or Ctrl-C: as subprocess.run, end it and go on
             proc.kill()
             proc.wait()
+            copier.join(timeout=STOP_S)
             raise
-        finally:
-            copier.join(timeout=LINGER_S)  # a process the tests left running may hold the pipe
+        copier.join(timeout=LINGER_S)  # a process the tests left running may hold the pipe
     return status
 
 
