@@ -535,6 +535,10 @@ def test_reports_folder_not_writable__exit_4_naming_it_and_the_old_reports_kept(
     assert (reports / RECORD_NAME).exists()
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupted_mid_test(project: Path, marker: Path, *command: str) -> tuple[int, str, str]:
     """Run a command of the kit, and once the slow test is under way send Ctrl-C as a
     terminal does (SIGINT to the whole process group): its exit status, stdout and stderr."""
@@ -546,6 +550,9 @@ def interrupted_mid_test(project: Path, marker: Path, *command: str) -> tuple[in
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # As a terminal starts it: Ctrl-C not ignored, whatever this process inherited (a job
+        # started with `&` by a non-interactive shell ignores SIGINT, and so do its children).
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     while not marker.exists():
