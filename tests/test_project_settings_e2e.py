@@ -585,3 +585,37 @@ def test_changed_omit__the_data_is_stale_naming_the_setting_until_every_service_
         truth = whole[path]
         assert figure["whole_suite"]["covered"] == len(truth.statements - truth.missing), path
         assert figure["whole_suite"]["statements"] == len(truth.statements), path
+
+
+def test_dynamic_context__the_project_s_test_function_contexts_change_no_figure(measured_copy: Path) -> None:
+    """The project's `dynamic_context = "test_function"`: the kit overrides it for its runs,
+    says so, and every service's own, whole-suite and per-file figures are those without it."""
+    project = measured_copy
+    assert in_process(project, "report", "--format", "services").returncode == 0
+    before = json.loads((project / "reports/services.json").read_text())["services"]
+    settings_file = project / "examples/monorepo/pyproject.toml"
+    settings_file.write_text(
+        settings_file.read_text().replace(
+            "[tool.coverage.run]\n", '[tool.coverage.run]\ndynamic_context = "test_function"\n'
+        )
+    )
+    for service in ("xp", "auth", "discord"):
+        result = tasks(project, "run", service)
+        assert result.returncode == 0, result.output
+        assert "the kit overrides dynamic_context (docs/manifest.md)" in result.stdout, result.stdout
+    assert in_process(project, "combine").returncode == 0
+    assert in_process(project, "report", "--format", "services").returncode == 0
+    after = json.loads((project / "reports/services.json").read_text())["services"]
+
+    def figures(services: list[dict]) -> list[tuple]:
+        return [
+            (
+                s["name"],
+                s["isolated"],
+                s["whole_suite"],
+                [(f["path"], f["isolated"], f["whole_suite"]) for f in s["files"]],
+            )
+            for s in services
+        ]
+
+    assert figures(after) == figures(before)

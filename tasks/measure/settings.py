@@ -125,8 +125,10 @@ def run_settings(
     config.set_option(
         "run:omit", [*coverage_internals.absolute_patterns(config.run_omit, folder), *manifest.omit]
     )
-    if per_test:
-        config.set_option("run:dynamic_context", "test_function")
+    # The service's label is the whole context, which every figure selects by: the project's
+    # own dynamic contexts (test_function, say) would split it. stability's per-test contexts
+    # are the kit's, read apart (analysis.split_context).
+    _set(config, "run:dynamic_context", "dynamic_context", "test_function" if per_test else None, overridden)
     # Files never imported still count (as 0%), in namespace packages too.
     config.set_option("report:include_namespace_packages", True)
     return Settings(config=config, found=found, overridden=tuple(overridden))
