@@ -619,3 +619,62 @@ def test_dynamic_context__the_project_s_test_function_contexts_change_no_figure(
         ]
 
     assert figures(after) == figures(before)
+
+
+FORKING = {
+    "configs/services.toml": """
+        [settings]
+        root = "repo"
+
+        [services.forker]
+        source = ["src/forker"]
+        tests = ["tests/forker"]
+    """,
+    "repo/pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+        addopts = "-p no:cacheprovider"
+    """,
+    "repo/src/forker/__init__.py": "",
+    "repo/src/forker/work.py": """
+        def in_parent():
+            return "parent"
+
+
+        def in_child():
+            total = 0
+            for number in range(3):
+                total += number
+            return total
+    """,
+    # The child runs in_child and ends with os._exit(0), as forking servers and test helpers do.
+    "repo/tests/forker/test_fork.py": """
+        import os
+
+        from forker.work import in_child, in_parent
+
+
+        def test_fork():
+            pid = os.fork()
+            if pid == 0:
+                in_child()
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+            assert in_parent() == "parent"
+    """,
+}
+
+
+def test_fork__lines_run_in_a_child_that_ends_with_os_exit_count(
+    make_project: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    project = make_project(FORKING)
+    result = tasks(project, "run", "forker")
+    assert result.returncode == 0, result.output
+    assert in_process(project, "combine").returncode == 0
+    assert in_process(project, "report", "--format", "services").returncode == 0
+    (forker,) = json.loads((project / "reports/services.json").read_text())["services"]
+    (work,) = [f for f in forker["files"] if f["path"].endswith("work.py")]
+    # Every statement of work.py ran: in_parent in the parent, in_child in the child.
+    assert work["isolated"]["covered"] == work["isolated"]["statements"] == 7, work

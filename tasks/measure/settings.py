@@ -20,8 +20,10 @@ from ..errors import ConfigError
 from . import coverage_internals
 
 # Kept, with what the kit adds to them: every process the tests start is measured, programs
-# they launch (patch = subprocess) and multiprocessing workers, forked or spawned.
-RUN_ADDITIONS = {"patch": "subprocess", "concurrency": "multiprocessing"}
+# they launch (patch = subprocess), children of os.fork() (fork) and processes that end with
+# os._exit (_exit), and multiprocessing workers, forked or spawned.
+RUN_PATCHES = ("subprocess", "fork", "_exit")
+RUN_ADDITIONS = {"concurrency": "multiprocessing"}
 # Services that import nothing of another service are normal here.
 QUIET = ("module-not-imported", "module-not-measured")
 # Whose difference between a service's configuration and the root's changes a figure in a
@@ -117,7 +119,7 @@ def run_settings(
     _set(config, "run:context", "context", service.name, overridden)
     _set(config, "run:parallel", "parallel", True, overridden)
     _set(config, "run:branch", "branch", True, overridden)
-    config.set_option("run:patch", sorted({*(config.patch or []), RUN_ADDITIONS["patch"]}))
+    config.set_option("run:patch", sorted({*(config.patch or []), *RUN_PATCHES}))
     # coverage.py measures threads unless told otherwise; multiprocessing joins what is there.
     concurrency = config.concurrency or ["thread"]
     config.set_option("run:concurrency", sorted({*concurrency, RUN_ADDITIONS["concurrency"]}))
