@@ -125,10 +125,10 @@ def _tasks(
 def _end_table() -> None:
     """At the end of a nox run in which a service's run failed: one table of the runs, and
     the worst exit status as nox's (docs/exit-codes.md), where nox would say 1."""
-    failed = [o for o in outcomes.since(MANIFEST.data_dir, STARTED) if o.failed]
+    ended = outcomes.since(MANIFEST.data_dir, STARTED)
+    failed = [o for o in ended if o.failed]
     if not failed:
         return
-    ended = outcomes.since(MANIFEST.data_dir, STARTED)
     sys.stdout.flush()
     sys.stderr.write("\ncoverage-workflows: " + "\n".join(outcomes.table(ended)) + "\n")
     code = outcomes.worst([o.exit_code for o in failed] + _stopped)
@@ -284,8 +284,7 @@ def _built(session: nox.Session, name: str, python: str | None = None) -> Built 
     interpreter = Path(bin_dir) / "python"
     here = HERE  # where the kit runs it
     shown = interpreter.relative_to(here) if interpreter.is_relative_to(here) else interpreter
-    path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
-    return Built(python=str(shown), variables={"PATH": path, "VIRTUAL_ENV": str(Path(bin_dir).parent)})
+    return Built(python=str(shown), variables=environments.activation(bin_dir))
 
 
 SERVICE_ENVIRONMENTS: dict[str, str] = {}  # each service's -> the session that builds its environment

@@ -142,22 +142,22 @@ def nox(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     return run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *args], project, env=env)
 
 
-def nox_in_venvs(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """Run real nox sessions in `project`, each in a new virtualenv that sees this
-    environment's packages through PYTHONPATH, with pip kept off any index: environments are
-    made and installed into as for a user, and nothing is downloaded."""
-    environment = {"PYTHONPATH": sysconfig.get_paths()["purelib"], "PIP_NO_INDEX": "1", **(env or {})}
-    # Also for the nox that adopt's check starts (it takes the user's backend from the variable).
-    environment.setdefault("NOX_DEFAULT_VENV_BACKEND", "virtualenv")
-    argv = [sys.executable, "-m", "nox", "--default-venv-backend", "virtualenv", *args]
-    return run(argv, project, env=environment, timeout=600)
-
-
+# Where nox builds virtualenvs that see this environment's packages, with pip kept off any
+# index; the backend also as the variable, for a nox the command starts (adopt's check).
 OFFLINE_VENVS = {
     "PYTHONPATH": sysconfig.get_paths()["purelib"],
     "PIP_NO_INDEX": "1",
     "NOX_DEFAULT_VENV_BACKEND": "virtualenv",
-}  # nox_in_venvs' environment, for a command that starts nox itself (adopt's check)
+}
+
+
+def nox_in_venvs(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run real nox sessions in `project`, each in a new virtualenv that sees this
+    environment's packages through PYTHONPATH, with pip kept off any index: environments are
+    made and installed into as for a user, and nothing is downloaded."""
+    environment = {**OFFLINE_VENVS, **(env or {})}
+    argv = [sys.executable, "-m", "nox", "--default-venv-backend", "virtualenv", *args]
+    return run(argv, project, env=environment, timeout=600)
 
 
 def tasks(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:

@@ -32,8 +32,6 @@ from tests.oracle import strict_run
 pytestmark = pytest.mark.e2e
 
 KIT_FOLDER = ".coverage-workflows"
-# The kit's sessions run in virtualenvs that see this environment's packages (nox_in_venvs).
-VIRTUALENV = {"NOX_DEFAULT_VENV_BACKEND": "virtualenv"}
 # The oracle's pytest must not start pytest-cov's own measurement inside coverage run's.
 NO_COV = {"PYTEST_ADDOPTS": f"--no-cov {SUITE_PLUGINS_OFF}"}
 
@@ -173,7 +171,7 @@ def test_adopt__src_layout_with_its_own_noxfile_and_tasks(tmp_path: Path) -> Non
     # A plain `nox` still runs what it ran before: the repository's own tests, only.
     assert [line.split()[1] for line in listed.stdout.splitlines() if line.startswith("* ")] == ["tests"]
 
-    measured = nox_in_venvs(host, "-s", "coverage-all", "combine", "report", "gate", env=VIRTUALENV)
+    measured = nox_in_venvs(host, "-s", "coverage-all", "combine", "report", "gate")
     assert measured.returncode == 0, measured.output
     assert "gate: PASS" in measured.stdout, measured.stdout
     figures = services_json(host)
@@ -324,7 +322,7 @@ def test_adopt__one_folder_per_package_each_measured_in_its_own(tmp_path: Path) 
     assert "line = 40 # from fail_under in packages/billing/.coveragerc" not in manifest
     assert "line = 40 # from fail_under in packages/billing/pyproject.toml [tool.coverage.report]" in manifest
 
-    measured = nox_in_venvs(host, "-s", "coverage-all", "combine", "report", env=VIRTUALENV)
+    measured = nox_in_venvs(host, "-s", "coverage-all", "combine", "report")
     assert measured.returncode == 0, measured.output
     figures = services_json(host)
     # The strict run of notify sees the test kit the way its session installed it.

@@ -42,7 +42,6 @@ from tests.oracle import FileTruth, truth_of
 pytestmark = pytest.mark.e2e
 
 KIT_FOLDER = ".coverage-workflows"
-VIRTUALENV = {"NOX_DEFAULT_VENV_BACKEND": "virtualenv"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def adopt_and_measure(kit: Path, root: Path) -> dict[str, dict]:
     assert adopted.returncode == 0, adopted.output
     count = len(tomllib.loads((root / KIT_FOLDER / "configs/services.toml").read_text())["services"])
     assert f"{count} of {count} services collect." in adopted.stdout, adopted.stdout
-    measured = nox_in_venvs(root, "-s", "coverage-all", "combine", "report", env=VIRTUALENV)
+    measured = nox_in_venvs(root, "-s", "coverage-all", "combine", "report")
     assert measured.returncode == 0, adopted.stdout + measured.output
     report = json.loads((root / KIT_FOLDER / "reports/services.json").read_text())
     return {service["name"]: service for service in report["services"]}
@@ -653,7 +652,7 @@ def test_adopt__a_service_that_cannot_collect_is_named_and_the_others_run(kit: P
     assert "2 of 3 services collect." in said, said
 
     # The other services are measured and reported; beta's failure stays with beta.
-    measured = nox_in_venvs(root, "-s", "coverage-all", "combine", "report", env=VIRTUALENV)
+    measured = nox_in_venvs(root, "-s", "coverage-all", "combine", "report")
     assert measured.returncode == 2, measured.output
     report = json.loads((root / KIT_FOLDER / "reports/services.json").read_text())
     figures = {service["name"]: service for service in report["services"]}
@@ -669,7 +668,7 @@ def test_adopt__a_service_that_cannot_collect_is_named_and_the_others_run(kit: P
 
     # So does a list of its sessions: a, b and c, then combine and report.
     listed = nox_in_venvs(
-        root, "-s", "coverage-alpha", "coverage-beta", "coverage-gamma", "combine", "report", env=VIRTUALENV
+        root, "-s", "coverage-alpha", "coverage-beta", "coverage-gamma", "combine", "report"
     )
     assert listed.returncode == 2, listed.output
     assert "Total (2 of 3)" in listed.stdout, listed.stdout

@@ -288,12 +288,9 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             "nox -s combine again."
         )
     if stale and not allow_stale:
-        settings_changed = any(
-            e.startswith(freshness.SETTINGS_PREFIX) for files in stale.values() for e in files
-        )
         intro = (
             f"some services' data no longer holds: {freshness.why_stale(stale)}"
-            if settings_changed
+            if freshness.settings_changed(stale)
             else "some services' data was measured on code that has changed since, so its line numbers no "
             "longer fit"
         )

@@ -68,6 +68,12 @@ def variables(service: str) -> dict[str, str]:
     bin_dir = _recorded().get(service)
     if not bin_dir or bin_dir.startswith(UNBUILT_PREFIX):
         return {}
+    return activation(bin_dir)
+
+
+def activation(bin_dir: str) -> dict[str, str]:
+    """The variables a virtualenv's activation sets for the environment whose bin folder is
+    `bin_dir` (the noxfile gives the same to the sessions that run in one)."""
     path = os.pathsep.join(filter(None, [bin_dir, os.environ.get("PATH", "")]))
     return {"PATH": path, "VIRTUAL_ENV": str(Path(bin_dir).parent)}
 

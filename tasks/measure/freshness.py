@@ -93,13 +93,17 @@ def changed(project_dir: Path, digests: Digests, manifest: Manifest | None = Non
     current = digest_files(project_dir, paths)
     found = {}
     for service, files in digests.items():
+        now = current
         if manifest is not None and service in manifest.names:
-            current.update(settings_digests(settings.figure_settings(manifest, manifest.service(service))))
+            now = {
+                **current,
+                **settings_digests(settings.figure_settings(manifest, manifest.service(service))),
+            }
         stale = sorted(
             path
             for path, digest in files.items()
             if (not path.startswith(SETTINGS_PREFIX) or manifest is not None)
-            and (digest == GONE or current.get(path, GONE) != digest)
+            and (digest == GONE or now.get(path, GONE) != digest)
         )
         if stale:
             found[service] = stale
@@ -124,9 +128,14 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
     return lines
 
 
+def settings_changed(stale: Mapping[str, list[str]]) -> bool:
+    """Whether any service's run settings, not only its files, changed since."""
+    return any(entry.startswith(SETTINGS_PREFIX) for entries in stale.values() for entry in entries)
+
+
 def why_stale(stale: Mapping[str, list[str]]) -> str:
     """Why the data no longer holds: changed code, or settings that decide figures too."""
-    if any(entry.startswith(SETTINGS_PREFIX) for entries in stale.values() for entry in entries):
+    if settings_changed(stale):
         return (
             "the code or the run settings changed since this data was measured, so its figures no longer hold"
         )

@@ -62,7 +62,7 @@ def warning(missing: Sequence[str], summary: str = "summary.md") -> list[str]:
     incomplete; `summary` is where the Markdown summary lists each with why."""
     if not missing:
         return []
-    labels = list(dict.fromkeys(item.partition(":")[0] for item in missing))
+    labels = _labels(missing)
     more = f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else ""
     shown = ", ".join(labels[:SHOWN]) + more
     return [f"INCOMPLETE DATA: combined without {shown}; why, for each: {summary}, or nox -s combine"]
@@ -74,9 +74,15 @@ def refuse(manifest: Manifest, what: str) -> None:
     missing = missing_inputs(manifest)
     if not missing:
         return
-    labels = ", ".join(dict.fromkeys(item.partition(":")[0] for item in missing))
     raise DataError(
-        f"the combined data was made without {labels} (their runs failed, or combine --allow-missing), "
+        f"the combined data was made without {', '.join(_labels(missing))} (their runs failed, or "
+        "combine --allow-missing), "
         f"so {what} would keep figures that are not the repository's. Run them (nox -s coverage-<service>), "
         "then nox -s combine, and try again."
     )
+
+
+def _labels(missing: Sequence[str]) -> list[str]:
+    """The services (or shards) named by what combine went without, each once: each item
+    starts with its label and a colon."""
+    return list(dict.fromkeys(item.partition(":")[0] for item in missing))
