@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))  # nox imports this file without its folder
 if TYPE_CHECKING:
     from tasks.config import loader
     from tasks.config import manifest as manifest_module
-    from tasks.errors import MEANINGS, KitError
+    from tasks.errors import EXIT_FAILED, MEANINGS, KitError
     from tasks.measure import environments, outcomes
 else:
     loader = importlib.import_module(f"{KIT}.config.loader")
@@ -47,7 +47,7 @@ else:
     environments = importlib.import_module(f"{KIT}.measure.environments")
     outcomes = importlib.import_module(f"{KIT}.measure.outcomes")
     _errors = importlib.import_module(f"{KIT}.errors")
-    MEANINGS, KitError = _errors.MEANINGS, _errors.KitError
+    MEANINGS, KitError, EXIT_FAILED = _errors.MEANINGS, _errors.KitError, _errors.EXIT_FAILED
 
 nox.needs_version = ">=2026.8.10"  # allow_parallel= on sessions
 if INCLUDED:
@@ -131,10 +131,32 @@ def _end_table() -> None:
         return
     sys.stdout.flush()
     sys.stderr.write("\ncoverage-workflows: " + "\n".join(outcomes.table(ended)) + "\n")
+    if _side_by_side() and any(o.exit_code == EXIT_FAILED for o in failed):
+        # coverage-all runs such a service again alone by itself; nox's own parallel mode
+        # cannot, so the table says how to tell a shared file from a failing test.
+        sys.stderr.write(
+            "These sessions ran side by side (nox --parallel): a service whose tests failed may pass "
+            "alone, when its tests share a file, port or database with another's. Run it alone "
+            "(the command above), or use nox -s coverage-all, which does so by itself (docs/sharding.md).\n"
+        )
     code = outcomes.worst([o.exit_code for o in failed] + _stopped)
     sys.stderr.flush()
     logging.shutdown()
     os._exit(code)  # nox has ended with 1 (a failed session); an atexit hook cannot change it otherwise
+
+
+def _side_by_side() -> bool:
+    """Whether this nox runs sessions in parallel (-j N, --parallel N, NOX_PARALLEL)."""
+    argv = sys.argv[1:]
+    given = os.environ.get("NOX_PARALLEL", "")
+    for index, arg in enumerate(argv):
+        if arg in ("-j", "--parallel") and index + 1 < len(argv):
+            given = argv[index + 1]
+        elif arg.startswith("--parallel="):
+            given = arg.partition("=")[2]
+        elif arg.startswith("-j") and len(arg) > 2:
+            given = arg[2:]
+    return given not in ("", "0", "1")
 
 
 # In nox's parallel mode each session runs in a child nox; the parent prints the table.

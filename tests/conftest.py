@@ -47,6 +47,12 @@ class Result:
         return self.stdout + self.stderr
 
 
+def flat(text: str) -> str:
+    """`text` with every run of whitespace one space: what the kit says, whatever its folding
+    of long lines to 120 columns (tasks/text.py) made of it."""
+    return " ".join(text.split())
+
+
 # Plugins of the kit's own test suite that the repositories it measures do not use, kept out
 # of every pytest process the tests start (the measured runs, the oracle's strict runs, the
 # audit's collections): hypothesis's imports the whole of hypothesis, half a second of CPU

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from coverage import CoverageData
 
-from tests.conftest import GIT_IDENTITY, Result, commit_everything, in_process, private_copy, run, tasks
+from tests.conftest import GIT_IDENTITY, Result, commit_everything, flat, in_process, private_copy, run, tasks
 from tests.oracle import EXAMPLE_ROOT, EXAMPLE_SERVICES
 
 pytestmark = pytest.mark.e2e
@@ -175,7 +175,10 @@ def test_combine__refuses_carried_data_whose_files_changed(measured_repository: 
     tasks(project, "run", "xp")  # xp afresh; auth and discord, whose tests ran levels.py, not
     combined = in_process(project, "combine")
     assert combined.returncode == 3, combined.output
-    assert "auth: ran examples/monorepo/src/xp/levels.py, changed since it was measured" in combined.stderr
+    said = flat(combined.stderr)
+    assert "auth, discord: ran examples/monorepo/src/xp/levels.py, changed since it was measured" in said, (
+        said
+    )
 
 
 def test_affected__bad_input_is_exit_2_naming_it(measured_repository: Path, tmp_path: Path) -> None:

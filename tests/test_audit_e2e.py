@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import in_process
+from tests.conftest import flat, in_process
 
 pytestmark = pytest.mark.e2e
 
@@ -276,7 +276,7 @@ def test_audit__layout_flaw_is_found_with_where_why_and_fix(
     code, out = audit(make_project, changes)
     assert code == exit_code, (case, out)
     for fragment in expected:
-        assert fragment in out, (case, fragment, out)
+        assert flat(fragment) in flat(out), (case, fragment, out)
     assert "\n1 finding, " in out, (case, out)  # exactly the one flaw
 
 
@@ -300,9 +300,10 @@ def test_audit__warnings_of_one_kind_are_one_line_with_a_count_after_the_errors(
     code, out = audit(make_project, files)
     assert code == 1, out
     lines = [line for line in out.splitlines() if line.startswith(("error", "warning"))]
+    assert [line.split(":")[0] for line in lines] == ["error", "warning"], lines
     assert lines[0].startswith("error: repo/.coveragerc"), lines
-    assert lines[1:] == [
+    assert (
         "warning: configs/services.toml [services.svc0.thresholds] and 4 more places: 5 warnings of one "
         "kind: svc0 has no line floor; svc1 has no line floor; svc2 has no line floor; and 2 more."
-    ], lines
+    ) in flat(out), out
     assert out.endswith("2 findings, 1 at error severity.\n"), out

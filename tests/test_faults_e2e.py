@@ -29,7 +29,7 @@ from tasks.history.store import History
 from tasks.measure.runner import ALIVE_NAME, clear_abandoned_scratch
 from tasks.report.publish import STAGING_NAME, SWAPPED_PREFIX
 from tasks.report.reuse import RECORD_NAME
-from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, run, tasks
+from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, flat, run, tasks
 from tests.oracle import example_source_files
 
 pytestmark = pytest.mark.e2e
@@ -501,8 +501,7 @@ def denied(project: Path, tmp_path: Path, events: list[str], pattern: str, *args
     assert_no_traceback(result)
     assert re.search(
         r"^error: cannot write or read \S*reports/\S*: Permission denied\. Make it writable",
-        result.stderr,
-        re.M,
+        flat(result.stderr),
     ), result.stderr
     return result
 

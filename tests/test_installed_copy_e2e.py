@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import tasks
+from tests.conftest import flat, tasks
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ def test_run__measured_code_imported_from_another_copy_is_refused_by_name(make_p
 
     api = tasks(project, "run", "api")
     assert api.returncode == 2, api.output
-    message = api.stderr
+    message = flat(api.stderr)
     assert "api: its tests imported code of core from another copy than the repository's sources" in message
     installed = (project / "repo/installed/core/__init__.py").resolve()
     assert f"core from {installed} (the repository's is repo/src/core/__init__.py)" in message, message

@@ -22,6 +22,7 @@ TASKS = KIT / "tasks"
 # The stages of the pipeline, lowest first: a stage may use its own and the ones before it.
 STAGES = (
     "errors",
+    "text",
     "config",
     "measure",
     "analyze",

@@ -19,7 +19,7 @@ from coverage.exceptions import DataError as CoverageDataError
 
 from tasks.errors import is_locked
 from tasks.history import exchange
-from tests.conftest import Result, audit_hook_env, commit_all, git, init_repo, private_copy, run
+from tests.conftest import Result, audit_hook_env, commit_all, flat, git, init_repo, private_copy, run
 
 pytestmark = pytest.mark.e2e
 
@@ -259,7 +259,7 @@ def test_mistake__documented_exit_code_clear_message_no_traceback(
     assert result.returncode == mistake.code, result.output
     assert "Traceback" not in result.output, result.output
     assert result.stderr.startswith("error: "), result.stderr
-    assert mistake.says in result.stderr, result.stderr
+    assert flat(mistake.says) in flat(result.stderr), result.stderr
 
 
 def short_waits(tmp_path: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ from coverage import CoverageData
 from tasks.config.layout import Shard
 from tasks.config.loader import load
 from tasks.measure import parallel
-from tests.conftest import in_process, nox, tasks, write_files
+from tests.conftest import flat, in_process, nox, tasks, write_files
 
 pytestmark = pytest.mark.e2e
 
@@ -113,21 +113,31 @@ def test_meets_the_other_service():
 
 
 def test_nox_parallel__service_sessions_run_side_by_side(kit_copy: Path) -> None:
-    """Each service's tests wait for the other's: they pass only if both run at once."""
+    """Each service's tests wait for the other's: they pass only if both run at once. One
+    of discord's tests fails besides: the end table says that side by side, a failure may
+    be a file the two share, and how to run it alone."""
     example = kit_copy / "examples/monorepo"
     write_files(
         example,
         {
             "tests/auth/test_meet.py": RENDEZVOUS.format(me="auth", other="discord"),
             "tests/discord/test_meet.py": RENDEZVOUS.format(me="discord", other="auth"),
+            "tests/discord/test_fails.py": "def test_fails():\n    assert 1 == 2\n",
         },
     )
     result = nox(kit_copy, "-j", "2", "-s", "coverage-auth", "coverage-discord")
-    assert result.returncode == 0, result.output
+    assert result.returncode == 1, result.output
     # Both, after the one environment they share was built (once, before either).
     assert "Ran 3 sessions" in result.stderr
     assert result.stderr.count("* shared-env: success") == 1
-    assert all((kit_copy / DATA / name).exists() for name in ("auth", "discord"))
+    assert (kit_copy / DATA / "auth").exists()
+    said = flat(result.stderr)
+    assert "discord FAILED (exit 1): tests failed" in said, result.stderr
+    assert "ran side by side (nox --parallel): a service whose tests failed may pass alone" in said
+    (example / "tests/discord/test_meet.py").unlink()  # alone, there is no one to meet
+    alone = nox(kit_copy, "-s", "coverage-discord")  # one after another: no such words
+    assert alone.returncode == 1, alone.output
+    assert "discord FAILED (exit 1)" in flat(alone.stderr) and "side by side" not in alone.stderr
 
 
 def test_limits__default_to_one_test_process_per_core() -> None:

@@ -14,7 +14,7 @@ from tasks.analyze.analysis import ServiceFigures
 from tasks.config import loader
 from tasks.config import manifest as manifest_module
 from tasks.report import report
-from tests.conftest import KIT, in_process, nox, tasks
+from tests.conftest import KIT, flat, in_process, nox, tasks
 from tests.oracle import example_source_files, strict_run
 
 pytestmark = pytest.mark.e2e
@@ -278,7 +278,7 @@ def test_run__option_values_are_not_taken_for_test_paths(kit_copy: Path, options
     """A path given as an option's value (as pytest reads it) names no test of its own: the
     service's own test paths stay, narrowed by the option."""
     result = tasks(kit_copy, "run", "xp", *options)
-    assert f" tests/xp {' '.join(options)} in examples/monorepo" in result.stdout, result.stdout
+    assert f" tests/xp {' '.join(options)} in examples/monorepo" in flat(result.stdout), result.stdout
 
 
 def test_run__new_run_retires_the_old_combined_file(measured_copy: Path) -> None:
@@ -342,7 +342,7 @@ def test_nox__broken_manifest_exits_2_naming_line_and_key(
 def test_without_combined_data__names_the_sessions(kit_copy: Path, command: str) -> None:
     result = tasks(kit_copy, command)
     assert result.returncode == 3
-    assert "nox -s coverage-xp coverage-auth coverage-discord combine" in result.stderr
+    assert "nox -s coverage-xp coverage-auth coverage-discord combine" in flat(result.stderr)
 
 
 def test_run__environment_is_not_leaked_into_data(measured_copy: Path) -> None:

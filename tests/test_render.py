@@ -134,3 +134,29 @@ def test_md_code__any_text_stays_literal() -> None:
     assert md_code("a`b") == "``a`b``"
     assert md_code("`x``") == "``` `x`` ```"
     assert md_code("<img src=x>|*y*\nz") == "`<img src=x>|*y* z`"
+
+
+def test_columns__a_cell_too_long_for_the_width_goes_whole_and_its_row_goes_on_below() -> None:
+    name = "a-service-name-far-too-long-to-share-a-line-with-its-figures"
+    rows = [("Service", "Stmts", "Line"), ("short", "40", "55.0%"), (name, "160", "33.8%")]
+    lines = render.columns(rows, right=(1, 2), wrap=(0,), width=40)
+    assert lines == [
+        "Service  Stmts   Line",
+        "---------------------",
+        "short       40  55.0%",
+        name,
+        "           160  33.8%",
+    ]
+    assert render.columns(rows, right=(1, 2), wrap=(0,)) == render.columns(rows, right=(1, 2))  # fits 120
+
+
+def test_fold__at_spaces_under_the_line_it_continues_and_never_inside_a_word() -> None:
+    from tasks.text import fold
+
+    path = "src/" + "x" * 150 + ".py"
+    text = "  " + " ".join(f"svc{n:02d}," for n in range(40)) + f" then {path} ends"
+    folded = fold(text, width=60).split("\n")
+    assert all(len(line) <= 60 for line in folded if path not in line)
+    assert [line for line in folded if path in line] == [f"    {path}"]  # whole, on a line of its own
+    assert all(line.startswith("    ") for line in folded[1:])
+    assert " ".join(" ".join(folded).split()) == " ".join(text.split())  # nothing lost or added

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from ..config.manifest import Manifest
 from ..errors import EXIT_FAILED, EXIT_OK, ConfigError
+from .shared import add_allow_missing
 
 
 def add_baseline(commands: Any) -> None:
@@ -38,6 +39,7 @@ def add_baseline(commands: Any) -> None:
     baseline.add_argument("--force", action="store_true", help="with --set: replace the branch's baseline")
     baseline.add_argument("--branch", help="the branch to file under or show (default: git's, or CI's)")
     baseline.add_argument("--commit", help="the commit to file the snapshot under (default: HEAD)")
+    add_allow_missing(baseline, REFUSED_MISSING)
 
 
 def add_ratchet(commands: Any) -> None:
@@ -51,6 +53,14 @@ def add_ratchet(commands: Any) -> None:
     ratchet.add_argument(
         "--check", action="store_true", help="print the raises due and exit 1 if any; write nothing"
     )
+    add_allow_missing(ratchet, REFUSED_MISSING)
+
+
+# The history and the floors keep figures of the whole repository: the option is taken, for one
+# `nox -s combine report baseline -- --allow-missing`, and incomplete data is still refused.
+REFUSED_MISSING = (
+    "accepted for nox -s combine report baseline -- --allow-missing; incomplete data is still refused"
+)
 
 
 def handle_baseline(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:

@@ -7,15 +7,17 @@ says what went wrong, where, and how to fix it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from ..config import loader
 from ..config.manifest import DEFAULT_MANIFEST, Manifest
 from ..errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, KitError, io_failure
+from ..text import Folded, fold
 from . import adopt, gate, history, measure, report, upkeep
 
 Handler = Callable[[Manifest, argparse.Namespace, list[str], TextIO], int]
@@ -43,6 +45,8 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
 WITHOUT_MANIFEST: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace, TextIO], int]]] = {
     "adopt": (adopt.add_adopt, adopt.handle_adopt),
 }
+# Commands whose output programs read: printed as it is, never folded.
+MACHINE_READABLE = ("matrix", "services")
 PYTEST_PASSTHROUGH = ("run", "stability")  # the commands whose further arguments go to pytest
 
 
@@ -52,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         hint = _under_nox() if message.startswith("unrecognized arguments") else ""
-        self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see {self.prog} --help){hint}\n")
+        self.exit(EXIT_CONFIG, fold(f"{self.prog}: error: {message} (see {self.prog} --help){hint}") + "\n")
 
 
 def _under_nox() -> str:
@@ -76,7 +80,8 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_MANIFEST,
         help="the service manifest, relative to the project directory (default: %(default)s)",
     )
-    commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # COMMAND in the usage line: the list of every command's name would run past 120 columns.
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for add, _ in [*COMMANDS.values(), *WITHOUT_MANIFEST.values()]:
         add(commands)
     return top
@@ -86,6 +91,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     args, extra = parser().parse_known_args(argv)
     if extra and args.command not in PYTEST_PASSTHROUGH:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command not in MACHINE_READABLE and not (
+        getattr(args, "markdown", False) or getattr(args, "json", False)
+    ):
+        out = cast(TextIO, Folded(out))  # what people read fits 120 columns (tasks/text.py)
+    try:
+        return _dispatch(args, extra, out, err)
+    finally:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing to flush to
+            out.flush()
+
+
+def _dispatch(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO) -> int:
     try:
         if args.command in WITHOUT_MANIFEST:
             return WITHOUT_MANIFEST[args.command][1](args, out)
@@ -96,7 +113,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         os.chdir(manifest.project_dir)
         return handle(manifest, args, extra, out)
     except KitError as exc:
-        print(f"error: {exc.message}", file=err)
+        print(fold(f"error: {exc.message}"), file=err)
         return exc.exit_code
     except BrokenPipeError:
         return EXIT_OK  # the reader (`| head`) had what it wanted
@@ -105,5 +122,5 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         print("interrupted: nothing half-written was kept; what was there before is unchanged.", file=err)
         return EXIT_INTERRUPTED
     except OSError as exc:  # a full disk or a permission: the system's words, and the file
-        print(f"error: {io_failure(exc)}", file=err)
+        print(fold(f"error: {io_failure(exc)}"), file=err)
         return EXIT_IO

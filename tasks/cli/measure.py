@@ -220,11 +220,16 @@ def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str
     from ..measure import datafiles, incomplete
 
     result = datafiles.combine(manifest, allow_missing=args.allow_missing, allow_stale=args.allow_stale)
-    # One entry a service, however many shards it came in: CI may combine hundreds.
-    parts = ", ".join(
-        f"{name} ({f'{got.data_files} shards, ' if got.data_files > 1 else ''}{got.source_files} files)"
-        for name, got in result.inputs.items()
-    )
+    # One entry a service, however many shards it came in; past a few, their count: CI may
+    # combine hundreds.
+    if len(result.inputs) <= SHOWN_INPUTS:
+        parts = ", ".join(
+            f"{name} ({f'{got.data_files} shards, ' if got.data_files > 1 else ''}{got.source_files} files)"
+            for name, got in result.inputs.items()
+        )
+    else:
+        shards = sum(got.data_files for got in result.inputs.values())
+        parts = f"{len(result.inputs)} services ({shards} data files)"
     print(f"combined {parts} into {manifest.display(result.target)}", file=out)
     if result.missing:
         print("INCOMPLETE: combined without these; every report will say so:", file=out)
@@ -237,6 +242,7 @@ def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str
 
 
 SHOWN_PROBLEMS = 10  # missing inputs combine names; its record (and the Markdown) lists them all
+SHOWN_INPUTS = 8  # services combine names, each with its count of files; past it, their number
 
 
 def handle_services(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:

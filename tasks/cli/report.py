@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from ..config.manifest import Manifest
 from ..errors import EXIT_OK, ConfigError
-from .shared import add_allow_missing, add_allow_stale, print_stale
+from .shared import add_allow_missing, add_allow_stale, print_incomplete, print_stale
 
 
 def add_report(commands: Any) -> None:
@@ -85,8 +85,9 @@ def handle_report(manifest: Manifest, args: argparse.Namespace, extra: list[str]
             "elsewhere for the kit's editor files (docs/editors.md)",
             file=out,
         )
-    print("", file=out)
-    print(render.masking_summary(shown.rows), file=out)
+    summary = render.masking_summary(shown.rows)
+    if summary:
+        print(f"\n{summary}", file=out)
     if args.open:
         page = manifest.reports_dir / report.DASHBOARD
         # webbrowser honours $BROWSER; without any browser it returns False rather than failing.
@@ -100,6 +101,7 @@ def handle_masking(manifest: Manifest, args: argparse.Namespace, extra: list[str
     from ..report import masking
 
     shared, _, stale = combined.combined_figures(manifest, allow_stale=args.allow_stale)
+    print_incomplete(manifest, out)
     print_stale(manifest, stale, out)
     matrix = masking.build(shared, manifest)
     print(masking.markdown(matrix) if args.markdown else masking.terminal(matrix), file=out)
@@ -108,6 +110,7 @@ def handle_masking(manifest: Manifest, args: argparse.Namespace, extra: list[str
 
 def handle_recommend(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
     from ..analyze import combined
+    from ..measure import incomplete
     from ..report import recommend
 
     if args.top < 1:
@@ -115,8 +118,13 @@ def handle_recommend(manifest: Manifest, args: argparse.Namespace, extra: list[s
     for name in args.service or ():
         manifest.service(name)  # an unknown name fails with the closest match
     shared, services, stale = combined.combined_figures(manifest, allow_stale=args.allow_stale)
+    print_incomplete(manifest, out)
     print_stale(manifest, stale, out)
-    chosen = [s for s in services if not args.service or s.name in args.service]
+    # A service with no data has no figure to advise on: its run comes first (the notice).
+    unmeasured = incomplete.unmeasured_services(manifest)
+    chosen = [
+        s for s in services if (not args.service or s.name in args.service) and s.name not in unmeasured
+    ]
     advice = recommend.build(shared, manifest, chosen)
     text = recommend.markdown(advice, args.top) if args.markdown else recommend.terminal(advice, args.top)
     print(text, file=out)

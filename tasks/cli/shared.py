@@ -18,19 +18,27 @@ def add_allow_stale(command: argparse.ArgumentParser) -> None:
     )
 
 
-def add_allow_missing(command: argparse.ArgumentParser) -> None:
-    """For the commands that show the combined data as it is: incomplete data is always shown,
-    marked; the option is taken so that one `nox -s combine report gate -- --allow-missing`
-    reaches each of them."""
-    command.add_argument(
-        "--allow-missing",
-        action="store_true",
-        help="accepted for nox -s combine report -- --allow-missing; incomplete data is shown marked",
-    )
+def add_allow_missing(
+    command: argparse.ArgumentParser,
+    meaning: str = "accepted for nox -s combine report -- --allow-missing; incomplete data is shown marked",
+) -> None:
+    """For the commands that read the combined data without judging it: the option is taken so
+    that one `nox -s combine report gate -- --allow-missing` reaches each of them; `meaning`
+    says what it does there (reports show incomplete data marked)."""
+    command.add_argument("--allow-missing", action="store_true", help=meaning)
 
 
 def print_stale(manifest: Manifest, stale: Mapping[str, list[str]], out: TextIO) -> None:
     from ..measure import freshness
 
     for line in freshness.stale_warning(manifest, stale):
+        print(line, file=out)
+
+
+def print_incomplete(manifest: Manifest, out: TextIO) -> None:
+    """The one line a command that reads incomplete combined data starts with."""
+    from ..measure import incomplete
+
+    summary = manifest.display(manifest.reports_dir / "summary.md")
+    for line in incomplete.warning(incomplete.missing_inputs(manifest), summary):
         print(line, file=out)

@@ -102,6 +102,9 @@ MAX_RETENTION_DAYS = 3650
 MAX_KEEP_SNAPSHOTS = 1_000_000
 MAINTENANCE_KEYS = {"retention_days", "keep_snapshots"}
 
+# An error lists every declared service up to this many; past it, says how to list them.
+LISTED_NAMES = 12
+
 
 @dataclass(frozen=True, kw_only=True)
 class Thresholds:
@@ -246,10 +249,12 @@ class Manifest:
             if service.name == name:
                 return service
         hint = did_you_mean(name, self.names)
-        raise ConfigError(
-            f"unknown service {name!r} in {self.display(self.path)}.{hint} "
+        declared = (
             f"Declared services: {', '.join(self.names)}."
+            if len(self.names) <= LISTED_NAMES
+            else f"{len(self.names)} services are declared; nox -s services lists them."
         )
+        raise ConfigError(f"unknown service {name!r} in {self.display(self.path)}.{hint} {declared}")
 
     def owner(self, path: Path) -> Service | None:
         """The service whose source holds the absolute file `path`, if any."""

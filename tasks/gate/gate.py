@@ -114,6 +114,10 @@ def run(
     selected = set(only) if only is not None else None
     if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
         shared, services, stale = combined_figures(manifest, allow_stale=allow_stale)
+        # A service with no data has no figure to judge (not 0%): the rest are judged, and
+        # the total is theirs, as the report's is; the notice says who is left out.
+        unmeasured = incomplete.unmeasured_services(manifest)
+        services = tuple(s for s in services if s.name not in unmeasured)
     else:
         # The changed-line policy alone reads only the files in the diff: nothing else is
         # parsed or analysed, and there is no per-service table to show.
@@ -181,12 +185,19 @@ def _incomplete(verdict: Verdict) -> Verdict:
 # -- output -----------------------------------------------------------------------------
 
 
+# Passing service checks past this many fold into one row, as passing file checks always do.
+SHOWN_PASSING_SERVICES = 12
+
+
 def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
-    """Table rows: every check, except passing per-file checks, which fold into one row."""
+    """Table rows: every check, except passing per-file checks, which fold into one row, and
+    passing per-service checks when there are many."""
     rows = []
     passing_files = [c for c in verdict.checks if c.policy == "file" and c.status == PASS]
+    passing_services = [c for c in verdict.checks if c.policy == "service" and c.status == PASS]
+    folded = {"file"} | ({"service"} if len(passing_services) > SHOWN_PASSING_SERVICES else set())
     for check in verdict.checks:
-        if check.policy == "file" and check.status == PASS:
+        if check.policy in folded and check.status == PASS:
             continue
         if check.baseline is not None:  # regression: the delta matters more than the floor
             target = f"baseline {render.pct(check.baseline)}"
@@ -194,6 +205,9 @@ def _rows(verdict: Verdict) -> list[tuple[str, str, str, str, str, str]]:
         else:
             target, actual = f"{check.target:g}%", render.pct(check.actual)
         rows.append((check.policy, check.scope, check.metric, target, actual, check.status))
+    if "service" in folded:
+        checked = len({c.scope for c in passing_services})
+        rows.append(("service", f"{checked} other services", "floors", "floors", "at or above", PASS))
     if passing_files:
         rows.append(("file", f"{len(passing_files)} other files", "line", "floors", "at or above", PASS))
     return rows
@@ -203,7 +217,7 @@ def terminal(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
     header = ("Policy", "Scope", "Metric", "Target", "Actual", "Status")
     rows = [(policy, plain(scope), *rest) for policy, scope, *rest in _rows(verdict)]
-    lines = render.columns([header, *rows])
+    lines = render.columns([header, *rows], wrap=(1,))
     lines += ["", *details(run_result, markdown=False)]
     lines.append(f"gate: {verdict.status.upper()}")
     return "\n".join(lines)

@@ -62,10 +62,9 @@ def require_combined(manifest: Manifest) -> Path:
     """The combined file, or a DataError naming the sessions that produce it."""
     path = combined_file(manifest)
     if not path.exists():
-        sessions = " ".join(f"coverage-{name}" for name in manifest.names)
         raise DataError(
             f"{manifest.display(path)}: no combined data. Run the services and combine first: "
-            f"nox -s {sessions} combine"
+            f"{freshness.run_command(manifest.names)}"
         )
     return path
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..config.manifest import Manifest
@@ -111,8 +111,9 @@ def changed(project_dir: Path, digests: Digests, manifest: Manifest | None = Non
 
 
 def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
-    """A line per service: the files and settings that changed since its data was measured."""
-    lines = []
+    """A line per service (services for which it says the same, together): the files and
+    settings that changed since its data was measured."""
+    said: dict[str, list[str]] = {}
     for service, entries in stale.items():
         paths = [entry for entry in entries if not entry.startswith(SETTINGS_PREFIX)]
         changed_settings = [entry.removeprefix(SETTINGS_PREFIX) for entry in entries if entry not in paths]
@@ -124,7 +125,11 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
                 f"its run settings changed since it was measured: {', '.join(changed_settings)} "
                 f"(the project's coverage.py configuration, or omit in {manifest.display(manifest.path)})"
             )
-        lines.append(f"  {service}: {'; '.join(parts)}")
+        said.setdefault("; ".join(parts), []).append(service)
+    lines = []
+    for text, services in said.items():
+        more = f" and {len(services) - NAMED_SESSIONS} more" if len(services) > NAMED_SESSIONS else ""
+        lines.append(f"  {', '.join(services[:NAMED_SESSIONS])}{more}: {text}")
     return lines
 
 
@@ -143,7 +148,19 @@ def why_stale(stale: Mapping[str, list[str]]) -> str:
 
 
 def refresh_command(stale: Mapping[str, list[str]]) -> str:
-    return "nox -s " + " ".join(f"coverage-{service}" for service in stale) + " combine"
+    return run_command(list(stale))
+
+
+# Up to this many services, a command names each one's session; beyond, coverage-all runs them
+# (every service, which is also what a change to the run settings calls for).
+NAMED_SESSIONS = 6
+
+
+def run_command(services: Sequence[str]) -> str:
+    """The nox command that measures `services` again and combines."""
+    if len(services) > NAMED_SESSIONS:
+        return "nox -s coverage-all combine"
+    return "nox -s " + " ".join(f"coverage-{service}" for service in services) + " combine"
 
 
 def stale_warning(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..config.layout import MISSING_NAME
 from ..config.manifest import Manifest
 from ..errors import DataError
+from ..text import fold
 
 SHOWN = 3  # services named in the one-line notice; the Markdown lists them all
 
@@ -62,10 +63,11 @@ def warning(missing: Sequence[str], summary: str = "summary.md") -> list[str]:
     incomplete; `summary` is where the Markdown summary lists each with why."""
     if not missing:
         return []
-    labels = _labels(missing)
-    more = f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else ""
-    shown = ", ".join(labels[:SHOWN]) + more
-    return [f"INCOMPLETE DATA: combined without {shown}; why, for each: {summary}, or nox -s combine"]
+    notice = (
+        f"INCOMPLETE DATA: combined without {_few(_labels(missing))}; why, for each: {summary}, "
+        "or nox -s combine"
+    )
+    return fold(notice).split("\n")
 
 
 def refuse(manifest: Manifest, what: str) -> None:
@@ -75,11 +77,17 @@ def refuse(manifest: Manifest, what: str) -> None:
     if not missing:
         return
     raise DataError(
-        f"the combined data was made without {', '.join(_labels(missing))} (their runs failed, or "
+        f"the combined data was made without {_few(_labels(missing))} (their runs failed, or "
         "combine --allow-missing), "
         f"so {what} would keep figures that are not the repository's. Run them (nox -s coverage-<service>), "
         "then nox -s combine, and try again."
     )
+
+
+def _few(labels: Sequence[str]) -> str:
+    """The first SHOWN labels, and how many more."""
+    more = f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else ""
+    return ", ".join(labels[:SHOWN]) + more
 
 
 def _labels(missing: Sequence[str]) -> list[str]:

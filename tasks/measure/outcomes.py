@@ -20,13 +20,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_IO, EXIT_OK, plain
+from ..text import WIDTH, fold
 
 OUTCOMES_DIR = "outcomes"  # under data_dir: <service>[.shard-K-of-N].json
 # Set by coverage-all for each run: the log its whole output goes to (its record names it).
 LOG_VARIABLE = "COVERAGE_WORKFLOWS_LOG"
 # The most telling exit status first: a broken setup, an unwritable disk, missing data, failed tests.
 SEVERITY = (EXIT_CONFIG, EXIT_IO, EXIT_DATA, EXIT_FAILED)
-NOTE_WIDTH = 90  # a note's lines, wrapped: the table stays within 120 columns
+NOTE_WIDTH = 40  # the least width a note's lines wrap to, beside a long name
+LABEL_COLUMN = 36  # labels up to this long have a row's further lines beside them
 DETAIL_LENGTH = 150  # characters of pytest's error in the table; the log has it whole
 
 
@@ -98,18 +100,34 @@ def table(outcomes: list[Outcome], took: str = "") -> list[str]:
     lines = [f"{len(outcomes)} service run{plural}{took}: {len(passed)} passed, {len(failed)} failed."]
     noted = sorted((o for o in passed if o.note), key=lambda o: o.label)
     width = max((len(o.label) for o in [*failed, *noted]), default=0)
+    # A row's further lines, under its second column; below a long name, indented instead.
+    beside = f"  {'':<{width}}  " if width <= LABEL_COLUMN else "      "
     for outcome in failed:
-        lines.append(f"  {outcome.label:<{width}}  FAILED (exit {outcome.exit_code}): {outcome.why}")
-        if outcome.detail:
-            lines.append(f"  {'':<{width}}  {one_line(outcome.detail)}")
-        lines.append(f"  {'':<{width}}  log: {outcome.log}; again: {outcome.rerun}")
+        lines += [
+            f"  {outcome.label:<{width}}  FAILED (exit {outcome.exit_code}): {outcome.why}",
+            *([beside + one_line(outcome.detail)] if outcome.detail else []),
+            *_log_and_again(beside, outcome),
+        ]
     for outcome in noted:
-        first, *rest = textwrap.wrap(outcome.note, NOTE_WIDTH)
-        lines.append(f"  {outcome.label:<{width}}  {first}")
-        lines += [f"  {'':<{width}}  {line}" for line in rest]
+        note = textwrap.wrap(outcome.note, max(NOTE_WIDTH, WIDTH - len(beside)))
+        if width > LABEL_COLUMN:  # the note below the name
+            note.insert(0, "")
+        lines += [f"  {outcome.label:<{width}}  {note[0]}".rstrip(), *(beside + line for line in note[1:])]
+    # Beside a long name, or with a long path, a line folds; its rest stays in its column.
+    lines = [part for line in lines for part in fold(line, hang=len(beside)).split("\n")]
     if passed:
-        lines.append(f"  passed: {', '.join(o.label for o in sorted(passed, key=lambda o: o.label))}")
+        names = ", ".join(o.label for o in sorted(passed, key=lambda o: o.label))
+        lines += fold(f"  passed: {names}").split("\n")
     return lines
+
+
+def _log_and_again(beside: str, outcome: Outcome) -> list[str]:
+    """Where the log is and the command that runs it again: one line, or a line each, never
+    a command cut in two."""
+    line = f"{beside}log: {outcome.log}; again: {outcome.rerun}"
+    if len(line) <= WIDTH:
+        return [line]
+    return [f"{beside}log: {outcome.log}", f"{beside}again: {outcome.rerun}"]
 
 
 def setting_behind(detail: str) -> str | None:

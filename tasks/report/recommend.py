@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..analyze.analysis import ServiceFigures, SharedAnalysis, context_pattern
 from ..config.manifest import Manifest
 from ..errors import plain
+from ..text import WIDTH, fold
 from . import render
 
 DEFAULT_TOP = 10
@@ -118,6 +119,7 @@ def _target_text(target: Target) -> str:
 
 
 TERMINAL_RANGES = 60  # characters of uncovered ranges per file in the terminal; Markdown has all
+MIN_RANGES = 24  # the least of them, beside long paths
 
 
 def shortened(ranges: str, limit: int = TERMINAL_RANGES) -> str:
@@ -136,28 +138,28 @@ def terminal(advice: Advice, top: int = DEFAULT_TOP) -> str:
         rows.append(
             (service.name, str(service.statements), str(service.missed), render.pct(service.line_pct), reach)
         )
-    out += render.columns(rows, right=(1, 2, 3))
+    out += render.columns(rows, right=(1, 2, 3), wrap=(0,))
     for service in advice.services:
         if service.components:
             parts = ", ".join(f"{name} {missed} of {stmts}" for name, stmts, missed in service.components)
-            out.append(f"  {service.name} components (missed of statements): {parts}")
+            out.append(fold(f"  {service.name} components (missed of statements): {parts}"))
     out += ["", f"Top {min(top, len(advice.files))} files by impact:"]
-    files: list[tuple[str, ...]] = [("Impact", "Service", "Component", "File", "Line", "Uncovered lines")]
-    for file in advice.files[:top]:
-        files.append(
-            (
-                str(file.missed),
-                file.service,
-                file.component or "-",
-                plain(file.path),
-                render.pct(file.line_pct),
-                shortened(file.uncovered),
-            )
-        )
+    shown = advice.files[:top]
+    files: list[tuple[str, ...]] = [("Impact", "Service", "Component", "File", "Line")]
+    files += [
+        (str(file.missed), file.service, file.component or "-", plain(file.path), render.pct(file.line_pct))
+        for file in shown
+    ]
+    # The ranges get what the other columns leave of the width (at least MIN_RANGES), so that
+    # paths stay whole on their rows.
+    used = sum(max(len(row[i]) for row in files) + 2 for i in range(len(files[0])))
+    limit = min(TERMINAL_RANGES, max(MIN_RANGES, WIDTH - used - len(", ...")))
+    files[0] += ("Uncovered lines",)
+    files[1:] = [(*row, shortened(file.uncovered, limit)) for row, file in zip(files[1:], shown, strict=True)]
     if len(files) == 1:
         out.append("  none: every service's own tests cover all of its statements.")
     else:
-        out += render.columns(files, right=(0, 4))
+        out += render.columns(files, right=(0, 4), wrap=(1, 3))
     return "\n".join(out)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..analyze.analysis import Figures, ServiceFigures, sum_figures
 from ..config.manifest import Thresholds
+from ..text import WIDTH, fold
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,21 +134,22 @@ def terminal_table(table: Sequence[Row]) -> str:
         )
         for row in table
     ]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
-    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    # Long service names go on a line of their own, the figures below them (WIDTH).
+    header, *body, total = row_lines(cells, right=range(1, len(HEADERS) - 1), wrap=(0,))
+    rule = rule_of(cells, (0,), WIDTH, [line for group in (header, *body, total) for line in group])
+    return "\n".join([*header, rule, *(line for group in body for line in group), rule, *total])
 
-    def fmt(line: Sequence[str]) -> str:
-        first = line[0].ljust(widths[0])
-        middle = [cell.rjust(width) for cell, width in zip(line[1:-1], widths[1:-1], strict=True)]
-        return "  ".join([first, *middle, line[-1]]).rstrip()
 
-    body = [fmt(cells[0]), rule] + [fmt(line) for line in cells[1:-1]] + [rule, fmt(cells[-1])]
-    return "\n".join(body)
+# Up to this many services, the report ends with a sentence on each one's masking; beyond,
+# the masking section above it (the services that borrow most) says it shorter.
+SUMMARY_SERVICES = 12
 
 
 def masking_summary(table: Sequence[Row]) -> str:
     """One sentence per service whose whole-suite figure borrows from other services."""
-    lines = []
+    lines: list[str] = []
+    if len(table) - 1 > SUMMARY_SERVICES:
+        return ""
     for row in table[:-1]:
         if row.gap is None:  # no figure, or no data
             continue
@@ -160,7 +162,7 @@ def masking_summary(table: Sequence[Row]) -> str:
             )
         else:
             lines.append(f"No masking for {row.label}: its own tests reach {pct(row.isolated.line_pct)}.")
-    return "\n".join(lines)
+    return fold("\n".join(lines))
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -216,20 +218,68 @@ def markdown_table(table: Sequence[Row], *, title: str = "Coverage by service") 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def columns(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), rule: bool = True) -> list[str]:
+def columns(
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[int] = (),
+    rule: bool = True,
+    wrap: Sequence[int] = (),
+    width: int = WIDTH,
+) -> list[str]:
     """Rows of cells as fixed-width lines: the first row is the header (underlined with
-    `rule`), columns in `right` are right-aligned. Colour codes take no width."""
+    `rule`), columns in `right` are right-aligned. Colour codes take no width.
 
-    def visible(cell: str) -> int:
-        return len(_ANSI.sub("", cell))
+    A table wider than `width` narrows the columns in `wrap` (names, paths): a cell longer
+    than its narrowed column is written whole, and the rest of its row goes on below, each
+    cell under its own header."""
+    lines = [line for group in row_lines(rows, right=right, wrap=wrap, width=width) for line in group]
+    if rule:
+        lines.insert(1, rule_of(rows, wrap, width, lines))
+    return lines
 
-    widths = [max(visible(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+def rule_of(rows: Sequence[Sequence[str]], wrap: Sequence[int], width: int, lines: Sequence[str]) -> str:
+    """The rule under a table's header: as wide as the table, not as a cell that ran on."""
+    widths = _fitted([[_visible(cell) for cell in row] for row in rows], wrap, width)
+    return "-" * min(max(_visible(line) for line in lines), sum(widths) + 2 * (len(widths) - 1))
+
+
+def _visible(cell: str) -> int:
+    return len(_ANSI.sub("", cell))
+
+
+def row_lines(
+    rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), wrap: Sequence[int] = (), width: int = WIDTH
+) -> list[list[str]]:
+    """The lines of each row of `columns` (one, or more where a cell ran on)."""
+    widths = _fitted([[_visible(cell) for cell in row] for row in rows], wrap, width)
+    starts = [sum(widths[:i]) + 2 * i for i in range(len(widths))]
 
     def pad(cell: str, index: int) -> str:
-        space = " " * (widths[index] - visible(cell))
+        space = " " * max(widths[index] - _visible(cell), 0)
         return space + cell if index in right else cell + space
 
-    lines = ["  ".join(pad(cell, i) for i, cell in enumerate(row)).rstrip() for row in rows]
-    if rule:
-        lines.insert(1, "-" * max(visible(line) for line in lines))
-    return lines
+    grouped = []
+    for row in rows:
+        lines, line = [], ""
+        for index, cell in enumerate(row):
+            if index and _visible(line.rstrip()) > starts[index] - 2:  # the cell before ran on
+                lines.append(line.rstrip())
+                line = ""
+            line += " " * (starts[index] - _visible(line)) + pad(cell, index)
+        grouped.append([*lines, line.rstrip()])
+    return grouped
+
+
+def _fitted(lengths: Sequence[Sequence[int]], wrap: Sequence[int], width: int) -> list[int]:
+    """Column widths: each its longest cell, then, while the table is wider than `width`, the
+    widest column of `wrap` narrowed to its next shorter cell (never below its header)."""
+    widths = [max(row[i] for row in lengths) for i in range(len(lengths[0]))]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        narrowable = [i for i in wrap if widths[i] > lengths[0][i]]
+        if not narrowable:
+            break
+        index = max(narrowable, key=lambda i: widths[i])
+        shorter = [row[index] for row in lengths if row[index] < widths[index]]
+        widths[index] = max(max(shorter, default=0), lengths[0][index])
+    return widths
