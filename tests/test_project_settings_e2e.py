@@ -374,6 +374,29 @@ def test_run__a_measurement_taken_over_by_the_tests__exit_3_and_the_good_data_ke
     assert data.read_bytes() == b"the last good data"
 
 
+def test_run__pytest_cov_taking_over_where_the_kit_did_not_neutralise_it__exit_3_not_0_percent(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    """The project's addopts has --cov: the kit's --no-cov makes it harmless. In a kit copy
+    without that line, pytest-cov starts a measurement of its own over the kit's, and the run
+    must not be taken for tests that run none of their code (0%): refused, exit 3."""
+    project = make_project({**SILENT, "repo/pytest.ini": "[pytest]\npythonpath = src\naddopts = --cov=src\n"})
+    runner = project / "tasks/measure/runner.py"
+    neutralising = '        kit.append("--no-cov")\n'
+    assert runner.read_text().count(neutralising) == 1
+    harmless = tasks(project, "run", "delta")
+    assert harmless.returncode == 0, harmless.output
+    kept = (project / ".coverage-data/delta").read_bytes()
+    runner.write_text(runner.read_text().replace(neutralising, "        pass\n"))
+    taken_over = tasks(project, "run", "delta")
+    assert taken_over.returncode == 3, taken_over.output
+    assert "Traceback" not in taken_over.stderr
+    said = flat(taken_over.stderr)
+    assert "delta: another coverage measurement started over the kit's while the tests ran" in said, said
+    assert "tests/delta/test_core.py::test_answer" in said, said
+    assert (project / ".coverage-data/delta").read_bytes() == kept  # the last good data
+
+
 def test_stale_data__refused_naming_every_service_that_ran_the_file_until_they_run_again(
     measured_copy: Path,
 ) -> None:

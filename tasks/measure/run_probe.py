@@ -8,8 +8,8 @@ lists at the end of the session each imported module that is a file of a service
 its name but was loaded from another file; the run is then refused, naming the package, the
 path it came from and the fix.
 
-The same plugin proves the measurement live: one line of it, run at the end of the session,
-must be in the run's data (its folder is among the run's sources). A service whose tests run
+The same plugin proves the measurement live: one line of it, run as each test starts, must be
+in the run's data (its folder is among the run's sources). A service whose tests run
 none of its code is then a 0% figure, not an error; a run where something else took the
 measurement over is refused.
 """
@@ -65,8 +65,36 @@ def _alive():
     return True  # the sentinel: recorded only where the run's own measurement is live
 
 
-def pytest_sessionfinish(session):
+def _measuring():
+    try:
+        from coverage import Coverage
+
+        return Coverage.current()
+    except Exception:
+        return None
+
+
+# The measurement live as pytest loads its -p plugins: the kit's, which `coverage run` (or, in
+# a pytest-xdist worker, coverage's start-up in the process) started before pytest.
+_KIT = _measuring()
+_TAKEN = []
+
+
+def pytest_runtest_logstart(nodeid, location):
+    # As each test starts (a skipped one too), not at the end of the session: pytest-cov's
+    # measurement ends with the tests, after which coverage.py resumes the kit's.
     _alive()
+    now = _measuring()
+    folder = os.environ.get("COVERAGE_WORKFLOWS_IMPORTS")
+    if _KIT is not None and now is not _KIT and not _TAKEN and folder:
+        # Another measurement started over the kit's (pytest-cov, or a conftest's own): its
+        # settings, not the kit's, decide what is recorded. Said once, with the first test.
+        _TAKEN.append(nodeid)
+        taken = {"test": nodeid, "by": type(now).__module__ if now is not None else "nothing"}
+        (Path(folder) / f"taken-{os.getpid()}.json").write_text(json.dumps(taken), encoding="utf-8")
+
+
+def pytest_sessionfinish(session):
     folder = os.environ.get("COVERAGE_WORKFLOWS_IMPORTS")  # a test may have emptied os.environ
     try:
         found = _elsewhere()
@@ -97,6 +125,18 @@ def require_live(
     if not raw:
         raise DataError(
             f"{service.name}: the test process wrote no coverage data. {NOT_LIVE}", why="no live measurement"
+        )
+    taken = sorted(scratch.glob("taken-*.json"))
+    if taken:
+        try:
+            first = json.loads(taken[0].read_text(encoding="utf-8")).get("test", "?")
+        except (OSError, ValueError, AttributeError):
+            first = "?"
+        raise DataError(
+            f"{service.name}: another coverage measurement started over the kit's while the tests ran "
+            f"(first seen as {first} started), so what it recorded follows its settings, not the run's. "
+            f"{NOT_LIVE}",
+            why="no live measurement",
         )
     if measured_live(raw, scratch, service.cwd):
         return
