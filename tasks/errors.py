@@ -16,6 +16,9 @@ EXIT_CONFIG = 2
 EXIT_DATA = 3
 EXIT_IO = 4
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
+# What every command says on Ctrl-C: each write is to a temporary name first, so what was
+# there stays as it was.
+INTERRUPTED = "interrupted: nothing half-written was kept; what was there before is unchanged."
 
 # What codes 2 and 3 mean, for messages that relay another process's exit status.
 MEANINGS = {

@@ -662,3 +662,37 @@ def _cmdline(entry: Path) -> bytes:
         return (entry / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+# Ctrl-C (a SIGINT to the process) at the moment a module is imported, once.
+INTERRUPT_AT_IMPORT = """
+import os, signal, sys
+
+_sent = []
+
+def _hook(event, args):
+    if event == "import" and args[0] == os.environ["INTERRUPT_AT"] and not _sent:
+        _sent.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+sys.addaudithook(_hook)
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("tasks.cli.main", ("services",)),  # the kit's start-up imports, before main() runs
+        ("coverage", ("report",)),  # a command's own imports, inside main()
+    ],
+)
+def test_ctrl_c_during_imports__one_line_exit_130_no_traceback(
+    kit_copy: Path, tmp_path: Path, module: str, argv: tuple[str, ...]
+) -> None:
+    env = {"INTERRUPT_AT": module, **audit_hook_env(tmp_path / "hooks", INTERRUPT_AT_IMPORT)}
+    result = run([sys.executable, "-m", "tasks", *argv], kit_copy, env=env)
+    assert result.returncode == 130, result.output
+    assert "Traceback" not in result.output, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "interrupted: nothing half-written was kept; what was there before is unchanged."
+    )

@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 
 from ..config import loader
 from ..config.manifest import DEFAULT_MANIFEST, Manifest
-from ..errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, KitError, io_failure
+from ..errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, INTERRUPTED, KitError, io_failure
 from ..text import Folded, fold
 from . import adopt, gate, history, measure, report, upkeep
 
@@ -119,7 +119,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str], out: TextIO, err: Text
         return EXIT_OK  # the reader (`| head`) had what it wanted
     except KeyboardInterrupt:
         # Ctrl-C: every write is to a temporary name first, so what was there stays as it was.
-        print("interrupted: nothing half-written was kept; what was there before is unchanged.", file=err)
+        print(INTERRUPTED, file=err)
         return EXIT_INTERRUPTED
     except OSError as exc:  # a full disk or a permission: the system's words, and the file
         print(fold(f"error: {io_failure(exc)}"), file=err)
