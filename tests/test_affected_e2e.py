@@ -198,3 +198,35 @@ def test_affected__bad_input_is_exit_2_naming_it(measured_repository: Path, tmp_
     found = json.loads(listed.stdout)
     assert found["affected"] == list(EXAMPLE_SERVICES), found
     assert any("to carry forward" in reason for reason in found["everything"]), found
+
+
+def test_allow_stale__stale_data_is_never_called_carried_forward_and_the_gate_says_stale(
+    measured_repository: Path, tmp_path: Path
+) -> None:
+    """auth's and discord's data ran xp/levels.py, changed since on a commit of the branch:
+    shown anyway with --allow-stale, it is stale, not carried forward, and a passing gate on
+    it says so in its verdict line, its JSON and its comment."""
+    project = private_copy(measured_repository, tmp_path)
+    git(project, "checkout", "-qb", "change")
+    append(f"{SRC}/xp/levels.py", "\n\ndef cap():\n    return 99\n")(project)
+    git(project, "commit", "-qam", "levels")
+    assert tasks(project, "run", "xp").returncode == 0
+    assert in_process(project, "combine", "--allow-stale").returncode == 0
+    report = in_process(project, "report", "--allow-stale", "--format", "markdown")
+    assert report.returncode == 0, report.output
+    for text in (report.stdout, (project / "reports/summary.md").read_text().replace("\\", "")):
+        assert "STALE DATA" in text, text
+        assert "CARRIED FORWARD" not in text and "still matches the code" not in text, text
+    gate = in_process(project, "gate", "--allow-stale", "--policy", "total")
+    assert gate.returncode == 0, gate.output
+    assert "gate: PASS on STALE data (auth, discord: measured on code that has changed since)" in gate.stdout
+    verdict = json.loads((project / "reports/gate.json").read_text())
+    assert (verdict["status"], verdict["stale"], verdict["stale_services"]) == (
+        "pass",
+        True,
+        ["auth", "discord"],
+    )
+    assert "CARRIED FORWARD" not in " ".join(verdict["notes"])
+    assert "pass on STALE data" in (project / "reports/comment.md").read_text().replace("\\", "")
+    fresh = in_process(project, "gate", "--policy", "total")  # without the option: refused, exit 3
+    assert fresh.returncode == 3, fresh.output

@@ -77,10 +77,12 @@ def build(
     details: Sequence[str] = (),
     compared: Mapping[str, Figures] | None = None,
     limit: int = GITHUB_LIMIT,
+    on_stale: str = "",
 ) -> str:
     """The comment's Markdown, at most `limit` characters. `details` are the gate's own
-    Markdown details (worst files, uncovered changed lines, unowned files, notes)."""
-    status = "**fail**" if verdict.status == FAIL else verdict.status
+    Markdown details (worst files, uncovered changed lines, unowned files, notes); `on_stale`
+    what the heading adds when the verdict judged stale data."""
+    status = ("**fail**" if verdict.status == FAIL else verdict.status) + render.md_escape(on_stale)
     head = [MARKER, f"## Coverage: {status}", ""]
     body = [
         *table(services, verdict, baseline, compared),

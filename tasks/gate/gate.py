@@ -40,6 +40,7 @@ class GateRun:
     services: tuple[ServiceFigures, ...]
     baseline: dict[str, Figures] | None = None  # the base branch's baseline, when one was found
     compared: dict[str, Figures] | None = None  # what was set against it, when not the measured figures
+    stale: tuple[str, ...] = ()  # the services judged on stale data (--allow-stale)
 
 
 def changed_files(
@@ -142,7 +143,9 @@ def run(
             freshness.stale_warning(manifest, stale),
             incomplete.warning(missing, manifest.display(manifest.reports_dir / "summary.md")),
             provenance.note(
-                provenance.recorded(datafiles.combined_file(manifest)), provenance.head(manifest.project_dir)
+                provenance.recorded(datafiles.combined_file(manifest)),
+                provenance.head(manifest.project_dir),
+                stale=stale,
             ),
         )
     ]
@@ -167,7 +170,14 @@ def run(
     )
     if missing and not allow_missing:
         verdict = _incomplete(verdict)
-    return GateRun(verdict=verdict, diff=diff, services=services, baseline=baseline, compared=compared)
+    return GateRun(
+        verdict=verdict,
+        diff=diff,
+        services=services,
+        baseline=baseline,
+        compared=compared,
+        stale=tuple(stale),
+    )
 
 
 def _incomplete(verdict: Verdict) -> Verdict:
@@ -219,7 +229,7 @@ def terminal(run_result: GateRun, manifest: Manifest) -> str:
     rows = [(policy, plain(scope), *rest) for policy, scope, *rest in _rows(verdict)]
     lines = render.columns([header, *rows], wrap=(1,))
     lines += ["", *details(run_result, markdown=False)]
-    lines.append(f"gate: {verdict.status.upper()}")
+    lines.append(f"gate: {verdict.status.upper()}{_on_stale(run_result.stale)}")
     return "\n".join(lines)
 
 
@@ -271,7 +281,7 @@ def markdown(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
     icon = {PASS: "pass", WARN: "warn", FAIL: "**fail**", INCOMPLETE: "**incomplete**"}
     lines = [
-        f"## Coverage gate: {verdict.status}",
+        f"## Coverage gate: {verdict.status}{render.md_escape(_on_stale(run_result.stale))}",
         "",
         "| Policy | Scope | Metric | Target | Actual | Status |",
         "|---|---|---|---:|---:|---|",
@@ -330,9 +340,19 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def verdict_json(verdict: Verdict, diff: gitdiff.Diff | None) -> dict[str, object]:
+def _on_stale(stale: tuple[str, ...]) -> str:
+    """What the verdict line adds when it judged stale data: never a bare PASS."""
+    return f" on STALE data ({', '.join(stale)}: measured on code that has changed since)" if stale else ""
+
+
+def verdict_json(
+    verdict: Verdict, diff: gitdiff.Diff | None, stale: tuple[str, ...] = ()
+) -> dict[str, object]:
     return {
         "status": verdict.status,
+        # --allow-stale: the figures judged were measured on code that has changed since.
+        "stale": bool(stale),
+        "stale_services": list(stale),
         "base": diff.base if diff else None,
         "merge_base": diff.merge_base if diff else None,
         "checks": [asdict(check) for check in verdict.checks],
@@ -365,7 +385,8 @@ def write_outputs(
     target = manifest.reports_dir / "gate.json"
     with datafiles.atomic_path(target) as temporary:
         temporary.write_text(
-            json.dumps(verdict_json(verdict, run_result.diff), indent=2) + "\n", encoding="utf-8"
+            json.dumps(verdict_json(verdict, run_result.diff, run_result.stale), indent=2) + "\n",
+            encoding="utf-8",
         )
     text = markdown(run_result, manifest)
     with datafiles.atomic_path(manifest.reports_dir / "gate.md") as temporary:
@@ -377,6 +398,7 @@ def write_outputs(
         link or report_link(environ),
         details=details(run_result, markdown=True),
         compared=run_result.compared,
+        on_stale=_on_stale(run_result.stale),
     )
     with datafiles.atomic_path(manifest.reports_dir / "comment.md") as temporary:
         temporary.write_text(body, encoding="utf-8")

@@ -63,17 +63,20 @@ def carried(commits: dict[str, str], now: str) -> dict[str, str]:
     return {service: commit for service, commit in commits.items() if commit and commit != now}
 
 
-def note(commits: dict[str, str], now: str) -> list[str]:
+def note(commits: dict[str, str], now: str, stale: Iterable[str] = ()) -> list[str]:
     """What every output says when some data was carried forward: which, from which commit,
-    and which services were measured afresh; nothing when every service was measured here."""
-    old = carried(commits, now)
+    and which services were measured afresh; nothing when every service was measured here.
+    Stale data (--allow-stale) is no data that still matches the code: its own warning
+    names it, and it is never called carried forward here."""
+    stale = set(stale)
+    old = {service: commit for service, commit in carried(commits, now).items() if service not in stale}
     if not old:
         return []
     by_commit: dict[str, list[str]] = {}
     for service, commit in old.items():
         by_commit.setdefault(commit, []).append(service)
     origins = "; ".join(f"{', '.join(names)} from {commit[:12]}" for commit, names in by_commit.items())
-    fresh = [service for service in commits if service not in old]
+    fresh = [service for service in commits if service not in old and service not in stale]
     return [
         f"CARRIED FORWARD (their data still matches the code, file by file): {origins}.",
         f"Measured afresh at {now[:12]}: {', '.join(fresh) if fresh else 'none'}.",

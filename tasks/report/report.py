@@ -128,7 +128,9 @@ def _build_staged(
             warning_lines=(
                 *freshness.stale_warning(manifest, stale),
                 *incomplete.warning(missing, manifest.display(manifest.reports_dir / "summary.md")),
-                *provenance.note(provenance.recorded(data_file), provenance.head(manifest.project_dir)),
+                *provenance.note(
+                    provenance.recorded(data_file), provenance.head(manifest.project_dir), stale=stale
+                ),
             ),
             trend=trend(manifest) if trend is not None and "html" in formats else NO_TREND,
         )
