@@ -187,3 +187,37 @@ def test_affected__configuration_install_and_unowned_changes(
     carried = executed(project / DATA / "combined")
     measure_the_rest(project, SERVICES, measured=found["affected"])
     assert carried == executed(project / DATA / "combined"), found
+
+
+def test_affected__every_file_coverage_py_and_pytest_read_their_settings_from(
+    base_repository: Path, tmp_path: Path
+) -> None:
+    """Each name coverage.py and pytest look for (tasks/config/project_settings.py, as their
+    own sources list them), committed at the root: every service; in tools' working_dir: tools.
+    A requirements file in a requirements/ folder pins what every environment installs."""
+    from tasks.config.project_settings import COVERAGE_CONFIG_FILES, PYTEST_CONFIG_FILES
+
+    project = tmp_path / "project"
+    shutil.copytree(base_repository, project, symlinks=True)
+    cases = [
+        *((f"repo/{name}", set(SERVICES)) for name in sorted({*COVERAGE_CONFIG_FILES, *PYTEST_CONFIG_FILES})),
+        *(
+            (f"repo/tools/{name}", {"tools"})
+            for name in sorted({*COVERAGE_CONFIG_FILES, *PYTEST_CONFIG_FILES})
+        ),
+        ("repo/requirements/dev.txt", set(SERVICES)),
+        ("repo/tools/constraints/pins.txt", set(SERVICES)),
+    ]
+    assert {".coveragerc.toml", "pytest.toml", ".pytest.toml", ".pytest.ini"} <= {
+        Path(path).name for path, _ in cases
+    }
+    for changed, expected in cases:
+        target = project / changed
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write("\n# a comment\n")
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", f"edit {changed}")
+        listed = in_process(project, "affected", "--base", "HEAD~1", "--json")
+        assert listed.returncode == 0, listed.output
+        assert set(json.loads(listed.stdout)["affected"]) == expected, (changed, listed.stdout)

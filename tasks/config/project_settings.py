@@ -13,6 +13,18 @@ from typing import Any
 
 LIST_KEYS = ("source", "source_dirs", "omit", "include")
 
+# The files each tool reads its settings from, in a folder, in the order it looks.
+COVERAGE_CONFIG_FILES = (".coveragerc", ".coveragerc.toml", "setup.cfg", "tox.ini", "pyproject.toml")
+PYTEST_CONFIG_FILES = (
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+)
+
 
 def coverage_settings(root: Path, sections: Sequence[str]) -> Iterable[tuple[Path, str, dict[str, Any]]]:
     """(file, section name, settings) of each of `sections` ("run", "report") in every

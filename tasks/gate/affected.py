@@ -18,20 +18,15 @@ from pathlib import Path
 
 from ..config.layout import service_file, shard_files
 from ..config.manifest import KIT_PACKAGE, Manifest, Service
+from ..config.project_settings import COVERAGE_CONFIG_FILES, PYTEST_CONFIG_FILES
 from ..errors import plain
 from ..measure import freshness
 from . import gitdiff
 
-# Files whose change alters how pytest or coverage.py runs in the folder that holds them.
-CONFIG_FILES = {
-    "pyproject.toml",
-    "setup.cfg",
-    "setup.py",
-    "tox.ini",
-    "pytest.ini",
-    ".coveragerc",
-    "conftest.py",
-}
+# Files whose change alters how pytest or coverage.py runs in the folder that holds them:
+# every file either tool reads its settings from, and setup.py and conftest.py.
+CONFIG_FILES = {*COVERAGE_CONFIG_FILES, *PYTEST_CONFIG_FILES, "setup.py", "conftest.py"}
+PIN_FOLDERS = ("requirements", "constraints")  # requirements/dev.txt pins as requirements-dev.txt does
 # Files that pin what the environments install.
 LOCK_SUFFIXES = (".lock",)
 INSTALL_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable"}
@@ -184,18 +179,19 @@ def _unattributable(manifest: Manifest, path: Path) -> bool:
     if path in manifest.owned_by_nobody() or any(path.is_relative_to(p) for p in manifest.gate.ignore):
         return False
     top = path.parent == manifest.root
-    return (
-        path.suffix == ".py"
-        or (top and path.name in CONFIG_FILES)
-        or path.suffix in LOCK_SUFFIXES
-        or (path.name.startswith(("requirements", "constraints")) and path.suffix in (".txt", ".in"))
-    )
+    return path.suffix == ".py" or (top and path.name in CONFIG_FILES) or _pins(path)
+
+
+def _pins(path: Path) -> bool:
+    """A lock file, or a requirements or constraints file (by its name or its folder's)."""
+    named = path.name.startswith(PIN_FOLDERS) or any(part in PIN_FOLDERS for part in path.parent.parts)
+    return path.suffix in LOCK_SUFFIXES or (named and path.suffix in (".txt", ".in"))
 
 
 def _why_everyone(path: Path) -> str:
     if path.suffix == ".py":
         return "Python no service owns (not measured, so whose tests run it is not known)"
-    if path.suffix in LOCK_SUFFIXES or path.name.startswith(("requirements", "constraints")):
+    if _pins(path):
         return "pins what every environment installs"
     return "the repository's configuration, read by every service's run"
 
