@@ -29,7 +29,7 @@ from tasks.history.store import History
 from tasks.measure.runner import ALIVE_NAME, clear_abandoned_scratch
 from tasks.report.publish import STAGING_NAME, SWAPPED_PREFIX
 from tasks.report.reuse import RECORD_NAME
-from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, flat, run, tasks
+from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, flat, in_process, run, tasks
 from tests.oracle import example_source_files
 
 pytestmark = pytest.mark.e2e
@@ -655,6 +655,19 @@ def test_timeout__a_hanging_test_ends_every_process_of_the_run_and_keeps_the_goo
         if entry.name.isdigit() and str(project).encode() in _cmdline(entry)
     ]
     assert left == []  # no process of the run lives on
+    # combine then answers as after a run whose tests failed (docs/exit-codes.md): the service
+    # is left out, named with why, never carried on its older data; the reports say no data.
+    assert tasks(project, "run", "quick").returncode == 0
+    combined = in_process(project, "combine")
+    assert combined.returncode == 0, combined.output
+    said = flat(combined.stdout)
+    assert "INCOMPLETE: combined without these" in said, said
+    assert "slow: its last run failed (timeout)" in said and "CARRIED" not in said, said
+    report = in_process(project, "report", "--format", "json")
+    row = next(line for line in report.stdout.splitlines() if line.startswith("slow "))  # the table's
+    assert "no data" in row, report.stdout
+    gate = in_process(project, "gate", "--policy", "total")
+    assert gate.returncode == 1, gate.output  # no check passes on incomplete data
 
 
 def _cmdline(entry: Path) -> bytes:

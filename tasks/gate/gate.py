@@ -169,7 +169,7 @@ def run(
         manifest, services, changed, unowned, selected, baseline=baseline, notes=notes, compared=compared
     )
     if missing and not allow_missing:
-        verdict = _incomplete(verdict)
+        verdict = _incomplete(verdict, manifest)
     return GateRun(
         verdict=verdict,
         diff=diff,
@@ -180,10 +180,24 @@ def run(
     )
 
 
-def _incomplete(verdict: Verdict) -> Verdict:
+def _incomplete(verdict: Verdict, manifest: Manifest) -> Verdict:
     """Data combined without some services: no check may pass on it. Failing checks still
-    fail; the others are INCOMPLETE, and so is the gate (a failure), with a note saying why."""
+    fail; the others are INCOMPLETE, and so is the gate (a failure), with a note saying why,
+    and a check of its own, so that a gate with no other check fails too."""
     checks = tuple(c if c.status == FAIL else replace(c, status=INCOMPLETE) for c in verdict.checks)
+    count = len(manifest.names)
+    measured = count - len(incomplete.unmeasured_services(manifest) & set(manifest.names))
+    whole = policies.Check(
+        policy="complete",
+        scope="combined data",
+        metric="services",
+        target=100.0,
+        actual=100.0 * measured / count if count else None,
+        status=INCOMPLETE,
+        covered=measured,
+        total=count,
+    )
+    checks = (*checks, whole)
     note = (
         "INCOMPLETE: the combined data lacks some services (combine --allow-missing), so no check "
         "can pass on it. Measure what is missing and combine again, or judge the rest with "
