@@ -9,10 +9,12 @@ command) stays whole on a line of its own: cut, it could not be copied.
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from typing import TextIO
 
 WIDTH = 120
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # takes no width in a terminal
 
 
 def fold(text: str, width: int = WIDTH, indent: str = "  ", hang: int | None = None) -> str:
@@ -20,7 +22,7 @@ def fold(text: str, width: int = WIDTH, indent: str = "  ", hang: int | None = N
     indented by `indent` more than the line they continue, or to column `hang`."""
     folded = []
     for line in text.split("\n"):
-        if len(line) <= width:
+        if len(_COLOUR.sub("", line)) <= width:
             folded.append(line)
             continue
         lead = line[: len(line) - len(line.lstrip(" "))]

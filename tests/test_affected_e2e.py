@@ -230,3 +230,52 @@ def test_allow_stale__stale_data_is_never_called_carried_forward_and_the_gate_sa
     assert "pass on STALE data" in (project / "reports/comment.md").read_text().replace("\\", "")
     fresh = in_process(project, "gate", "--policy", "total")  # without the option: refused, exit 3
     assert fresh.returncode == 3, fresh.output
+
+
+def test_affected__data_older_than_the_base_is_checked_against_what_changed_since(
+    measured_repository: Path, tmp_path: Path
+) -> None:
+    """Every service measured at main's first commit; then a commit on main deletes one of
+    auth's tests; then a change on a branch touches discord only. auth's data predates the
+    base: auth is affected, saying why, and combining its old data is refused; xp, whose
+    tests and code nothing touched, is still carried."""
+    project = private_copy(measured_repository, tmp_path)
+    deleted = f"{TESTS}/auth/test_auth_tokens.py"
+    git(project, "rm", "-q", deleted)
+    git(project, "commit", "-qm", "a test of auth goes, on main")
+    git(project, "checkout", "-qb", "change")
+    append(f"{SRC}/discord/service.py", "\n\ndef extra():\n    return 1\n")(project)
+    git(project, "commit", "-qam", "discord")
+    listed = in_process(project, "affected", "--base", "main", "--json")
+    assert listed.returncode == 0, listed.output
+    found = json.loads(listed.stdout)
+    assert found["affected"] == ["auth", "discord"], found
+    assert found["carried"] == ["xp"], found
+    assert any(deleted in reason for reason in found["reasons"]["auth"]), found["reasons"]["auth"]
+    tasks(project, "run", "discord")
+    refused = in_process(project, "combine")
+    assert refused.returncode == 3, refused.output
+    said = flat(refused.stderr)
+    assert f"auth: its tests or their configuration changed since it was measured: {deleted}" in said, said
+    assert "Refresh it: nox -s coverage-auth combine" in said, said
+    assert tasks(project, "run", "auth").returncode == 0
+    assert in_process(project, "combine").returncode == 0  # measured afresh: taken
+
+
+def test_affected__data_measured_at_a_commit_the_clone_does_not_have(
+    measured_repository: Path, tmp_path: Path
+) -> None:
+    """A shallow clone, say: the commit auth's data records is not in it."""
+    from tasks.measure import provenance
+
+    project = private_copy(measured_repository, tmp_path)
+    data = project / DATA / "auth"
+    provenance.record(data, {"auth": "0123456789abcdef0123456789abcdef01234567"})
+    listed = in_process(project, "affected", "--base", "main", "--json")
+    assert listed.returncode == 0, listed.output
+    found = json.loads(listed.stdout)
+    assert found["affected"] == ["auth"], found
+    (reason,) = found["reasons"]["auth"]
+    assert reason.startswith("its data was measured at 0123456789ab, a commit this clone does not have"), (
+        reason
+    )

@@ -9,8 +9,9 @@ import pytest
 
 from tasks.analyze.analysis import Figures, ServiceFigures
 from tasks.config.manifest import Thresholds
-from tasks.gate import comment, gate
+from tasks.gate import comment
 from tasks.gate.policies import FAIL, PASS, ChangedFile, Check, Verdict
+from tasks.gate.verdict import GateRun, details
 from tasks.report import badges
 
 
@@ -28,7 +29,7 @@ SERVICES = (service("xp", 40, 85), service("a|uth", 90, 90))
 
 def gate_details(verdict: Verdict) -> list[str]:
     """The gate's own Markdown details, which the comment quotes."""
-    return gate.details(gate.GateRun(verdict=verdict, diff=None, services=SERVICES), markdown=True)
+    return details(GateRun(verdict=verdict, diff=None, services=SERVICES), markdown=True)
 
 
 def changed(index: int, service_name: str = "xp") -> ChangedFile:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from tasks.config.manifest import Manifest
-from tasks.gate import gate, policies
+from tasks.gate import policies
+from tasks.gate import verdict as output
 from tasks.gate.policies import ChangedFile
 from tests.test_policies import load, services
 
 
-def run_with(tmp_path: Path, changed: list[ChangedFile]) -> tuple[gate.GateRun, Manifest]:
+def run_with(tmp_path: Path, changed: list[ChangedFile]) -> tuple[output.GateRun, Manifest]:
     manifest = load(tmp_path)
     verdict = policies.evaluate(manifest, services(), changed)
-    return gate.GateRun(verdict=verdict, diff=None, services=tuple(services())), manifest
+    return output.GateRun(verdict=verdict, diff=None, services=tuple(services())), manifest
 
 
 def test_annotations__capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
@@ -30,8 +31,8 @@ def test_annotations__capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
         )
     ]
     result, manifest = run_with(tmp_path, changed)
-    lines = gate.github_annotations(result.verdict, None, manifest)
-    assert len(lines) == gate.ANNOTATION_CAP + 1
+    lines = output.github_annotations(result.verdict, None, manifest)
+    assert len(lines) == output.ANNOTATION_CAP + 1
     assert lines[0] == (
         "::error file=repo/src/api/a%2Cb%3Ac.py,line=1,endLine=1,title=Uncovered changed lines::"
         "api: changed lines 1-1 are not covered by api's own tests"
@@ -52,7 +53,7 @@ def test_markdown__escapes_file_names(tmp_path: Path) -> None:
         )
     ]
     result, manifest = run_with(tmp_path, changed)
-    text = gate.markdown(result, manifest)
+    text = output.markdown(result, manifest)
     assert "<img" not in text
     assert "&lt;img src=x&gt;\\|\\*\\.py" in text
     assert "| changed | changed:api | line | 75% | 0.0% | **fail** |" in text
@@ -74,7 +75,7 @@ def test_terminal__a_file_name_with_a_newline_never_starts_a_line_of_its_own(tmp
         )
     ]
     result, manifest = run_with(tmp_path, changed)
-    result = gate.GateRun(
+    result = output.GateRun(
         verdict=policies.Verdict(
             checks=result.verdict.checks,
             changed=result.verdict.changed,
@@ -84,6 +85,6 @@ def test_terminal__a_file_name_with_a_newline_never_starts_a_line_of_its_own(tmp
         diff=None,
         services=result.services,
     )
-    text = gate.terminal(result, manifest)
+    text = output.terminal(result, manifest)
     assert not [line for line in text.splitlines() if line.lstrip().startswith("::")], text
     assert "repo/src/api/a\\x0a::warning::injected.py: lines 1-2" in text

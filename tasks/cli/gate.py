@@ -72,7 +72,7 @@ def handle_stability(manifest: Manifest, args: argparse.Namespace, extra: list[s
 
 
 def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
-    from ..gate import gate, policies
+    from ..gate import gate, policies, verdict
     from ..history import regression
 
     result = gate.run(
@@ -85,7 +85,7 @@ def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], 
         allow_stale=args.allow_stale,
         allow_missing=args.allow_missing,
     )
-    written = gate.write_outputs(result, manifest, out, link=args.report_url)
+    written = verdict.write_outputs(result, manifest, out, link=args.report_url)
     print(f"verdict written to {manifest.display(written)}", file=out)
     return EXIT_FAILED if result.verdict.status == policies.FAIL else EXIT_OK
 

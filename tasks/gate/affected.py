@@ -20,7 +20,7 @@ from ..config.layout import service_file, shard_files
 from ..config.manifest import KIT_PACKAGE, Manifest, Service
 from ..config.project_settings import COVERAGE_CONFIG_FILES, PYTEST_CONFIG_FILES
 from ..errors import plain
-from ..measure import freshness
+from ..measure import freshness, provenance, run_inputs
 from . import gitdiff
 
 # Files whose change alters how pytest or coverage.py runs in the folder that holds them:
@@ -62,17 +62,51 @@ def find(manifest: Manifest, base: str) -> Affected:
             found.reasons[service.name].append("no data of its own to carry forward")
     for path in paths:
         _attribute(manifest, found, ran, (toplevel / path).resolve())
+    _since_measured(manifest, found, ran, toplevel, set(paths))
     # Data older than the base (a local data folder) can be stale for files the change does
     # not touch: those runs cannot be carried either.
     in_change = {_relative(manifest, (toplevel / path).resolve()) for path in paths}
     measured = {name: files for name, files in ran.items() if files}
     for name, stale in freshness.changed(manifest.project_dir, measured).items():
-        older = [path for path in stale if path not in in_change]
+        files = [entry.removeprefix(run_inputs.READ_PREFIX) for entry in stale]  # tests, configuration too
+        older = [path for path in files if path not in in_change]
         if older:
             found.reasons[name].append(f"its data no longer matches {_listed(older)}")
     for reasons in found.reasons.values():
         reasons[:] = list(dict.fromkeys(reasons))
     return found
+
+
+def _since_measured(
+    manifest: Manifest, found: Affected, ran: dict[str, dict[str, str]], toplevel: Path, in_change: set[str]
+) -> None:
+    """Data measured at another commit than the merge-base (CI carries the base branch's last
+    successful run, which may predate it): what changed since that commit, besides the
+    change itself, counts for that service too; a commit the clone lacks makes it affected."""
+    since: dict[str, list[str] | None] = {}  # commit -> the paths changed since (None: not here)
+    for service in manifest.services:
+        files = [service_file(manifest, service.name), *shard_files(manifest, service.name).values()]
+        commits = provenance.merge(provenance.recorded(path) for path in files if path.is_file())
+        commit = commits.get(service.name, provenance.UNKNOWN)
+        if not ran[service.name] or commit in (provenance.UNKNOWN, found.merge_base):
+            continue
+        if commit not in since:
+            since[commit] = gitdiff.paths_since(toplevel, commit)
+        paths = since[commit]
+        if paths is None:
+            found.reasons[service.name].append(
+                f"its data was measured at {commit[:12]}, a commit this clone does not have, so it cannot "
+                "be checked against the code (fetch more history: fetch-depth: 0)"
+            )
+            continue
+        alone = Affected(base=found.base, merge_base=commit, reasons={name: [] for name in manifest.names})
+        for path in paths:
+            if path not in in_change:
+                _attribute(manifest, alone, ran, (toplevel / path).resolve())
+        why = alone.reasons[service.name] + alone.everything
+        found.reasons[service.name] += [
+            f"since its data was measured ({commit[:12]}): {reason}" for reason in why
+        ]
 
 
 def _ran_by(manifest: Manifest) -> dict[str, dict[str, str]]:

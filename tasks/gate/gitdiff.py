@@ -222,6 +222,20 @@ def changed_paths(project_dir: Path, base: str) -> tuple[str, Path, list[str]]:
     return merge_base, toplevel, sorted(paths)
 
 
+def paths_since(toplevel: Path, commit: str) -> list[str] | None:
+    """Every path that differs between `commit` and the working tree, relative to the top
+    (as changed_paths), or None when the clone does not have `commit` (a shallow clone)."""
+    if _git(["cat-file", "-e", f"{commit}^{{commit}}"], toplevel).returncode != 0:
+        return None
+    names = _git(
+        ["-c", "core.quotePath=false", "diff", "--name-only", "--no-renames", "--no-relative", "-z", commit],
+        toplevel,
+    )
+    if names.returncode != 0:
+        raise ConfigError(f"git diff failed: {names.stderr.strip()}")
+    return sorted(filter(None, names.stdout.split("\0")))
+
+
 def _toplevel(project_dir: Path) -> Path:
     top = _git(["rev-parse", "--show-toplevel"], project_dir)
     if top.returncode != 0:

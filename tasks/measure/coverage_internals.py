@@ -234,3 +234,25 @@ def drop_files(data_file: Path, names: list[str]) -> None:
             db.execute("DELETE FROM arc WHERE file_id = ?", row)
             db.execute("DELETE FROM tracer WHERE file_id = ?", row)
             db.execute("DELETE FROM file WHERE id = ?", row)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def unsaved(path: Path) -> str | None:
+    """Why a process's raw data file holds nothing usable (None when it does), found without
+    writing to it: opened by coverage.py, an empty file would become a valid empty one. A
+    process killed while saving (a pool worker ended by terminate()) leaves such a file."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+        if not header:
+            return "empty"
+        if header != SQLITE_HEADER:
+            return "not a coverage data file"
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            db.execute("SELECT COUNT(*) FROM file").fetchone()
+            db.execute("SELECT COUNT(*) FROM meta").fetchone()
+    except (OSError, sqlite3.Error) as exc:
+        return f"half-written ({exc})"
+    return None

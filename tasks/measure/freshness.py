@@ -9,6 +9,8 @@ and exit arcs): a file no test of a run touched has no line numbers in its data 
 The run settings that decide figures besides the code (what `omit` leaves out, which lines
 the exclusions drop: settings.figure_settings) are recorded beside the files, as entries
 named `(settings) <name>`: data measured before one of them changed is stale in the same way.
+So are the files a run reads besides its measured code (its tests, their conftest.py files,
+pytest's settings: run_inputs.py), as `(read) <path>` entries.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from ..config.manifest import Manifest
 from ..errors import DataError, plain
-from . import coverage_internals, settings
+from . import coverage_internals, run_inputs, settings
 
 # service -> file (relative to the project) -> sha256 of its content when the run ended;
 # GONE for a file that was no longer there, and for shards that saw two versions of a file.
@@ -85,29 +87,42 @@ def merge(parts: Iterable[Digests]) -> Digests:
 
 
 def changed(project_dir: Path, digests: Digests, manifest: Manifest | None = None) -> dict[str, list[str]]:
-    """Per service, the files it ran whose content is no longer what it measured, and (given
-    the manifest) the settings entries whose value is no longer what it was measured with."""
-    paths = sorted(
-        {path for files in digests.values() for path in files if not path.startswith(SETTINGS_PREFIX)}
+    """Per service, the files it ran (or read) whose content is no longer what it measured,
+    and (given the manifest) the settings entries and the list of its test files that are no
+    longer what it was measured with."""
+    entries = {entry for files in digests.values() for entry in files if _path_of(entry)}
+    current = digest_files(
+        project_dir, [entry for entry in entries if not entry.startswith(run_inputs.READ_PREFIX)]
     )
-    current = digest_files(project_dir, paths)
+    current |= {
+        entry: run_inputs.digest(project_dir / entry.removeprefix(run_inputs.READ_PREFIX))
+        for entry in entries
+        if entry.startswith(run_inputs.READ_PREFIX)
+    }
     found = {}
     for service, files in digests.items():
-        now = current
+        now = {entry: current.get(entry, GONE) for entry in files if _path_of(entry)}
         if manifest is not None and service in manifest.names:
-            now = {
-                **current,
-                **settings_digests(settings.figure_settings(manifest, manifest.service(service))),
-            }
+            chosen = manifest.service(service)
+            now.update(settings_digests(settings.figure_settings(manifest, chosen)))
+            now.update(run_inputs.listing_entry(manifest, chosen))
         stale = sorted(
-            path
-            for path, digest in files.items()
-            if (not path.startswith(SETTINGS_PREFIX) or manifest is not None)
-            and (digest == GONE or now.get(path, GONE) != digest)
+            entry
+            for entry, digest in files.items()
+            if (_path_of(entry) or manifest is not None)
+            and (digest == GONE or now.get(entry, GONE) != digest)
         )
         if stale:
             found[service] = stale
     return found
+
+
+def _path_of(entry: str) -> str | None:
+    """The file an entry stands for (relative to the project); None for a setting or the
+    list of test files, which only the manifest can tell anew."""
+    if entry.startswith(SETTINGS_PREFIX) or entry == run_inputs.LISTING:
+        return None
+    return entry.removeprefix(run_inputs.READ_PREFIX)
 
 
 def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
@@ -115,11 +130,22 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
     settings that changed since its data was measured."""
     said: dict[str, list[str]] = {}
     for service, entries in stale.items():
-        paths = [entry for entry in entries if not entry.startswith(SETTINGS_PREFIX)]
-        changed_settings = [entry.removeprefix(SETTINGS_PREFIX) for entry in entries if entry not in paths]
-        shown = [plain(path) for path in paths[:SHOWN]]
-        named = ", ".join(shown) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
-        parts = [f"ran {named}, changed since it was measured"] if paths else []
+        paths = [
+            entry for entry in entries if _path_of(entry) and not entry.startswith(run_inputs.READ_PREFIX)
+        ]
+        read = [
+            entry.removeprefix(run_inputs.READ_PREFIX)
+            for entry in entries
+            if entry.startswith(run_inputs.READ_PREFIX)
+        ]
+        changed_settings = [
+            entry.removeprefix(SETTINGS_PREFIX) for entry in entries if entry.startswith(SETTINGS_PREFIX)
+        ]
+        parts = [f"ran {_few(paths)}, changed since it was measured"] if paths else []
+        if read:
+            parts.append(f"its tests or their configuration changed since it was measured: {_few(read)}")
+        if run_inputs.LISTING in entries:
+            parts.append("test files were added to its tests or removed from them since it was measured")
         if changed_settings:
             parts.append(
                 f"its run settings changed since it was measured: {', '.join(changed_settings)} "
@@ -133,16 +159,28 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
     return lines
 
 
+def _few(paths: Sequence[str]) -> str:
+    shown = [plain(path) for path in paths[:SHOWN]]
+    return ", ".join(shown) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+
+
 def settings_changed(stale: Mapping[str, list[str]]) -> bool:
-    """Whether any service's run settings, not only its files, changed since."""
-    return any(entry.startswith(SETTINGS_PREFIX) for entries in stale.values() for entry in entries)
+    """Whether anything besides the measured files changed since: the run settings, the
+    tests or their configuration (then it is the figures that no longer hold, not only
+    line numbers)."""
+    return any(
+        not _path_of(entry) or entry.startswith(run_inputs.READ_PREFIX)
+        for entries in stale.values()
+        for entry in entries
+    )
 
 
 def why_stale(stale: Mapping[str, list[str]]) -> str:
     """Why the data no longer holds: changed code, or settings that decide figures too."""
     if settings_changed(stale):
         return (
-            "the code or the run settings changed since this data was measured, so its figures no longer hold"
+            "the code, its tests or the run settings changed since this data was measured, so its figures "
+            "no longer hold"
         )
     return "the code changed since this data was measured, so its line numbers no longer fit"
 

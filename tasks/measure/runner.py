@@ -32,6 +32,7 @@ from . import (
     outcomes,
     processes,
     pytest_output,
+    run_inputs,
     run_probe,
     settings,
 )
@@ -290,11 +291,27 @@ def execute(
             detail=said,
         )
     run_probe.refuse_copies(manifest, service, scratch)
-    # One file, or with workers one per process (raw.<host>.<pid>.<random>).
-    written = sorted(scratch.glob("raw*"))
+    # One file, or with workers one per process (raw.<host>.<pid>.<random>). A process
+    # killed while saving leaves one with nothing usable: left out, as coverage.py's own
+    # combine leaves it out, and said, not the whole run refused.
+    written: list[Path] = []
+    lost: list[Path] = []
+    for path in sorted(scratch.glob("raw*")):
+        (lost if coverage_internals.unsaved(path) else written).append(path)
+    if lost:
+        print(_unsaved_message(name, len(lost)), file=out)
     run_probe.require_live(manifest, service, written, scratch, chosen.config, passed=status == PYTEST_OK)
     datafiles.add_unrun(written[0], coverage_internals.finder_skipped(chosen.config))
     return status, written
+
+
+def _unsaved_message(name: str, count: int) -> str:
+    processes = "1 process" if count == 1 else f"{count} processes"
+    return (
+        f"{name}: WARNING: {processes} of the run ended without saving usable coverage data (killed "
+        "while saving, e.g. a pool worker ended by Pool.terminate(), which `with Pool() as pool:` "
+        "calls: use pool.close() and pool.join()); the lines only they ran are missing from the figure."
+    )
 
 
 def _run_variables(manifest: Manifest, service: Service, scratch: Path) -> dict[str, str]:
@@ -341,7 +358,10 @@ def _keep(
         service=service.name,
         project_dir=manifest.project_dir,
         # What else decides its figures: data measured with other settings goes stale too.
-        settings_entries=freshness.settings_digests(settings.figure_settings(manifest, service)),
+        settings_entries={
+            **freshness.settings_digests(settings.figure_settings(manifest, service)),
+            **run_inputs.entries(manifest, service),  # its tests and configuration
+        },
     )
     if not sliced:
         # The combined file no longer matches the services' data: keep it aside, so that
