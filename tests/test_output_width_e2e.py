@@ -17,7 +17,8 @@ import pytest
 from tests import many_services
 from tests.conftest import Result, commit_everything, in_process, tasks, write_files
 
-pytestmark = pytest.mark.e2e
+# The kit's own text at 70 services: the same on every Python and coverage.py (one_pass).
+pytestmark = [pytest.mark.e2e, pytest.mark.one_pass]
 
 COUNT = 70
 WIDTH, HARD_LIMIT = 120, 200
