@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+from collections.abc import Sequence
 from typing import TextIO
 
 WIDTH = 120
@@ -34,6 +35,12 @@ def fold(text: str, width: int = WIDTH, indent: str = "  ", hang: int | None = N
             break_on_hyphens=False,
         )
     return "\n".join(folded)
+
+
+def first_few(items: Sequence[str], shown: int) -> str:
+    """The first `shown` of `items`, and how many more: `a, b, c and 4 more`."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 class Folded(io.TextIOBase):

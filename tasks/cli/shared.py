@@ -39,6 +39,5 @@ def print_incomplete(manifest: Manifest, out: TextIO) -> None:
     """The one line a command that reads incomplete combined data starts with."""
     from ..measure import incomplete
 
-    summary = manifest.display(manifest.reports_dir / "summary.md")
-    for line in incomplete.warning(incomplete.missing_inputs(manifest), summary):
+    for line in incomplete.warning(manifest, incomplete.missing_inputs(manifest)):
         print(line, file=out)

@@ -71,7 +71,7 @@ def find(manifest: Manifest, base: str) -> Affected:
         files = [entry.removeprefix(run_inputs.READ_PREFIX) for entry in stale]  # tests, configuration too
         older = [path for path in files if path not in in_change]
         if older:
-            found.reasons[name].append(f"its data no longer matches {_listed(older)}")
+            found.reasons[name].append(f"its data no longer matches {freshness.few(older)}")
     for reasons in found.reasons.values():
         reasons[:] = list(dict.fromkeys(reasons))
     return found
@@ -228,12 +228,6 @@ def _why_everyone(path: Path) -> str:
     if _pins(path):
         return "pins what every environment installs"
     return "the repository's configuration, read by every service's run"
-
-
-def _listed(files: list[str]) -> str:
-    shown = [plain(name) for name in files[: freshness.SHOWN]]
-    more = len(files) - freshness.SHOWN
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def as_json(manifest: Manifest, found: Affected) -> str:

@@ -93,11 +93,11 @@ def run(
     allow_missing: bool = False,
 ) -> GateRun:
     selected = set(only) if only is not None else None
+    unmeasured = incomplete.unmeasured_services(manifest)
     if any(policies.active_mode(manifest, p, selected) for p in FIGURE_POLICIES):
         shared, services, stale = combined_figures(manifest, allow_stale=allow_stale)
         # A service with no data has no figure to judge (not 0%): the rest are judged, and
         # the total is theirs, as the report's is; the notice says who is left out.
-        unmeasured = incomplete.unmeasured_services(manifest)
         services = tuple(s for s in services if s.name not in unmeasured)
     else:
         # The changed-line policy alone reads only the files in the diff: nothing else is
@@ -121,7 +121,7 @@ def run(
         " ".join(line.strip() for line in warning)
         for warning in (
             freshness.stale_warning(manifest, stale),
-            incomplete.warning(missing, manifest.display(manifest.reports_dir / "summary.md")),
+            incomplete.warning(manifest, missing),
             provenance.note(
                 provenance.recorded(datafiles.combined_file(manifest)),
                 provenance.head(manifest.project_dir),
@@ -149,7 +149,7 @@ def run(
         manifest, services, changed, unowned, selected, baseline=baseline, notes=notes, compared=compared
     )
     if missing and not allow_missing:
-        verdict = _incomplete(verdict, manifest)
+        verdict = _incomplete(verdict, manifest, unmeasured)
     return GateRun(
         verdict=verdict,
         diff=diff,
@@ -160,13 +160,13 @@ def run(
     )
 
 
-def _incomplete(verdict: Verdict, manifest: Manifest) -> Verdict:
+def _incomplete(verdict: Verdict, manifest: Manifest, unmeasured: frozenset[str]) -> Verdict:
     """Data combined without some services: no check may pass on it. Failing checks still
     fail; the others are INCOMPLETE, and so is the gate (a failure), with a note saying why,
     and a check of its own, so that a gate with no other check fails too."""
     checks = tuple(c if c.status == FAIL else replace(c, status=INCOMPLETE) for c in verdict.checks)
     count = len(manifest.names)
-    measured = count - len(incomplete.unmeasured_services(manifest) & set(manifest.names))
+    measured = count - len(unmeasured & set(manifest.names))
     whole = policies.Check(
         policy="complete",
         scope="combined data",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..config.manifest import Manifest
 from ..errors import DataError, plain
+from ..text import first_few
 from . import coverage_internals, run_inputs, settings
 
 # service -> file (relative to the project) -> sha256 of its content when the run ended;
@@ -141,9 +142,9 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
         changed_settings = [
             entry.removeprefix(SETTINGS_PREFIX) for entry in entries if entry.startswith(SETTINGS_PREFIX)
         ]
-        parts = [f"ran {_few(paths)}, changed since it was measured"] if paths else []
+        parts = [f"ran {few(paths)}, changed since it was measured"] if paths else []
         if read:
-            parts.append(f"its tests or their configuration changed since it was measured: {_few(read)}")
+            parts.append(f"its tests or their configuration changed since it was measured: {few(read)}")
         if run_inputs.LISTING in entries:
             parts.append("test files were added to its tests or removed from them since it was measured")
         if changed_settings:
@@ -154,14 +155,13 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
         said.setdefault("; ".join(parts), []).append(service)
     lines = []
     for text, services in said.items():
-        more = f" and {len(services) - NAMED_SESSIONS} more" if len(services) > NAMED_SESSIONS else ""
-        lines.append(f"  {', '.join(services[:NAMED_SESSIONS])}{more}: {text}")
+        lines.append(f"  {first_few(services, NAMED_SESSIONS)}: {text}")
     return lines
 
 
-def _few(paths: Sequence[str]) -> str:
-    shown = [plain(path) for path in paths[:SHOWN]]
-    return ", ".join(shown) + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+def few(paths: Sequence[str]) -> str:
+    """The first SHOWN paths, written safely, and how many more."""
+    return first_few([plain(path) for path in paths], SHOWN)
 
 
 def settings_changed(stale: Mapping[str, list[str]]) -> bool:

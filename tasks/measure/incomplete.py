@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config.layout import MISSING_NAME
 from ..config.manifest import Manifest
 from ..errors import DataError
-from ..text import fold
+from ..text import first_few, fold
 
 SHOWN = 3  # services named in the one-line notice; the Markdown lists them all
 
@@ -58,14 +58,15 @@ def write(path: Path, problems: list[str], unmeasured: list[str]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def warning(missing: Sequence[str], summary: str = "summary.md") -> list[str]:
+def warning(manifest: Manifest, missing: Sequence[str]) -> list[str]:
     """The one line every command that reads the combined data starts with when it is
-    incomplete; `summary` is where the Markdown summary lists each with why."""
+    incomplete, pointing at the Markdown summary, which lists each with why."""
     if not missing:
         return []
+    summary = manifest.display(manifest.reports_dir / "summary.md")
     notice = (
-        f"INCOMPLETE DATA: combined without {_few(_labels(missing))}; why, for each: {summary}, "
-        "or nox -s combine"
+        f"INCOMPLETE DATA: combined without {first_few(_labels(missing), SHOWN)}; why, for each: "
+        f"{summary}, or nox -s combine"
     )
     return fold(notice).split("\n")
 
@@ -77,17 +78,11 @@ def refuse(manifest: Manifest, what: str) -> None:
     if not missing:
         return
     raise DataError(
-        f"the combined data was made without {_few(_labels(missing))} (their runs failed, or "
+        f"the combined data was made without {first_few(_labels(missing), SHOWN)} (their runs failed, or "
         "combine --allow-missing), "
         f"so {what} would keep figures that are not the repository's. Run them (nox -s coverage-<service>), "
         "then nox -s combine, and try again."
     )
-
-
-def _few(labels: Sequence[str]) -> str:
-    """The first SHOWN labels, and how many more."""
-    more = f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else ""
-    return ", ".join(labels[:SHOWN]) + more
 
 
 def _labels(missing: Sequence[str]) -> list[str]:

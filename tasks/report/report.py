@@ -127,7 +127,7 @@ def _build_staged(
             stale=stale,
             warning_lines=(
                 *freshness.stale_warning(manifest, stale),
-                *incomplete.warning(missing, manifest.display(manifest.reports_dir / "summary.md")),
+                *incomplete.warning(manifest, missing),
                 *provenance.note(
                     provenance.recorded(data_file), provenance.head(manifest.project_dir), stale=stale
                 ),
