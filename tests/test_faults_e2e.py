@@ -26,7 +26,8 @@ from coverage import CoverageData
 
 from tasks.config.layout import UNFINISHED_NAME
 from tasks.history.store import History
-from tasks.measure.runner import ALIVE_NAME, clear_abandoned_scratch
+from tasks.measure.scratch_folders import ALIVE_NAME
+from tasks.measure.scratch_folders import clear_abandoned as clear_abandoned_scratch
 from tasks.report.publish import STAGING_NAME, SWAPPED_PREFIX
 from tasks.report.reuse import RECORD_NAME
 from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, flat, in_process, run, tasks

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -194,6 +194,31 @@ class SharedAnalysis:
         return result
 
 
+def reported_files(cov: Coverage) -> list[str]:
+    """The measured files coverage.py's own reports show (reported_by)."""
+    shown = reported_by(cov)
+    return [name for name in sorted(cov.get_data().measured_files()) if shown(name)]
+
+
+def reported_by(cov: Coverage) -> Callable[[str], bool]:
+    """Whether coverage.py's reports show a file (a recorded path): what the configuration's
+    [report] include and omit let through (report_settings writes them for the recorded
+    paths, and adds the files each service's own configuration leaves out), matched as
+    coverage.py's reporters match them: against the recorded path."""
+    from coverage.files import GlobMatcher, prep_patterns
+
+    config = cov.config
+    included = GlobMatcher(prep_patterns(config.report_include), "include") if config.report_include else None
+    omitted = GlobMatcher(prep_patterns(config.report_omit), "omit") if config.report_omit else None
+
+    def shown(name: str) -> bool:
+        return (included is None or included.match(name)) and not (
+            omitted is not None and omitted.match(name)
+        )
+
+    return shown
+
+
 def service_figures(
     shared: SharedAnalysis, manifest: Manifest, only: str | None = None
 ) -> tuple[ServiceFigures, ...]:
@@ -207,7 +232,7 @@ def service_figures(
     names = (only,) if only else manifest.names
     by_service: dict[str, list[FileFigures]] = {name: [] for name in names}
     owned = []
-    for filename in sorted(shared.cov.get_data().measured_files()):
+    for filename in reported_files(shared.cov):
         owner = manifest.owner((manifest.project_dir / filename).resolve())
         if owner is not None and owner.name in by_service:
             owned.append((filename, owner))

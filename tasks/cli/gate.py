@@ -68,7 +68,7 @@ def handle_stability(manifest: Manifest, args: argparse.Namespace, extra: list[s
 
     result = stability.measure(manifest, args.service, args.runs, extra, out)
     print(stability.terminal(manifest, result), file=out)
-    return EXIT_FAILED if result.undeclared else EXIT_OK
+    return EXIT_OK if result.steady else EXIT_FAILED
 
 
 def handle_gate(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:

@@ -169,7 +169,7 @@ def _run_and_report(
     manifest: Manifest, name: str, extra: list[str], out: TextIO, options: Options, log: Path | None
 ) -> int:
     from ..analyze import combined  # coverage is only needed by these commands
-    from ..measure import runner
+    from ..measure import runner, unsaved
     from ..report import render
 
     result = runner.run(manifest, name, extra, out, options, log)
@@ -186,7 +186,8 @@ def _run_and_report(
         f"({service.isolated.covered}/{service.isolated.statements} statements), "
         f"branch {render.pct(service.isolated.branch_pct)} "
         f"({service.isolated.covered_branches}/{service.isolated.branches} branches); "
-        f"thresholds: {'checked on all shards combined' if options.shard else render.verdict(row)}",
+        f"thresholds: {'checked on all shards combined' if options.shard else render.verdict(row)}"
+        + (f"; {unsaved.short(result.processes_unsaved)}" if result.processes_unsaved else ""),
         file=out,
     )
     if result.combined:
@@ -217,9 +218,9 @@ def handle_run_all(manifest: Manifest, args: argparse.Namespace, extra: list[str
 
 
 def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
-    from ..measure import datafiles, incomplete
+    from ..measure import combining, incomplete
 
-    result = datafiles.combine(manifest, allow_missing=args.allow_missing, allow_stale=args.allow_stale)
+    result = combining.combine(manifest, allow_missing=args.allow_missing, allow_stale=args.allow_stale)
     # One entry a service, however many shards it came in; past a few, their count: CI may
     # combine hundreds.
     if len(result.inputs) <= SHOWN_INPUTS:
@@ -237,6 +238,8 @@ def handle_combine(manifest: Manifest, args: argparse.Namespace, extra: list[str
         if len(result.missing) > SHOWN_PROBLEMS:
             left = len(result.missing) - SHOWN_PROBLEMS
             print(f"  and {left} more: {manifest.display(incomplete.missing_file(manifest))}", file=out)
+    for line in incomplete.warning(manifest, (), result.unsaved):
+        print(line, file=out)
     print_stale(manifest, result.stale, out)
     return EXIT_OK
 

@@ -20,7 +20,7 @@ from ..config.layout import service_file, shard_files
 from ..config.manifest import KIT_PACKAGE, Manifest, Service
 from ..config.project_settings import COVERAGE_CONFIG_FILES, PYTEST_CONFIG_FILES
 from ..errors import plain
-from ..measure import freshness, provenance, run_inputs
+from ..measure import freshness, measured_with, provenance, run_inputs
 from . import gitdiff
 
 # Files whose change alters how pytest or coverage.py runs in the folder that holds them:
@@ -72,6 +72,12 @@ def find(manifest: Manifest, base: str) -> Affected:
         older = [path for path in files if path not in in_change]
         if older:
             found.reasons[name].append(f"its data no longer matches {freshness.few(older)}")
+    for name, digests in measured.items():
+        # Measured with another install list, coverage.py or Python: combine would refuse it.
+        if name in manifest.names and measured_with.differs(manifest, manifest.service(name), digests):
+            found.reasons[name].append(
+                "its data was measured with another install list, coverage.py or Python"
+            )
     for reasons in found.reasons.values():
         reasons[:] = list(dict.fromkeys(reasons))
     return found

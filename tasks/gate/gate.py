@@ -10,14 +10,14 @@ from dataclasses import replace
 
 from coverage.exceptions import CoverageException
 
-from ..analyze.analysis import Figures, SharedAnalysis, context_pattern
+from ..analyze.analysis import Figures, SharedAnalysis, context_pattern, reported_by
 from ..analyze.combined import combined_figures, fresh_combined, open_coverage
-from ..config.manifest import Manifest
+from ..config.manifest import TOTAL, Manifest
 from ..errors import DataError
 from ..measure import datafiles, freshness, incomplete, provenance
 from ..report import render
 from . import gitdiff, noisy, policies
-from .policies import FAIL, INCOMPLETE, ChangedFile, Verdict
+from .policies import FAIL, INCOMPLETE, WARN, ChangedFile, Verdict
 from .verdict import GateRun
 
 FIGURE_POLICIES = ("total", "service", "file", "regression")  # those that need every file's figures
@@ -31,6 +31,7 @@ def changed_files(
     changed: list[ChangedFile] = []
     unowned: list[str] = []
     nobodys = manifest.owned_by_nobody()
+    shown = reported_by(shared.cov)  # a file the reports leave out (omit) is not judged either
     owned = []
     for change in diff.files:
         absolute = (diff.toplevel / change.path).resolve()
@@ -45,7 +46,7 @@ def changed_files(
             if not absolute.is_relative_to(manifest.root) or any(absolute.is_relative_to(f) for f in nobodys):
                 continue
             unowned.append(relative)
-        elif change.added:
+        elif change.added and shown(relative):
             owned.append((change, absolute, relative, owner))
     shared.prepare(relative for _, _, relative, _ in owned)
     for change, absolute, relative, owner in owned:
@@ -150,6 +151,8 @@ def run(
     )
     if missing and not allow_missing:
         verdict = _incomplete(verdict, manifest, unmeasured)
+    lacking = incomplete.unsaved_processes(manifest)
+    verdict = _drops_not_judged(verdict, lacking)
     return GateRun(
         verdict=verdict,
         diff=diff,
@@ -157,7 +160,21 @@ def run(
         baseline=baseline,
         compared=compared,
         stale=tuple(stale),
+        unsaved=lacking,
     )
+
+
+def _drops_not_judged(verdict: Verdict, lacking: dict[str, int]) -> Verdict:
+    """A figure short of what processes that saved nothing ran (and the total holding it)
+    may fall for that alone: the regression policy warns of its drop, never fails on it."""
+    if not lacking:
+        return verdict
+    scopes = {*lacking, TOTAL}
+    checks = tuple(
+        replace(c, status=WARN) if c.policy == "regression" and c.scope in scopes and c.status == FAIL else c
+        for c in verdict.checks
+    )
+    return replace(verdict, checks=checks)
 
 
 def _incomplete(verdict: Verdict, manifest: Manifest, unmeasured: frozenset[str]) -> Verdict:

@@ -24,7 +24,7 @@ from ..analyze.analysis import split_context
 from ..config.layout import STABILITY_DIR
 from ..config.manifest import Manifest
 from ..errors import ConfigError
-from ..measure import coverage_internals, datafiles, runner
+from ..measure import coverage_internals, datafiles, runner, scratch_folders, unsaved
 from ..report import render
 from . import noisy, policies
 
@@ -49,12 +49,20 @@ class Stability:
     service: str
     runs: int
     failed_runs: tuple[int, ...]  # runs whose tests failed (their data is compared all the same)
+    # (run, processes) for runs some of whose processes ended without saving their coverage:
+    # the lines those ran count in some runs and not others, however many runs agree.
+    unsaved_runs: tuple[tuple[int, int], ...] = ()
     flaky: tuple[FlakyLine, ...]
     data_files: tuple[Path, ...]
 
     @property
     def undeclared(self) -> list[FlakyLine]:
         return [f for f in self.flaky if not f.declared]
+
+    @property
+    def steady(self) -> bool:
+        """Whether its figure is the same from run to run, as far as these runs tell."""
+        return not self.undeclared and not self.unsaved_runs
 
 
 def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: TextIO) -> Stability:
@@ -65,25 +73,29 @@ def measure(manifest: Manifest, name: str, runs: int, extra: list[str], out: Tex
     folder.mkdir(parents=True, exist_ok=True)
     kept: list[Path] = []
     failed: list[int] = []
+    unsaved_in: list[tuple[int, int]] = []  # (run, processes that ended without saving)
     for number in range(1, runs + 1):
         print(f"stability: {name} run {number} of {runs}", file=out)
-        with runner.scratch_folder(manifest.data_dir, f"{name}-stability") as scratch:
-            status, written = runner.execute(manifest, service, extra, scratch, out, per_test=True)
+        with scratch_folders.folder(manifest.data_dir, f"{name}-stability") as scratch:
+            ran = runner.execute(manifest, service, extra, scratch, out, per_test=True)
             target = folder / f"{name}.run-{number}"
             datafiles.relocate(
-                written,
+                ran.written,
                 target,
                 datafiles.project_relative(manifest.project_dir, service.cwd),
                 service=name,
                 project_dir=manifest.project_dir,
             )
         kept.append(target)
-        if status != runner.PYTEST_OK:
+        if ran.status != runner.PYTEST_OK:
             failed.append(number)
+        if ran.processes_unsaved:
+            unsaved_in.append((number, ran.processes_unsaved))
     return Stability(
         service=name,
         runs=runs,
         failed_runs=tuple(failed),
+        unsaved_runs=tuple(unsaved_in),
         flaky=tuple(compare(manifest, kept)),
         data_files=tuple(kept),
     )
@@ -165,8 +177,17 @@ def terminal(manifest: Manifest, result: Stability) -> str:
     if result.failed_runs:
         numbers = ", ".join(map(str, result.failed_runs))
         out.append(f"note: tests failed in run {numbers}; their coverage is compared all the same.")
+    for number, processes in result.unsaved_runs:
+        out.append(
+            f"stability: run {number} of {result.runs}: "
+            f"{unsaved.message(result.service, processes).removeprefix(result.service + ': ')}. Which lines "
+            "count then depends on when each process was killed: no number of runs makes it steady."
+        )
     if not result.flaky:
-        out.append(f"stability: {result.service}: every line was covered the same way in all {runs}.")
+        said = f"stability: {result.service}: every line was covered the same way in all {runs}"
+        if result.unsaved_runs:
+            said += ", but not every process saved its coverage (above): its figure is not steady"
+        out.append(f"{said}.")
         return "\n".join(out)
     header = ("File", "Line", "Kind", "Covered in", "Tests that ran it", "")
     rows: list[tuple[str, ...]] = [header]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -15,6 +15,7 @@ from ..config.manifest import Manifest
 from ..errors import plain
 from ..measure import datafiles
 from ..report import render
+from ..text import first_few
 from . import comment, gitdiff, policies
 from .policies import FAIL, INCOMPLETE, PASS, WARN, Verdict
 
@@ -30,6 +31,8 @@ class GateRun:
     baseline: dict[str, Figures] | None = None  # the base branch's baseline, when one was found
     compared: dict[str, Figures] | None = None  # what was set against it, when not the measured figures
     stale: tuple[str, ...] = ()  # the services judged on stale data (--allow-stale)
+    # Per service, the processes of its runs that saved no coverage: figures judged INCOMPLETE.
+    unsaved: dict[str, int] = field(default_factory=dict)
 
 
 # Passing service checks past this many fold into one row, as passing file checks always do.
@@ -66,7 +69,7 @@ def terminal(run_result: GateRun, manifest: Manifest) -> str:
     rows = [(policy, plain(scope), *rest) for policy, scope, *rest in _rows(verdict)]
     lines = render.columns([header, *rows], wrap=(1,))
     lines += ["", *details(run_result, markdown=False)]
-    lines.append(f"gate: {verdict.status.upper()}{_on_stale(run_result.stale)}")
+    lines.append(f"gate: {verdict.status.upper()}{_qualified(run_result)}")
     return "\n".join(lines)
 
 
@@ -118,7 +121,7 @@ def markdown(run_result: GateRun, manifest: Manifest) -> str:
     verdict = run_result.verdict
     icon = {PASS: "pass", WARN: "warn", FAIL: "**fail**", INCOMPLETE: "**incomplete**"}
     lines = [
-        f"## Coverage gate: {verdict.status}{render.md_escape(_on_stale(run_result.stale))}",
+        f"## Coverage gate: {verdict.status}{render.md_escape(_qualified(run_result))}",
         "",
         "| Policy | Scope | Metric | Target | Actual | Status |",
         "|---|---|---|---:|---:|---|",
@@ -177,19 +180,31 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _on_stale(stale: tuple[str, ...]) -> str:
-    """What the verdict line adds when it judged stale data: never a bare PASS."""
-    return f" on STALE data ({', '.join(stale)}: measured on code that has changed since)" if stale else ""
+def _qualified(run_result: GateRun) -> str:
+    """What the verdict line adds when it judged stale data or incomplete figures: never a
+    bare PASS."""
+    said = ""
+    if run_result.stale:
+        said += f" on STALE data ({', '.join(run_result.stale)}: measured on code that has changed since)"
+    if run_result.unsaved:
+        names = first_few(list(run_result.unsaved), 3)
+        said += f" on INCOMPLETE figures ({names}: processes of their runs saved no coverage)"
+    return said
 
 
 def verdict_json(
-    verdict: Verdict, diff: gitdiff.Diff | None, stale: tuple[str, ...] = ()
+    verdict: Verdict,
+    diff: gitdiff.Diff | None,
+    stale: tuple[str, ...] = (),
+    unsaved: dict[str, int] | None = None,
 ) -> dict[str, object]:
     return {
         "status": verdict.status,
         # --allow-stale: the figures judged were measured on code that has changed since.
         "stale": bool(stale),
         "stale_services": list(stale),
+        # Per service, processes of its runs that saved no coverage: its figure lacks their lines.
+        "incomplete_figures": dict(unsaved or {}),
         "base": diff.base if diff else None,
         "merge_base": diff.merge_base if diff else None,
         "checks": [asdict(check) for check in verdict.checks],
@@ -222,7 +237,8 @@ def write_outputs(
     target = manifest.reports_dir / "gate.json"
     with datafiles.atomic_path(target) as temporary:
         temporary.write_text(
-            json.dumps(verdict_json(verdict, run_result.diff, run_result.stale), indent=2) + "\n",
+            json.dumps(verdict_json(verdict, run_result.diff, run_result.stale, run_result.unsaved), indent=2)
+            + "\n",
             encoding="utf-8",
         )
     text = markdown(run_result, manifest)
@@ -235,7 +251,7 @@ def write_outputs(
         link or report_link(environ),
         details=details(run_result, markdown=True),
         compared=run_result.compared,
-        on_stale=_on_stale(run_result.stale),
+        on_stale=_qualified(run_result),
     )
     with datafiles.atomic_path(manifest.reports_dir / "comment.md") as temporary:
         temporary.write_text(body, encoding="utf-8")

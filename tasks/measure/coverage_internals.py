@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import json
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,6 +119,19 @@ def read_meta(data_file: Path, key: str) -> str | None:
     except sqlite3.Error:
         return None  # not coverage.py's SQLite format: datafiles.read says what is wrong
     return str(row[0]) if row else None
+
+
+def write_meta_json(data_file: Path, key: str, value: object) -> None:
+    write_meta(data_file, key, json.dumps(value, separators=(",", ":")))
+
+
+def read_meta_json(data_file: Path, key: str) -> object:
+    """The kit's JSON entry `key` of a data file; None when absent or not JSON."""
+    text = read_meta(data_file, key)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 # -- analysis: one parse and one analysis per file, shared by every report ------------------
@@ -239,10 +255,24 @@ def drop_files(data_file: Path, names: list[str]) -> None:
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def data_file_pid(path: Path) -> int | None:
+    """The process id in the name coverage.py gives a process's data file in parallel mode
+    (`raw.<host>.pid<N>.X<random>x`), or None."""
+    from coverage.sqldata import filename_match
+
+    found = filename_match(path.name)
+    return int(found["pid"]) if found else None
+
+
 def unsaved(path: Path) -> str | None:
     """Why a process's raw data file holds nothing usable (None when it does), found without
     writing to it: opened by coverage.py, an empty file would become a valid empty one. A
-    process killed while saving (a pool worker ended by terminate()) leaves such a file."""
+    process killed while saving (a pool worker ended by terminate()) leaves such a file, or
+    one with its tables made and its schema row not yet written. coverage.py itself reads a
+    copy, which is what it would accept."""
+    from coverage import CoverageData
+    from coverage.exceptions import CoverageException
+
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
@@ -250,9 +280,13 @@ def unsaved(path: Path) -> str | None:
             return "empty"
         if header != SQLITE_HEADER:
             return "not a coverage data file"
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            db.execute("SELECT COUNT(*) FROM file").fetchone()
-            db.execute("SELECT COUNT(*) FROM meta").fetchone()
-    except (OSError, sqlite3.Error) as exc:
+        with tempfile.TemporaryDirectory(prefix="coverage-workflows-check-") as folder:
+            copy = Path(folder) / path.name
+            shutil.copyfile(path, copy)
+            data = CoverageData(basename=str(copy))
+            data.read()
+            data.measured_files()
+            data.close()
+    except (OSError, sqlite3.Error, CoverageException) as exc:
         return f"half-written ({exc})"
     return None

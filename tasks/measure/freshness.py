@@ -10,7 +10,9 @@ The run settings that decide figures besides the code (what `omit` leaves out, w
 the exclusions drop: settings.figure_settings) are recorded beside the files, as entries
 named `(settings) <name>`: data measured before one of them changed is stale in the same way.
 So are the files a run reads besides its measured code (its tests, their conftest.py files,
-pytest's settings: run_inputs.py), as `(read) <path>` entries.
+pytest's settings: run_inputs.py), as `(read) <path>` entries, and what it was measured with
+(its install list, the coverage.py and Python versions: measured_with.py), as
+`(environment) <what>` entries.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from ..config.manifest import Manifest
 from ..errors import DataError, plain
 from ..text import first_few
-from . import coverage_internals, run_inputs, settings
+from . import coverage_internals, measured_with, run_inputs, settings
 
 # service -> file (relative to the project) -> sha256 of its content when the run ended;
 # GONE for a file that was no longer there, and for shards that saw two versions of a file.
@@ -107,6 +109,7 @@ def changed(project_dir: Path, digests: Digests, manifest: Manifest | None = Non
             chosen = manifest.service(service)
             now.update(settings_digests(settings.figure_settings(manifest, chosen)))
             now.update(run_inputs.listing_entry(manifest, chosen))
+            now.update(measured_with.expected_entries(manifest, chosen))
         stale = sorted(
             entry
             for entry, digest in files.items()
@@ -121,7 +124,7 @@ def changed(project_dir: Path, digests: Digests, manifest: Manifest | None = Non
 def _path_of(entry: str) -> str | None:
     """The file an entry stands for (relative to the project); None for a setting or the
     list of test files, which only the manifest can tell anew."""
-    if entry.startswith(SETTINGS_PREFIX) or entry == run_inputs.LISTING:
+    if entry.startswith((SETTINGS_PREFIX, measured_with.PREFIX)) or entry == run_inputs.LISTING:
         return None
     return entry.removeprefix(run_inputs.READ_PREFIX)
 
@@ -147,6 +150,8 @@ def describe(manifest: Manifest, stale: Mapping[str, list[str]]) -> list[str]:
             parts.append(f"its tests or their configuration changed since it was measured: {few(read)}")
         if run_inputs.LISTING in entries:
             parts.append("test files were added to its tests or removed from them since it was measured")
+        if environment := measured_with.describe(manifest, service, entries):
+            parts.append(environment)
         if changed_settings:
             parts.append(
                 f"its run settings changed since it was measured: {', '.join(changed_settings)} "

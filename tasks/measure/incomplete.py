@@ -1,7 +1,8 @@
-"""What the combined data was made without: the services whose last run failed, and what
-`combine --allow-missing` went without. combine writes it beside the combined file; every
-report and the gate read it, show those services as `no data`, outside the total, and say
-so in one line."""
+"""What the combined data was made without: the services whose last run failed, what
+`combine --allow-missing` went without, and the processes of services' runs that ended
+without saving their coverage (unsaved.py). combine writes it beside the combined file;
+every report and the gate read it, show services with no data as `no data`, outside the
+total, mark the figures that lack processes INCOMPLETE, and say so in one line."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def unmeasured_services(manifest: Manifest) -> frozenset[str]:
     return frozenset(str(name) for name in services) if isinstance(services, list) else frozenset()
 
 
+def unsaved_processes(manifest: Manifest) -> dict[str, int]:
+    """Per service, the processes of its run that saved no coverage: its figure lacks the
+    lines only they ran (marked INCOMPLETE; the regression policy does not judge its drop)."""
+    listed = _missing_record(manifest) or {}
+    found = listed.get("unsaved", {})
+    if not isinstance(found, dict):
+        return {}
+    return {str(name): count for name, count in found.items() if isinstance(count, int) and count > 0}
+
+
 def missing_file(manifest: Manifest) -> Path:
     return manifest.data_dir / MISSING_NAME
 
@@ -52,29 +63,50 @@ def _missing_record(manifest: Manifest) -> dict[str, object] | None:
     return listed if isinstance(listed, dict) else None
 
 
-def write(path: Path, problems: list[str], unmeasured: list[str]) -> None:
+def write(path: Path, problems: list[str], unmeasured: list[str], lacking: dict[str, int]) -> None:
     """The record at `path` (a temporary name that combine renames into place)."""
-    document = {"problems": problems, "services": unmeasured}
+    document = {"problems": problems, "services": unmeasured, "unsaved": lacking}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def warning(manifest: Manifest, missing: Sequence[str]) -> list[str]:
-    """The one line every command that reads the combined data starts with when it is
-    incomplete, pointing at the Markdown summary, which lists each with why."""
-    if not missing:
-        return []
-    summary = manifest.display(manifest.reports_dir / "summary.md")
-    notice = (
-        f"INCOMPLETE DATA: combined without {first_few(_labels(missing), SHOWN)}; why, for each: "
-        f"{summary}, or nox -s combine"
-    )
-    return fold(notice).split("\n")
+def warning(manifest: Manifest, missing: Sequence[str], lacking: dict[str, int] | None = None) -> list[str]:
+    """The line every command that reads the combined data starts with when it is
+    incomplete, pointing at the Markdown summary, which lists each with why; and one for
+    the figures that lack processes (`lacking`: read from the record when not given)."""
+    lacking = unsaved_processes(manifest) if lacking is None else lacking
+    notices = []
+    if missing:
+        summary = manifest.display(manifest.reports_dir / "summary.md")
+        notices.append(
+            f"INCOMPLETE DATA: combined without {first_few(_labels(missing), SHOWN)}; why, for each: "
+            f"{summary}, or nox -s combine"
+        )
+    if lacking:
+        processes = sum(lacking.values())
+        whose = "its" if len(lacking) == 1 else "their"
+        notices.append(
+            f"INCOMPLETE FIGURES: {first_few(list(lacking), SHOWN)}: {processes} "
+            f"{'process' if processes == 1 else 'processes'} of {whose} runs "
+            f"ended without saving {'its' if processes == 1 else 'their'} coverage (killed, e.g. by "
+            "Pool.terminate(), which `with Pool() as pool:` calls; use "
+            "pool.close(); pool.join()): the lines only those ran are missing, and the regression "
+            "policy does not judge these figures' drops"
+        )
+    return [line for notice in notices for line in fold(notice).split("\n")]
 
 
 def refuse(manifest: Manifest, what: str) -> None:
     """Refuse to keep figures of incomplete data (exit 3): `what` would record a total that is
     not the repository's."""
     missing = missing_inputs(manifest)
+    lacking = unsaved_processes(manifest)
+    if lacking and not missing:
+        raise DataError(
+            f"{first_few(list(lacking), SHOWN)}: some processes of their runs ended without saving their "
+            f"coverage, so {what} would keep figures short of what their tests ran. Let the processes end "
+            "(pool.close(); pool.join() before leaving `with Pool()`), run them again, combine, and try "
+            "again."
+        )
     if not missing:
         return
     raise DataError(

@@ -5,7 +5,6 @@ to match the code, file by file, before combine took it)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -33,16 +32,12 @@ def head(project_dir: Path) -> str:
 
 def record(data_file: Path, commits: dict[str, str]) -> None:
     """Keep, per service, the commit its data was measured at inside the data file."""
-    coverage_internals.write_meta(data_file, COMMIT_KEY, json.dumps(commits, separators=(",", ":")))
+    coverage_internals.write_meta_json(data_file, COMMIT_KEY, commits)
 
 
 def recorded(data_file: Path) -> dict[str, str]:
     """Per service, the commit its data in `data_file` was measured at ({} before the kit kept it)."""
-    text = coverage_internals.read_meta(data_file, COMMIT_KEY)
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        return {}
+    found = coverage_internals.read_meta_json(data_file, COMMIT_KEY)
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 

@@ -8,14 +8,10 @@ isolated figure derivable from combined data.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -27,14 +23,16 @@ from . import (
     coverage_internals,
     datafiles,
     environments,
-    filelock,
     freshness,
+    measured_with,
     outcomes,
     processes,
     pytest_output,
     run_inputs,
     run_probe,
+    scratch_folders,
     settings,
+    unsaved,
 )
 
 # pytest's exit statuses (pytest.ExitCode), named here to keep pytest out of this process.
@@ -54,6 +52,7 @@ class RunResult:
     data_file: Path  # where this run's data was kept
     combined: bool  # whether combine will read it
     failures: tuple[str, ...] = ()  # pytest's summary lines of the tests that failed
+    processes_unsaved: int = 0  # processes that ended without saving their coverage (unsaved.py)
 
 
 def names_tests(service: Service, extra: list[str]) -> bool:
@@ -171,44 +170,22 @@ def run(
     durations = durations_file(manifest, service)
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
-    with scratch_folder(manifest.data_dir, name) as scratch:
+    with scratch_folders.folder(manifest.data_dir, name) as scratch:
         log = log or scratch / "pytest.log"
-        status, written = execute(manifest, service, extra, scratch, out, options, durations, log=log)
-        kept = _keep(manifest, service, written, status, sliced=bool(extra), shard=options.shard)
+        ran = execute(manifest, service, extra, scratch, out, options, durations, log=log)
+        status = ran.status
+        kept = _keep(manifest, service, ran, sliced=bool(extra), shard=options.shard)
         if status == PYTEST_TESTS_FAILED:
             printed = log.read_text(encoding="utf-8", errors="replace")
             kept = dataclasses.replace(kept, failures=pytest_output.failed_tests(printed))
         return kept
 
 
-SCRATCH_PREFIX = ".run-"  # then the label and tempfile's random part
-ALIVE_NAME = ".alive"  # locked by the run for as long as it lives; the kernel drops the lock
-
-
-@contextlib.contextmanager
-def scratch_folder(data_dir: Path, label: str) -> Iterator[Path]:
-    """A private folder beside the data for one run of tests, locked for as long as the
-    run lives and removed after it; first, the folders of runs that were killed are cleared."""
-    clear_abandoned_scratch(data_dir)
-    with (
-        # Once this run lets go of its lock, another run's cleanup may remove the folder first.
-        tempfile.TemporaryDirectory(
-            prefix=f"{SCRATCH_PREFIX}{label}-", dir=data_dir, ignore_cleanup_errors=True
-        ) as scratch,
-        filelock.born_held(Path(scratch) / ALIVE_NAME),
-    ):
-        yield Path(scratch)
-
-
-def clear_abandoned_scratch(data_dir: Path) -> None:
-    """Remove the scratch folders of runs that were killed (SIGKILL, a power cut): those
-    whose run no longer holds the lock on its `.alive` file. Runs going on beside this one,
-    in this container or another sharing the folder, hold theirs and keep their folders; so
-    does a run just starting, which has no lock file yet. (No locks on Windows: a killed
-    run's folder stays there until someone removes it.)"""
-    for folder in data_dir.glob(f"{SCRATCH_PREFIX}*"):
-        if filelock.abandoned(folder / ALIVE_NAME):
-            shutil.rmtree(folder, ignore_errors=True)
+@dataclass(frozen=True, kw_only=True)
+class Executed:
+    status: int  # pytest's exit status: PYTEST_OK or PYTEST_TESTS_FAILED
+    written: list[Path]  # the usable data files, one per process that saved
+    processes_unsaved: int  # processes that ended without saving (unsaved.py)
 
 
 def execute(
@@ -222,10 +199,11 @@ def execute(
     *,
     per_test: bool = False,
     log: Path | None = None,
-) -> tuple[int, list[Path]]:
+) -> Executed:
     """Run the service's tests under coverage with `scratch` for its files: pytest's exit
-    status (0 or 1) and the data files written, or a ConfigError for a run that measured
-    nothing worth keeping, quoting pytest's error. pytest's output is copied to `log`."""
+    status (0 or 1), the data files written and the processes that saved none, or a
+    ConfigError for a run that measured nothing worth keeping, quoting pytest's error.
+    pytest's output is copied to `log`."""
     name = service.name
     log = log or scratch / "pytest.log"
     raw = scratch / "raw"
@@ -292,26 +270,18 @@ def execute(
         )
     run_probe.refuse_copies(manifest, service, scratch)
     # One file, or with workers one per process (raw.<host>.<pid>.<random>). A process
-    # killed while saving leaves one with nothing usable: left out, as coverage.py's own
-    # combine leaves it out, and said, not the whole run refused.
+    # killed before or while saving leaves none, or one with nothing usable: left out, as
+    # coverage.py's own combine leaves it out, counted and said, not the whole run refused.
     written: list[Path] = []
     lost: list[Path] = []
     for path in sorted(scratch.glob("raw*")):
         (lost if coverage_internals.unsaved(path) else written).append(path)
-    if lost:
-        print(_unsaved_message(name, len(lost)), file=out)
+    processes_unsaved = unsaved.count(scratch / unsaved.LOG_NAME, written, lost)
+    if processes_unsaved:
+        print(f"{unsaved.message(name, processes_unsaved)}.", file=out)
     run_probe.require_live(manifest, service, written, scratch, chosen.config, passed=status == PYTEST_OK)
     datafiles.add_unrun(written[0], coverage_internals.finder_skipped(chosen.config))
-    return status, written
-
-
-def _unsaved_message(name: str, count: int) -> str:
-    processes = "1 process" if count == 1 else f"{count} processes"
-    return (
-        f"{name}: WARNING: {processes} of the run ended without saving usable coverage data (killed "
-        "while saving, e.g. a pool worker ended by Pool.terminate(), which `with Pool() as pool:` "
-        "calls: use pool.close() and pool.join()); the lines only they ran are missing from the figure."
-    )
+    return Executed(status=status, written=written, processes_unsaved=processes_unsaved)
 
 
 def _run_variables(manifest: Manifest, service: Service, scratch: Path) -> dict[str, str]:
@@ -325,9 +295,10 @@ def _run_variables(manifest: Manifest, service: Service, scratch: Path) -> dict[
 
 
 def _keep(
-    manifest: Manifest, service: Service, raw: list[Path], status: int, *, sliced: bool, shard: Shard | None
+    manifest: Manifest, service: Service, ran: Executed, *, sliced: bool, shard: Shard | None
 ) -> RunResult:
     """Put the run's data where it belongs without losing the last good data."""
+    status = ran.status
     target = service_file(manifest, service.name, shard)
     if sliced:
         keep_at, combined = manifest.data_dir / SLICES_DIR / target.name, False
@@ -352,7 +323,7 @@ def _keep(
                 # Stale figures must not reach combine, but the last good data is not deleted.
                 datafiles.retire(manifest, [target])
     datafiles.relocate(
-        raw,
+        ran.written,
         keep_at,
         datafiles.project_relative(manifest.project_dir, service.cwd),
         service=service.name,
@@ -361,7 +332,9 @@ def _keep(
         settings_entries={
             **freshness.settings_digests(settings.figure_settings(manifest, service)),
             **run_inputs.entries(manifest, service),  # its tests and configuration
+            **measured_with.recorded_entries(manifest, service),  # its install list, versions
         },
+        processes_unsaved=ran.processes_unsaved,
     )
     if not sliced:
         # The combined file no longer matches the services' data: keep it aside, so that
@@ -371,7 +344,13 @@ def _keep(
         # A passing run supersedes the record of an earlier failure.
         (manifest.data_dir / FAILED_DIR / target.name).unlink(missing_ok=True)
     exit_code = EXIT_OK if status == PYTEST_OK else EXIT_FAILED
-    return RunResult(service=service.name, exit_code=exit_code, data_file=keep_at, combined=combined)
+    return RunResult(
+        service=service.name,
+        exit_code=exit_code,
+        data_file=keep_at,
+        combined=combined,
+        processes_unsaved=ran.processes_unsaved,
+    )
 
 
 def outcome_message(manifest: Manifest, result: RunResult) -> str:

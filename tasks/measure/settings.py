@@ -9,15 +9,16 @@ rest of the project's settings are kept, so the kit counts what the project's ow
 
 from __future__ import annotations
 
+import glob
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coverage.files import GlobMatcher
+from coverage.files import GlobMatcher, prep_patterns
 
 from ..config.manifest import Manifest, Service
 from ..errors import ConfigError
-from . import coverage_internals
+from . import coverage_internals, unsaved
 
 # Kept, with what the kit adds to them: every process the tests start is measured, programs
 # they launch (patch = subprocess), children of os.fork() (fork) and processes that end with
@@ -124,6 +125,9 @@ def run_settings(
     concurrency = config.concurrency or ["thread"]
     config.set_option("run:concurrency", sorted({*concurrency, RUN_ADDITIONS["concurrency"]}))
     config.set_option("run:disable_warnings", sorted({*(config.disable_warnings or []), *QUIET}))
+    # Which processes started measuring, for those that end without saving (unsaved.py).
+    config.set_option("run:debug", sorted({*(config.debug or []), *unsaved.DEBUG_OPTIONS}))
+    _set(config, "run:debug_file", "debug_file", str(data_file.parent / unsaved.LOG_NAME), overridden)
     config.set_option(
         "run:omit", [*coverage_internals.absolute_patterns(config.run_omit, folder), *manifest.omit]
     )
@@ -147,15 +151,62 @@ def report_settings(manifest: Manifest, data_file: Path) -> Settings:
     config.set_option("paths", {})  # the kit maps every path itself, once, when a run ends
     config.set_option("report:ignore_errors", False)
     config.set_option("report:include_namespace_packages", True)
-    config.set_option(
-        "report:omit",
-        [
+    omit = [
+        *coverage_internals.absolute_patterns(config.report_omit, folder),
+        *coverage_internals.absolute_patterns(config.run_omit, folder),
+        *manifest.omit,
+    ]
+    config.set_option("report:omit", [*_as_recorded(omit, manifest), *_left_out_by_services(manifest)])
+    if config.report_include:
+        include = coverage_internals.absolute_patterns(config.report_include, folder)
+        config.set_option("report:include", _as_recorded(include, manifest))
+    return Settings(config=config, found=found, overridden=())
+
+
+def _as_recorded(patterns: list[str], manifest: Manifest) -> list[str]:
+    """Patterns written to match the data's paths, which are relative to the project:
+    coverage.py's reporters match each pattern against the recorded path, after making any
+    that does not start with a wildcard absolute, which then never matches. An absolute
+    pattern inside the project becomes `*/` and its part below the project."""
+    prefix = f"{manifest.project_dir.as_posix()}/"
+    return [
+        f"*/{pattern.removeprefix(prefix)}" if pattern.startswith(prefix) else pattern for pattern in patterns
+    ]
+
+
+def _left_out_by_services(manifest: Manifest) -> list[str]:
+    """The files of services whose own configuration (in their working_dir) leaves them out
+    (its [run] or [report] omit, or not in its [report] include), as exact patterns of the
+    recorded paths (_as_recorded): each
+    service's settings apply to its own files only, as a run of its own would apply them,
+    so no other service's figure changes."""
+    left_out = []
+    for service in manifest.services:
+        folder, config, _ = _service_project(manifest, service)
+        if folder == manifest.root:
+            continue
+        omit = [
             *coverage_internals.absolute_patterns(config.report_omit, folder),
             *coverage_internals.absolute_patterns(config.run_omit, folder),
-            *manifest.omit,
-        ],
-    )
-    return Settings(config=config, found=found, overridden=())
+        ]
+        include = coverage_internals.absolute_patterns(config.report_include, folder)
+        if not omit and not include:
+            continue
+        omitted = GlobMatcher(prep_patterns(omit), "omit")
+        included = GlobMatcher(prep_patterns(include), "include") if include else None
+        for file in _source_files(service):
+            name = str(file.resolve())
+            if manifest.owner(file.resolve()) is not service:
+                continue  # another service's, below this one's source
+            if omitted.match(name) or (included is not None and not included.match(name)):
+                left_out.append(
+                    "*/" + glob.escape(file.resolve().relative_to(manifest.project_dir).as_posix())
+                )
+    return left_out
+
+
+def _source_files(service: Service) -> list[Path]:
+    return [f for src in service.source for f in (sorted(src.rglob("*.py")) if src.is_dir() else [src])]
 
 
 def _check_exclusions(manifest: Manifest, root_config: Any, root_found: tuple[Path, ...]) -> None:
@@ -180,7 +231,7 @@ def _check_exclusions(manifest: Manifest, root_config: Any, root_found: tuple[Pa
 def require_measurable(manifest: Manifest, service: Service, chosen: Settings) -> None:
     """Refuse (exit 2) a service whose every source file the run's `omit` leaves out: it has
     nothing to measure, and its empty data would stop every report."""
-    files = [f for src in service.source for f in (sorted(src.rglob("*.py")) if src.is_dir() else [src])]
+    files = _source_files(service)
     patterns = chosen.config.run_omit or []
     if not files or not patterns:
         return

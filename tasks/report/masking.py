@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..analyze.analysis import SharedAnalysis, split_context
+from ..analyze.analysis import SharedAnalysis, reported_files, split_context
 from ..config.manifest import Manifest
 from ..measure import incomplete
 from . import render
@@ -57,7 +57,7 @@ def build(shared: SharedAnalysis, manifest: Manifest) -> MaskingMatrix:
     covered = {(row, column): 0 for row in names for column in names}
     covered_columns = set(names)
     data = shared.cov.get_data()
-    for filename in sorted(data.measured_files()):
+    for filename in reported_files(shared.cov):
         owner = manifest.owner((manifest.project_dir / filename).resolve())
         if owner is None:
             continue

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 from ..analyze.analysis import Figures, ServiceFigures, sum_figures
 from ..config.manifest import Thresholds
+from ..measure import unsaved
 from ..text import WIDTH, fold
 
 
@@ -26,6 +27,9 @@ class Row:
     is_total: bool = False
     # A service the combined data holds nothing of (its run failed): no figure, not 0%.
     no_data: bool = False
+    # Processes of its run (of the counted services' runs, for the total) that saved no
+    # coverage: the figure lacks what they ran, and says INCOMPLETE.
+    unsaved: int = 0
 
     @property
     def gap(self) -> float | None:
@@ -39,10 +43,13 @@ def rows(
     thresholds: dict[str, Thresholds],
     total: Thresholds,
     unmeasured: frozenset[str] = frozenset(),
+    lacking: Mapping[str, int] | None = None,
 ) -> list[Row]:
     """Service rows in manifest order, then the total row (thresholds on the total apply
     to the whole-suite figure, which is what a single classic run would report). Services
-    in `unmeasured` have no data: shown so, and left out of the total, which says so."""
+    in `unmeasured` have no data: shown so, and left out of the total, which says so.
+    Services in `lacking` lost processes' data: their rows and the total say INCOMPLETE."""
+    lacking = lacking or {}
     table = [
         Row(
             label=s.name,
@@ -50,15 +57,24 @@ def rows(
             whole=s.whole,
             thresholds=thresholds[s.name],
             no_data=s.name in unmeasured,
+            unsaved=lacking.get(s.name, 0),
         )
         for s in services
     ]
     counted = [s for s in services if s.name not in unmeasured]
+    lost = sum(lacking.get(s.name, 0) for s in counted)
     isolated_total = sum_figures(s.isolated for s in counted)
     whole_total = sum_figures(s.whole for s in counted)
     label = "Total" if len(counted) == len(services) else f"Total ({len(counted)} of {len(services)})"
     table.append(
-        Row(label=label, isolated=isolated_total, whole=whole_total, thresholds=total, is_total=True)
+        Row(
+            label=label,
+            isolated=isolated_total,
+            whole=whole_total,
+            thresholds=total,
+            is_total=True,
+            unsaved=lost,
+        )
     )
     return table
 
@@ -98,9 +114,17 @@ def html_text(text: object) -> str:
 
 
 def verdict(row: Row) -> str:
-    """'ok', or which floors the row misses. Service floors apply to the isolated figure."""
+    """'ok', or which floors the row misses (service floors apply to the isolated figure),
+    after INCOMPLETE where processes of its runs saved no coverage."""
     if row.no_data:
         return "not measured"
+    floors = _floors(row)
+    if row.unsaved:
+        return unsaved.short(row.unsaved) + ("" if floors == "-" else f"; {floors}")
+    return floors
+
+
+def _floors(row: Row) -> str:
     figures = row.whole if row.is_total else row.isolated
     misses = []
     if row.thresholds.line is not None and figures.line_pct is None:
@@ -283,3 +307,31 @@ def _fitted(lengths: Sequence[Sequence[int]], wrap: Sequence[int], width: int) -
         shorter = [row[index] for row in lengths if row[index] < widths[index]]
         widths[index] = max(max(shorter, default=0), lengths[0][index])
     return widths
+
+
+def services_json(services: Sequence[ServiceFigures], rows: Sequence[Row]) -> dict[str, object]:
+    """services.json: per service its figures, its files' and whether processes of its run
+    saved no coverage; and the total."""
+
+    def numbers(figures: Figures) -> dict[str, object]:
+        return {**asdict(figures), "line_pct": figures.line_pct, "branch_pct": figures.branch_pct}
+
+    return {
+        "services": [
+            {
+                "name": s.name,
+                "isolated": numbers(s.isolated),
+                "whole_suite": numbers(s.whole),
+                "masking_gap": s.gap,
+                # Processes of its run that saved no coverage: the figures above lack their lines.
+                "incomplete": row.unsaved > 0,
+                "unsaved_processes": row.unsaved,
+                "files": [
+                    {"path": f.path, "isolated": numbers(f.isolated), "whole_suite": numbers(f.whole)}
+                    for f in s.files
+                ],
+            }
+            for s, row in zip(services, rows, strict=False)
+        ],
+        "total": {"isolated": numbers(rows[-1].isolated), "whole_suite": numbers(rows[-1].whole)},
+    }

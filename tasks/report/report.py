@@ -18,13 +18,13 @@ import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from coverage import Coverage
 from coverage.exceptions import CoverageException
 
-from ..analyze.analysis import Figures, ServiceFigures, SharedAnalysis, context_pattern
+from ..analyze.analysis import ServiceFigures, SharedAnalysis, context_pattern
 from ..analyze.combined import fresh_combined, measured_figures, open_coverage, unusable
 from ..analyze.sidejob import SideJob
 from ..config.layout import ARCHIVE_DIR
@@ -69,7 +69,8 @@ def figures(
     services = measured_figures(manifest, shared, data_file)
     thresholds = {s.name: s.thresholds for s in manifest.services}
     unmeasured = incomplete.unmeasured_services(manifest)
-    return services, render.rows(services, thresholds, manifest.thresholds, unmeasured)
+    lacking = incomplete.unsaved_processes(manifest)
+    return services, render.rows(services, thresholds, manifest.thresholds, unmeasured, lacking)
 
 
 def build(
@@ -253,7 +254,13 @@ def _write_summaries(manifest: Manifest, derived: Derived, formats: Sequence[str
         )
     (out / "services.json").write_text(
         json.dumps(
-            {**_services_json(services, rows), "missing": list(missing), "stale": derived.stale}, indent=2
+            {
+                **render.services_json(services, rows),
+                "missing": list(missing),
+                "stale": derived.stale,
+                "unsaved": {row.label: row.unsaved for row in rows[:-1] if row.unsaved},
+            },
+            indent=2,
         )
         + "\n",
         encoding="utf-8",
@@ -364,32 +371,10 @@ def _narrowed(cov: Coverage, manifest: Manifest, service: Service) -> Iterator[t
     by its own tests."""
     # Data paths are relative to the project, and so must the patterns be.
     include = [manifest.display(src) + ("/*" if src.is_dir() else "") for src in service.source]
+    before = cov.config.report_include, cov.config.report_contexts
     try:
         yield include, [context_pattern(service.name)]
     finally:
-        # coverage.py keeps report options on its config between calls; reset them so the
+        # coverage.py keeps report options on its config between calls; restore them so the
         # next report is not narrowed to this service.
-        cov.config.report_include = None
-        cov.config.report_contexts = None
-
-
-def _services_json(services: tuple[ServiceFigures, ...], rows: list[render.Row]) -> dict[str, object]:
-    def numbers(figures: Figures) -> dict[str, object]:
-        return {**asdict(figures), "line_pct": figures.line_pct, "branch_pct": figures.branch_pct}
-
-    return {
-        "services": [
-            {
-                "name": s.name,
-                "isolated": numbers(s.isolated),
-                "whole_suite": numbers(s.whole),
-                "masking_gap": s.gap,
-                "files": [
-                    {"path": f.path, "isolated": numbers(f.isolated), "whole_suite": numbers(f.whole)}
-                    for f in s.files
-                ],
-            }
-            for s in services
-        ],
-        "total": {"isolated": numbers(rows[-1].isolated), "whole_suite": numbers(rows[-1].whole)},
-    }
+        cov.config.report_include, cov.config.report_contexts = before
