@@ -35,6 +35,8 @@ def write(repo: Path, services: list[str], count: int) -> list[Path]:
     """The shard files and manifest for `count` shards over `services`; the files written."""
     folder = repo / data_dir(count)
     folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.shard-*"):  # an earlier cut, split another way
+        old.unlink()
     # The gate section of synth's manifest: the load group gates the shards' combined data.
     manifest = [f'[settings]\nroot = "."\ndata_dir = "{data_dir(count)}"\n\n[gate]\nbase = "main"\n']
     written = []
@@ -47,10 +49,12 @@ def write(repo: Path, services: list[str], count: int) -> list[Path]:
         )
         source = CoverageData(basename=str(repo / ".coverage-data" / service))
         source.read()
-        files = sorted(source.measured_files())
+        # Each run measured every service's sources; the manifest declares these services
+        # only, and combine refuses data of files no declared service owns.
+        owned = tuple(f"src/{name}/" for name in services)
+        files = sorted(name for name in source.measured_files() if name.startswith(owned))
         for index in range(per_service):
             path = folder / f"{service}.shard-{index + 1}-of-{per_service}"
-            path.unlink(missing_ok=True)
             shard = CoverageData(basename=str(path))
             shard.set_context(service)
             share = files[index::per_service] or [files[index % len(files)]]  # never an empty shard

@@ -65,3 +65,11 @@ class Folded(io.TextIOBase):
 
     def isatty(self) -> bool:
         return self.stream.isatty()
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts `svc2` before `svc10` (numbers by value, the rest as text)."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part) for part in _DIGITS.split(name) if part)

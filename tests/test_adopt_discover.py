@@ -138,3 +138,15 @@ def test_build_config__the_packages_each_backend_declares(
 ) -> None:
     write_files(tmp_path, {"bench/run.py": "", **files})
     assert declared_packages(tmp_path) == declared
+
+
+def test_discover__services_in_natural_order_svc2_before_svc10(tmp_path: Path) -> None:
+    """At hundreds of packages, the manifest (and every table that follows its order) reads
+    svc1, svc2, ... svc10, not svc1, svc10, svc100, svc11."""
+    files = {}
+    for number in (1, 2, 10, 11, 100):
+        files[f"libs/svc{number}/pyproject.toml"] = f'[project]\nname = "svc{number}"\n'
+        files[f"libs/svc{number}/svc{number}/__init__.py"] = ""
+        files[f"libs/svc{number}/tests/test_it.py"] = f"import svc{number}\n"
+    write_files(tmp_path, files)
+    assert list(services(tmp_path)) == ["svc1", "svc2", "svc10", "svc11", "svc100"]

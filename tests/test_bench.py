@@ -89,6 +89,12 @@ def test_shards__every_expected_shard_written_and_combined(tmp_path: Path) -> No
     missing = run([sys.executable, "-m", "tasks", "--manifest", shards.manifest_path(12), "combine"], repo)
     assert missing.returncode == 3
     assert written[5].name in missing.output
+    # Fewer services declared than the runs measured (the medium size's 8 services, of which
+    # the group declares 4): their shards hold their own files only, and combine takes them.
+    fewer = shards.write(repo, services[:2], 12)
+    assert len(fewer) == 12
+    combined = run([sys.executable, "-m", "tasks", "--manifest", shards.manifest_path(12), "combine"], repo)
+    assert combined.returncode == 0, combined.output
     # 100 over 3 services: 34, 33 and 33, as the manifest declares.
     assert len(shards.write(repo, services, 100)) == 100
     declared = (repo / shards.manifest_path(100)).read_text(encoding="utf-8")

@@ -120,6 +120,9 @@ def test_partial_results__no_data_rows_a_total_over_the_measured_and_one_notice(
     statements = sum(int(next(cell for cell in line.split() if cell.isdigit())) for line in figures)
     assert int(total.split()[4]) == statements
     assert len(figures) == COUNT - len(UNMEASURED)
+    # Below the table: the services that borrow most, and one line of what was written: no
+    # line per service (the table says it), however many services.
+    assert len(lines) - total_at - 1 <= 20, "\n".join(lines[total_at:])
     for argv in (
         ("report", "--allow-missing", "--format", "json"),
         ("masking", "--allow-missing"),

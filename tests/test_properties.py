@@ -242,3 +242,74 @@ def test_attribution__services_add_up_to_coverage_py_totals(
         for service in services:
             assert service.isolated.covered <= service.whole.covered
             assert service.isolated.statements == service.whole.statements
+
+
+# Folders (and one file) services may declare as sources, nested in one another on purpose:
+# the manifest's loader refuses overlapping sources, the owner lookup must still be exact.
+SOURCE_PARTS = ("a", "a/b", "a/b/c", "d", "d/e.py", "f")
+
+
+@SETTINGS
+@given(
+    declared=st.lists(
+        st.lists(st.sampled_from(SOURCE_PARTS), min_size=1, max_size=3), min_size=1, max_size=5
+    ),
+    asked=st.lists(
+        st.sampled_from(("a/x.py", "a/b/x.py", "a/b/c/d/x.py", "d/e.py", "d/x.py", "f/x.py", "g/x.py"))
+    ),
+)
+def test_owner__the_first_service_whose_source_holds_the_file(
+    declared: list[list[str]], asked: list[str]
+) -> None:
+    """Manifest.owner finds a file's owner from the file's own path and its parents (linear in
+    the files, at hundreds of services); the answer is the first service, in manifest order,
+    one of whose sources holds it, as asking every service in turn would say."""
+    import dataclasses
+
+    with scratch_repo() as folder:
+        (folder / "configs/services.toml").write_text(
+            '[services.api]\nsource = ["src/api"]\ntests = ["tests/api"]\n', encoding="utf-8"
+        )
+        loaded = loader.load(project_dir=folder)
+    base = folder / "repo"
+    template = loaded.services[0]
+    services = tuple(
+        dataclasses.replace(template, name=f"s{index}", source=tuple(base / part for part in parts))
+        for index, parts in enumerate(declared)
+    )
+    manifest = dataclasses.replace(loaded, services=services)
+    for relative in asked:
+        path = base / relative
+        expected = next((service for service in services if service.owns(path)), None)
+        assert manifest.owner(path) is expected
+
+
+@SETTINGS
+@given(
+    declared=st.lists(st.lists(st.sampled_from(SOURCE_PARTS), min_size=1, max_size=2), min_size=1, max_size=5)
+)
+def test_overlapping_sources__refused_exactly_when_two_of_them_hold_a_common_file(
+    declared: list[list[str]],
+) -> None:
+    """The loader's overlap check (linear, for a thousand services) refuses a manifest exactly
+    when some two sources, of one service or two, are one inside the other."""
+    sources = [part for parts in declared for part in parts]
+    overlapping = any(
+        Path(a) == Path(b) or Path(a).is_relative_to(b) or Path(b).is_relative_to(a)
+        for index, a in enumerate(sources)
+        for b in sources[index + 1 :]
+    )
+    with scratch_repo() as folder:
+        for part in (*sources, "tests"):
+            (folder / "repo" / part).mkdir(parents=True, exist_ok=True)
+        text = '[settings]\nroot = "repo"\n' + "".join(
+            f'\n[services.s{index}]\nsource = {json.dumps(parts)}\ntests = ["tests"]\n'
+            for index, parts in enumerate(declared)
+        )
+        (folder / "configs/services.toml").write_text(text, encoding="utf-8")
+        try:
+            loader.load(project_dir=folder)
+        except ConfigError as exc:
+            assert overlapping and "overlaps" in str(exc), exc
+        else:
+            assert not overlapping

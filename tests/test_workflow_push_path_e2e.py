@@ -88,5 +88,8 @@ def test_push_path__the_matrix_step_runs_with_only_what_the_job_installs(tmp_pat
     assert step.returncode == 0, step.output
     written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     (entry,) = json.loads(written["matrix"])["include"]
-    assert (entry["session"], entry["data"]) == ("coverage-alpha", ".coverage-workflows/.coverage-data/alpha")
+    assert (entry["runs"], entry["data"]) == (
+        "coverage-alpha 1 1",
+        ".coverage-workflows/.coverage-data/alpha",
+    )
     assert json.loads(written["services"]) == ["alpha"]

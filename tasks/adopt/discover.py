@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.manifest import RESERVED_NAMES, SERVICE_NAME, SERVICE_NAME_LENGTH
+from ..text import natural_key
 from .build_config import declared_packages
 
 # Folders that hold no service: tools' caches, environments, builds, the kit's own folder.
@@ -141,7 +142,7 @@ def _service_folders(root: Path) -> list[Path]:
     for _ in range(PACKAGE_DEPTH):
         below: list[Path] = []
         for folder in level:
-            for child in sorted(_children(folder)):
+            for child in sorted(_children(folder), key=lambda path: natural_key(path.name)):
                 project = any((child / name).is_file() for name in PROJECT_FILES)
                 if child.name not in TEST_FOLDERS and project and _test_folder(child):
                     found.append(child)  # a service folder: what is inside it is its own
@@ -205,7 +206,7 @@ def _packages(folder: Path, *, plain_only: bool = False) -> list[Path]:
     """The importable packages directly in `folder`: with an __init__.py, or (namespace
     packages, unless `plain_only`) any folder of Python files with a name Python can import."""
     found = []
-    for child in sorted(_children(folder)):
+    for child in sorted(_children(folder), key=lambda path: natural_key(path.name)):
         if not child.name.isidentifier():
             continue
         if (child / "__init__.py").is_file() or (not plain_only and any(child.rglob("*.py"))):

@@ -281,7 +281,7 @@ def write_matrix_outputs(
         raise ConfigError(f"{shown}: cannot read nox's listing: {exc}.") from None
     every = matrix.entries(text, shown, manifest)
     found = [entry for entry in every if only is None or entry.service in only]
-    document = matrix.github_matrix(found)
+    document = matrix.github_matrix(matrix.pack(found, manifest))
     print(json.dumps(document, indent=2), file=out)
     if github_output:
         target = os.environ.get("GITHUB_OUTPUT")

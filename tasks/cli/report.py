@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..config.manifest import Manifest
@@ -77,8 +78,12 @@ def handle_report(manifest: Manifest, args: argparse.Namespace, extra: list[str]
     print("", file=out)
     print(masking.terminal(shown.matrix), file=out)
     print("", file=out)
+    # One line per folder, however many formats: the table above is what people read.
+    by_folder: dict[Path, list[str]] = {}
     for path in result.written:
-        print(f"wrote {manifest.display(path)}", file=out)
+        by_folder.setdefault(path.parent, []).append(path.name)
+    for folder, names in by_folder.items():
+        print(f"wrote {', '.join(names)} in {manifest.display(folder)}", file=out)
     for path in result.not_ours:
         print(
             f"left {manifest.display(path)} alone: another tool wrote it; point settings.editor_dir "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,8 @@ KIT_MODULE = __name__.split(".")[0]
 # (test_manifest checks that every name config/layout.py gives a file or folder is here)
 RESERVED_NAMES = {"combined", "failed", "stale", "slices", "stability", "cache", TOTAL, "all"}
 
-TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet", "maintenance"}
+TOP_KEYS = {"settings", "services", "gate", "goals", "ratchet", "maintenance", "ci"}
+CI_KEYS = {"runners"}
 SETTINGS_KEYS = {
     "root",
     "data_dir",
@@ -70,6 +72,7 @@ SERVICE_KEYS = {
 }
 MAX_TIMEOUT_S = 86_400  # a day: a longer limit is a typo, not a plan
 MAX_SHARDS = 256
+MAX_CI_JOBS = 256  # GitHub Actions refuses a matrix of more jobs
 THRESHOLD_KEYS = {"line", "branch", "file", "changed", "changed_branch"}
 GATE_KEYS = {
     "base",
@@ -232,6 +235,9 @@ class Manifest:
     ratchet: RatchetSettings = RatchetSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
     settings_omit: tuple[str, ...] = ()  # settings.omit, resolved like a service's omit
+    # [ci] runners: the most jobs CI's matrix may have; services and shards are packed into
+    # them by duration. None: a job per service shard (up to GitHub's 256, then packed).
+    ci_runners: int | None = None
 
     @property
     def omit(self) -> tuple[str, ...]:
@@ -243,11 +249,23 @@ class Manifest:
     def names(self) -> tuple[str, ...]:
         return tuple(service.name for service in self.services)
 
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Service]:
+        return {service.name: service for service in self.services}
+
+    @functools.cached_property
+    def _by_source(self) -> dict[Path, tuple[int, Service]]:
+        """Each source folder or file -> the first service (by manifest order) declaring it."""
+        found: dict[Path, tuple[int, Service]] = {}
+        for index, service in enumerate(self.services):
+            for src in service.source:
+                found.setdefault(src, (index, service))
+        return found
+
     def service(self, name: str) -> Service:
         """The service called `name`, or a ConfigError suggesting the closest one."""
-        for service in self.services:
-            if service.name == name:
-                return service
+        if name in self._by_name:
+            return self._by_name[name]
         hint = did_you_mean(name, self.names)
         declared = (
             f"Declared services: {', '.join(self.names)}."
@@ -257,11 +275,11 @@ class Manifest:
         raise ConfigError(f"unknown service {name!r} in {self.display(self.path)}.{hint} {declared}")
 
     def owner(self, path: Path) -> Service | None:
-        """The service whose source holds the absolute file `path`, if any."""
-        for service in self.services:
-            if service.owns(path):
-                return service
-        return None
+        """The service whose source holds the absolute file `path`, if any (the first in the
+        manifest, should sources nest). Found from the path and its parents, not by asking
+        every service: combine and report ask it of every file, at hundreds of services."""
+        found = [self._by_source[at] for at in (path, *path.parents) if at in self._by_source]
+        return min(found, key=lambda pair: pair[0])[1] if found else None
 
     def owned_by_nobody(self) -> list[Path]:
         """Folders and files that hold no service's source on purpose: every service's test

@@ -4,6 +4,7 @@ What the combined data goes without is written beside it (incomplete.py)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
     beside the combined file, for every report to say. Data measured on code that has
     changed since is refused likewise, unless `allow_stale`. The inputs are kept.
     """
+    # Every service's data names every service's files: each is looked up once.
+    declared = functools.lru_cache(maxsize=None)(functools.partial(_declared, manifest))
     problems: list[str] = []
     failed_runs: list[str] = []  # services whose last run failed: left out, not a reason to stop
     inputs: list[tuple[str, Path, CoverageData]] = []  # (service, data file, its data)
@@ -70,7 +73,7 @@ def combine(manifest: Manifest, *, allow_missing: bool = False, allow_stale: boo
             if not data.measured_files():
                 problems.append(f"{shown}: the data file is empty; run {again} again.")
                 continue
-            foreign = next((f for f in sorted(data.measured_files()) if not _declared(manifest, f)), None)
+            foreign = next((f for f in sorted(data.measured_files()) if not declared(f)), None)
             if foreign is not None:
                 problems.append(
                     f"{shown}: holds data for {plain(foreign)}, which is in no service's source (data from "

@@ -149,29 +149,33 @@ def _summary(matrix: MaskingMatrix, width: int) -> list[str]:
         out += render.columns(table, right=(1, 2, 3, 4))
     else:
         out.append("No service's figure borrows from other services' tests.")
+    # The rest in one line, whatever the count: a report at 300 services stays the table and
+    # twenty lines.
+    counts = []
     if rest > 0:
         most = render.points(max(matrix.borrowed(row) or 0.0 for row in borrowing[TOP_ROWS:]))
-        out.append(
+        counts.append(
             f"1 more service borrows {most} points."
             if rest == 1
             else f"{rest} more services borrow, none more than {most} points."
         )
     unmasked = count - len(borrowing)
     if shown and unmasked:
-        out.append(
+        counts.append(
             f"{render.plural(unmasked, 'service')} {'borrows' if unmasked == 1 else 'borrow'} nothing."
         )
+    if counts:
+        out += _wrapped(" ".join(counts), width)
     out += _wrapped(
         "Own tests (in brackets) is the diagonal; borrowed: all tests minus own tests, in points; "
         "other services' tests: the share of the row's statements each one runs.",
         width,
     )
     out += _wrapped(
-        f"Full {count} x {count} matrix (too wide for {width} columns): {matrix.reports}/masking.md and "
-        f"{matrix.reports}/index.html, written by nox -s report;",
+        f"Full {count} x {count} matrix: {matrix.reports}/masking.md, {matrix.reports}/index.html "
+        "(nox -s report); in Markdown: nox -s masking -- --markdown",
         width,
     )
-    out.append("or print it in Markdown: nox -s masking -- --markdown")
     return out
 
 
