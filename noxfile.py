@@ -524,8 +524,23 @@ def ratchet(session: nox.Session) -> None:
 def maintenance(session: nox.Session) -> None:
     """Weekly upkeep: retention, history compaction, audit, tool versions, digest (-- --dry-run)."""
     session.install(*UPKEEP_DEPS)
+    # First, so that an audit error (exit 1) leaves no old environment behind.
+    _prune_environments(session, dry_run="--dry-run" in session.posargs)
     # The audit collects each service's tests in that service's own environment.
     _tasks(session, "maintenance", *session.posargs, variables=_service_environments(session))
+
+
+def _prune_environments(session: nox.Session, *, dry_run: bool) -> None:
+    """Remove the environments built for install lists the manifest no longer has (every
+    change of one leaves its old environment in nox's folder)."""
+    current = [arg for name in _ENVIRONMENTS.values() for arg in ("--current", name)]
+    envdir = str(session.cache_dir.parent.resolve())
+    _tasks(session, "prune-envs", "--envdir", envdir, *current, *(["--dry-run"] if dry_run else []))
+
+
+def prune_envs(session: nox.Session) -> None:
+    """Remove the kit's environments no session uses any more (-- --dry-run: say which)."""
+    _prune_environments(session, dry_run="--dry-run" in session.posargs)
 
 
 def audit(session: nox.Session) -> None:
@@ -543,6 +558,8 @@ def collect(session: nox.Session) -> None:
 
 EVERY_ENVIRONMENT = list(dict.fromkeys(SERVICE_ENVIRONMENTS.values()))
 _define(ratchet, default=False, tags=["history"], venv_backend=BACKEND)
+# In the Python nox runs on: the kit needs nothing installed to list and remove folders.
+_define(prune_envs, name="prune-envs", default=False, tags=["upkeep"], venv_backend="none")
 # On the Python the services share (nox's own where they differ): a snapshot records it.
 for _upkeep in (maintenance, audit, collect):
     _define(

@@ -390,3 +390,41 @@ def test_maintenance__tools_are_the_versions_the_service_runs_recorded(measured_
     fallback = in_process(measured_copy, "maintenance", "--dry-run")
     assert fallback.returncode == 0, fallback.output
     assert f"| pytest | `{here['pytest']}` | this session | `>=8` | ok |" in digest_page(measured_copy)
+
+
+def test_prune_envs__removes_the_kit_s_environments_no_session_uses_and_nothing_else(
+    kit_copy: Path, tmp_path: Path
+) -> None:
+    """An install list changed twice leaves two environments behind; `nox -s prune-envs`
+    removes them and their records, says how much that freed, and leaves the one in use, a
+    session of the team's own and a link alone (`maintenance` runs the same)."""
+    envdir = kit_copy / ".nox"
+    records = envdir / ".cache/coverage-workflows-envs"
+    records.mkdir(parents=True)
+    for name, size in (("shared-env-deadbeef", 3 * 2**20), ("shared-env-0badf00d", 2**20)):
+        (envdir / name / "lib").mkdir(parents=True)
+        (envdir / name / "lib" / "blob").write_bytes(b"x" * size)
+        (records / name).write_text(str(envdir / name / "bin"))
+    (envdir / "shared-env").mkdir()  # the example's one environment: in use
+    (envdir / "lint").mkdir()  # a session of the team's own noxfile
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (envdir / "shared-env-12345678").symlink_to(elsewhere)  # never followed, never removed
+
+    dry = nox(kit_copy, "-s", "prune-envs", "--", "--dry-run")
+    assert dry.returncode == 0, dry.output
+    said = flat(dry.stdout)
+    assert "environments: would remove shared-env-0badf00d (1.0 MiB)" in said, dry.output
+    assert "environments: would remove shared-env-deadbeef (3.0 MiB)" in said
+    assert "would remove 2 no session uses, 4.0 MiB to free" in said
+    assert (envdir / "shared-env-deadbeef").is_dir()
+
+    pruned = nox(kit_copy, "-s", "prune-envs")
+    assert pruned.returncode == 0, pruned.output
+    assert "environments: removed 2 no session uses, 4.0 MiB freed" in flat(pruned.stdout), pruned.output
+    left = {path.name for path in envdir.iterdir()}
+    assert left == {".cache", "shared-env", "lint", "shared-env-12345678"}, left
+    assert not (records / "shared-env-deadbeef").exists() and not (records / "shared-env-0badf00d").exists()
+    assert elsewhere.is_dir()
+    again = nox(kit_copy, "-s", "prune-envs")
+    assert "environments: none unused in" in flat(again.stdout), again.output

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "maintenance": (upkeep.add_maintenance, upkeep.handle_maintenance),
     "audit": (upkeep.add_audit, upkeep.handle_audit),
     "collect": (upkeep.add_collect, upkeep.handle_collect),
+    "prune-envs": (upkeep.add_prune_envs, upkeep.handle_prune_envs),
     "services": (measure.add_services, measure.handle_services),
     "matrix": (measure.add_matrix, measure.handle_matrix),
 }

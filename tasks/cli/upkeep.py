@@ -25,6 +25,37 @@ def add_maintenance(commands: Any) -> None:
     _branch_option(maintenance)
 
 
+def add_prune_envs(commands: Any) -> None:
+    prune = commands.add_parser(
+        "prune-envs",
+        help="remove the kit's environments no session uses any more (nox -s prune-envs, maintenance)",
+        description="Remove the environments in nox's folder that the kit built for install lists the "
+        "manifest no longer has, and say how much space that freed. The nox sessions pass the folder "
+        "and the environments in use. See docs/maintenance.md.",
+        allow_abbrev=False,
+    )
+    prune.add_argument("--envdir", required=True, type=Path, help="nox's folder of environments (.nox)")
+    prune.add_argument(
+        "--current",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an environment session in use (repeatable)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+
+
+def handle_prune_envs(manifest: Manifest, args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    from ..upkeep import environments_prune
+
+    found = environments_prune.stale(args.envdir, set(args.current))
+    if not args.dry_run:
+        environments_prune.remove(found, args.envdir)
+    for line in environments_prune.describe(found, args.envdir, dry_run=args.dry_run):
+        print(line, file=out)
+    return EXIT_OK
+
+
 def add_audit(commands: Any) -> None:
     audit = commands.add_parser(
         "audit",
