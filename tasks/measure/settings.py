@@ -177,9 +177,8 @@ def _as_recorded(patterns: list[str], manifest: Manifest) -> list[str]:
 def _left_out_by_services(manifest: Manifest) -> list[str]:
     """The files of services whose own configuration (in their working_dir) leaves them out
     (its [run] or [report] omit, or not in its [report] include), as exact patterns of the
-    recorded paths (_as_recorded): each
-    service's settings apply to its own files only, as a run of its own would apply them,
-    so no other service's figure changes."""
+    recorded paths (_as_recorded): each service's settings apply to its own files only, as
+    a run of its own would apply them, so no other service's figure changes."""
     left_out = []
     for service in manifest.services:
         folder, config, _ = _service_project(manifest, service)
