@@ -50,6 +50,12 @@ def service_file(manifest: Manifest, service: str, shard: Shard | None = None) -
     return manifest.data_dir / (f"{service}.{shard.suffix}" if shard else service)
 
 
+def durations_file(manifest: Manifest, service: str) -> Path:
+    """The test durations a service's runs record (pytest-split's file): shards and CI jobs
+    are balanced by them."""
+    return manifest.durations_dir / f"{service}.json"
+
+
 def shard_files(manifest: Manifest, service: str) -> dict[Shard, Path]:
     """The shard data files of `service` present in the data directory."""
     found = {}

@@ -203,30 +203,21 @@ def changed_paths(project_dir: Path, base: str) -> tuple[str, Path, list[str]]:
     not yet tracked, relative to the top."""
     toplevel = _toplevel(project_dir)
     merge_base = _merge_base(toplevel, base)
-    names = _git(
-        [
-            "-c",
-            "core.quotePath=false",
-            "diff",
-            "--name-only",
-            "--no-renames",
-            "--no-relative",
-            "-z",
-            merge_base,
-        ],
-        toplevel,
-    )
-    if names.returncode != 0:
-        raise ConfigError(f"git diff failed: {names.stderr.strip()}")
-    paths = set(filter(None, names.stdout.split("\0"))) | {change.path for change in untracked(toplevel)}
+    paths = set(_tracked_changes(toplevel, merge_base)) | {change.path for change in untracked(toplevel)}
     return merge_base, toplevel, sorted(paths)
 
 
 def paths_since(toplevel: Path, commit: str) -> list[str] | None:
-    """Every path that differs between `commit` and the working tree, relative to the top
-    (as changed_paths), or None when the clone does not have `commit` (a shallow clone)."""
+    """Every tracked path that differs between `commit` and the working tree, relative to
+    the top, or None when the clone does not have `commit` (a shallow clone)."""
     if _git(["cat-file", "-e", f"{commit}^{{commit}}"], toplevel).returncode != 0:
         return None
+    return _tracked_changes(toplevel, commit)
+
+
+def _tracked_changes(toplevel: Path, commit: str) -> list[str]:
+    """The tracked paths that differ between `commit` and the working tree: added, modified,
+    deleted (a rename is both its names), relative to the top."""
     names = _git(
         ["-c", "core.quotePath=false", "diff", "--name-only", "--no-renames", "--no-relative", "-z", commit],
         toplevel,

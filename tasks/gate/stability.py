@@ -180,7 +180,7 @@ def terminal(manifest: Manifest, result: Stability) -> str:
     for number, processes in result.unsaved_runs:
         out.append(
             f"stability: run {number} of {result.runs}: "
-            f"{unsaved.message(result.service, processes).removeprefix(result.service + ': ')}. Which lines "
+            f"{unsaved.said(processes)}. Which lines "
             "count then depends on when each process was killed: no number of runs makes it steady."
         )
     if not result.flaky:

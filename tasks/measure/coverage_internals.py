@@ -264,7 +264,7 @@ def data_file_pid(path: Path) -> int | None:
     return int(found["pid"]) if found else None
 
 
-def unsaved(path: Path) -> str | None:
+def unusable(path: Path) -> str | None:
     """Why a process's raw data file holds nothing usable (None when it does), found without
     writing to it: opened by coverage.py, an empty file would become a valid empty one. A
     process killed while saving (a pool worker ended by terminate()) leaves such a file, or

@@ -64,17 +64,12 @@ def record(data_file: Path, service: str, digests: Mapping[str, str]) -> None:
 def record_all(data_file: Path, digests: Digests) -> None:
     # Services in the order given (the manifest's), so that messages name them in that order.
     ordered = {service: dict(sorted(files.items())) for service, files in digests.items()}
-    text = json.dumps(ordered, separators=(",", ":"))
-    coverage_internals.write_meta(data_file, coverage_internals.DIGESTS_KEY, text)
+    coverage_internals.write_meta_json(data_file, coverage_internals.DIGESTS_KEY, ordered)
 
 
 def recorded(data_file: Path) -> Digests:
     """The digests a data file carries; {} for data from before the kit recorded them."""
-    text = coverage_internals.read_meta(data_file, coverage_internals.DIGESTS_KEY)
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        return {}
+    found = coverage_internals.read_meta_json(data_file, coverage_internals.DIGESTS_KEY)
     return found if isinstance(found, dict) else {}
 
 

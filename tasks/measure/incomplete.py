@@ -14,6 +14,7 @@ from ..config.layout import MISSING_NAME
 from ..config.manifest import Manifest
 from ..errors import DataError
 from ..text import first_few, fold
+from . import unsaved
 
 SHOWN = 3  # services named in the one-line notice; the Markdown lists them all
 
@@ -82,15 +83,11 @@ def warning(manifest: Manifest, missing: Sequence[str], lacking: dict[str, int] 
             f"{summary}, or nox -s combine"
         )
     if lacking:
-        processes = sum(lacking.values())
         whose = "its" if len(lacking) == 1 else "their"
         notices.append(
-            f"INCOMPLETE FIGURES: {first_few(list(lacking), SHOWN)}: {processes} "
-            f"{'process' if processes == 1 else 'processes'} of {whose} runs "
-            f"ended without saving {'its' if processes == 1 else 'their'} coverage (killed, e.g. by "
-            "Pool.terminate(), which `with Pool() as pool:` calls; use "
-            "pool.close(); pool.join()): the lines only those ran are missing, and the regression "
-            "policy does not judge these figures' drops"
+            f"INCOMPLETE FIGURES: {first_few(list(lacking), SHOWN)}: "
+            f"{unsaved.ended(sum(lacking.values()), of=f' of {whose} runs')}: the lines only those ran are "
+            "missing, and the regression policy does not judge these figures' drops"
         )
     return [line for notice in notices for line in fold(notice).split("\n")]
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..config.layout import Shard, service_file
+from ..config.layout import Shard, durations_file, service_file
 from ..config.manifest import MAX_CI_JOBS, MAX_SHARDS, Manifest
 from ..errors import ConfigError
 from ..text import first_few
@@ -132,7 +132,7 @@ def _durations(manifest: Manifest, found: list[Entry]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for service in {entry.service for entry in found}:
         try:
-            recorded = json.loads((manifest.durations_dir / f"{service}.json").read_text(encoding="utf-8"))
+            recorded = json.loads(durations_file(manifest, service).read_text(encoding="utf-8"))
             totals[service] = float(sum(v for v in recorded.values() if isinstance(v, int | float)))
         except (OSError, ValueError, AttributeError):
             continue

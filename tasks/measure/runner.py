@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, service_file, shard_files
+from ..config.layout import FAILED_DIR, SLICES_DIR, Shard, durations_file, service_file, shard_files
 from ..config.manifest import Manifest, Service
 from ..errors import EXIT_FAILED, EXIT_OK, CheckFailed, ConfigError
 from . import (
@@ -91,10 +91,6 @@ class Options:
     store_durations: bool = False
 
 
-def durations_file(manifest: Manifest, service: Service) -> Path:
-    return manifest.durations_dir / f"{service.name}.json"
-
-
 def pytest_command(
     service: Service,
     rcfile: Path,
@@ -167,7 +163,7 @@ def run(
     service = manifest.service(name)
     require_plugins(options)
     manifest.data_dir.mkdir(parents=True, exist_ok=True)
-    durations = durations_file(manifest, service)
+    durations = durations_file(manifest, service.name)
     if options.store_durations:
         durations.parent.mkdir(parents=True, exist_ok=True)
     with scratch_folders.folder(manifest.data_dir, name) as scratch:
@@ -275,10 +271,10 @@ def execute(
     written: list[Path] = []
     lost: list[Path] = []
     for path in sorted(scratch.glob("raw*")):
-        (lost if coverage_internals.unsaved(path) else written).append(path)
+        (lost if coverage_internals.unusable(path) else written).append(path)
     processes_unsaved = unsaved.count(scratch / unsaved.LOG_NAME, written, lost)
     if processes_unsaved:
-        print(f"{unsaved.message(name, processes_unsaved)}.", file=out)
+        print(f"{name}: {unsaved.said(processes_unsaved)}.", file=out)
     run_probe.require_live(manifest, service, written, scratch, chosen.config, passed=status == PYTEST_OK)
     datafiles.add_unrun(written[0], coverage_internals.finder_skipped(chosen.config))
     return Executed(status=status, written=written, processes_unsaved=processes_unsaved)

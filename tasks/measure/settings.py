@@ -145,7 +145,8 @@ def report_settings(manifest: Manifest, data_file: Path) -> Settings:
     root's, with the data's own paths, the manifest's omit, and errors never skipped."""
     folder = manifest.root
     config, found = _project(folder)
-    _check_exclusions(manifest, config, found)
+    own = _own_configurations(manifest)  # read once, for both uses
+    _check_exclusions(manifest, config, found, own)
     config.set_option("run:data_file", str(data_file))
     config.set_option("run:relative_files", True)
     config.set_option("paths", {})  # the kit maps every path itself, once, when a run ends
@@ -156,7 +157,7 @@ def report_settings(manifest: Manifest, data_file: Path) -> Settings:
         *coverage_internals.absolute_patterns(config.run_omit, folder),
         *manifest.omit,
     ]
-    config.set_option("report:omit", [*_as_recorded(omit, manifest), *_left_out_by_services(manifest)])
+    config.set_option("report:omit", [*_as_recorded(omit, manifest), *_left_out_by_services(manifest, own)])
     if config.report_include:
         include = coverage_internals.absolute_patterns(config.report_include, folder)
         config.set_option("report:include", _as_recorded(include, manifest))
@@ -174,16 +175,26 @@ def _as_recorded(patterns: list[str], manifest: Manifest) -> list[str]:
     ]
 
 
-def _left_out_by_services(manifest: Manifest) -> list[str]:
+OwnConfiguration = tuple[Service, Path, Any, tuple[Path, ...]]  # the service, its folder, config, files
+
+
+def _own_configurations(manifest: Manifest) -> list[OwnConfiguration]:
+    """The services whose working_dir holds a coverage.py configuration of their own."""
+    found = []
+    for service in manifest.services:
+        folder, config, files = _service_project(manifest, service)
+        if folder != manifest.root:
+            found.append((service, folder, config, files))
+    return found
+
+
+def _left_out_by_services(manifest: Manifest, own: list[OwnConfiguration]) -> list[str]:
     """The files of services whose own configuration (in their working_dir) leaves them out
     (its [run] or [report] omit, or not in its [report] include), as exact patterns of the
     recorded paths (_as_recorded): each service's settings apply to its own files only, as
     a run of its own would apply them, so no other service's figure changes."""
     left_out = []
-    for service in manifest.services:
-        folder, config, _ = _service_project(manifest, service)
-        if folder == manifest.root:
-            continue
+    for service, folder, config, _ in own:
         omit = [
             *coverage_internals.absolute_patterns(config.report_omit, folder),
             *coverage_internals.absolute_patterns(config.run_omit, folder),
@@ -193,14 +204,12 @@ def _left_out_by_services(manifest: Manifest) -> list[str]:
             continue
         omitted = GlobMatcher(prep_patterns(omit), "omit")
         included = GlobMatcher(prep_patterns(include), "include") if include else None
-        for file in _source_files(service):
-            name = str(file.resolve())
-            if manifest.owner(file.resolve()) is not service:
+        for file in map(Path.resolve, _source_files(service)):
+            if manifest.owner(file) is not service:
                 continue  # another service's, below this one's source
+            name = str(file)
             if omitted.match(name) or (included is not None and not included.match(name)):
-                left_out.append(
-                    "*/" + glob.escape(file.resolve().relative_to(manifest.project_dir).as_posix())
-                )
+                left_out.append("*/" + glob.escape(file.relative_to(manifest.project_dir).as_posix()))
     return left_out
 
 
@@ -208,13 +217,12 @@ def _source_files(service: Service) -> list[Path]:
     return [f for src in service.source for f in (sorted(src.rglob("*.py")) if src.is_dir() else [src])]
 
 
-def _check_exclusions(manifest: Manifest, root_config: Any, root_found: tuple[Path, ...]) -> None:
+def _check_exclusions(
+    manifest: Manifest, root_config: Any, root_found: tuple[Path, ...], own: list[OwnConfiguration]
+) -> None:
     """A report counts every service in one pass, so a service whose own configuration
     excludes other lines than the root's would be counted wrong: refused, naming both."""
-    for service in manifest.services:
-        folder, config, found = _service_project(manifest, service)
-        if folder == manifest.root:
-            continue
+    for service, _, config, found in own:
         differing = [a for a in EXCLUSIONS if getattr(config, a) != getattr(root_config, a)]
         if differing:
             root_files = ", ".join(manifest.display(p) for p in root_found) or "coverage.py's defaults"

@@ -8,7 +8,6 @@ service sessions install their own, which the maintenance session cannot see oth
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass
 from importlib import metadata
@@ -64,17 +63,13 @@ def installed(name: str) -> str | None:
 def record_tools(data_file: Path) -> None:
     """Write the versions of RUN_TOOLS here (the run's own environment) into `data_file`."""
     versions = {name: installed(name) for name in RUN_TOOLS}
-    coverage_internals.write_meta(data_file, TOOLS_KEY, json.dumps(versions, separators=(",", ":")))
+    coverage_internals.write_meta_json(data_file, TOOLS_KEY, versions)
 
 
 def recorded_tools(data_file: Path) -> dict[str, str | None] | None:
     """The tool versions the run that wrote `data_file` recorded; None for data from before
     the kit recorded them, or that is not coverage.py's."""
-    text = coverage_internals.read_meta(data_file, TOOLS_KEY)
-    try:
-        found = json.loads(text) if text else None
-    except ValueError:
-        return None
+    found = coverage_internals.read_meta_json(data_file, TOOLS_KEY)
     if not isinstance(found, dict):
         return None
     return {str(name): version if isinstance(version, str) else None for name, version in found.items()}

@@ -41,14 +41,19 @@ def count(log: Path, usable: Iterable[Path], unusable: Iterable[Path]) -> int:
     return len(started - saved) + len(broken - started - saved)
 
 
-def message(service: str, processes: int) -> str:
-    """What the run, combine and every report say of a figure with processes unsaved."""
+def ended(processes: int, of: str = "") -> str:
+    """'2 processes{of} ended without saving their coverage (why, and the fix)': the words
+    of the run, stability and every output that reads the combined data."""
     return (
-        f"{service}: {_processes(processes)} ended without saving {'its' if processes == 1 else 'their'} "
-        "coverage (killed, e.g. by "
-        "Pool.terminate(), which `with Pool() as pool:` calls; use pool.close(); pool.join()): "
-        "the lines only they ran are missing, so this figure is INCOMPLETE"
+        f"{_processes(processes)}{of} ended without saving {'its' if processes == 1 else 'their'} coverage "
+        "(killed, e.g. by Pool.terminate(), which `with Pool() as pool:` calls; "
+        "use pool.close(); pool.join())"
     )
+
+
+def said(processes: int) -> str:
+    """What a run says of its figure, with processes unsaved."""
+    return f"{ended(processes)}: the lines only they ran are missing, so this figure is INCOMPLETE"
 
 
 def _processes(processes: int) -> str:
