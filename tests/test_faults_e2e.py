@@ -339,7 +339,9 @@ seen = 0
 
 def hook(event, args):
     global seen
-    if event == EVENT and len(args) > ARGUMENT and re.search(PATTERN, os.fsdecode(str(args[ARGUMENT]))):
+    if event == EVENT and (
+        ARGUMENT < 0 or len(args) > ARGUMENT and re.search(PATTERN, os.fsdecode(str(args[ARGUMENT])))
+    ):
         seen += 1
         if seen == NTH:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -354,8 +356,10 @@ def killed_at(project: Path, tmp_path: Path, moment: tuple[str, int, str, int], 
 
 
 # Each moment a write can be cut short: the event, which argument, what it matches, which one.
+# (An argument of -1: the event has none to match.)
 RUN_MOMENTS = {
-    "as the tests start": ("subprocess.Popen", 0, r"python", 1),
+    "as the tests start, forked": ("os.fork", -1, "", 1),
+    "as the tests start, a process of their own": ("subprocess.Popen", 0, r"python", 1),
     "as the new data file is created": ("sqlite3.connect", 0, r"/\.quick\.[^./]+\.tmp$", 1),
     "just before the data file's rename": ("os.rename", 1, r"/\.coverage-data/quick$", 1),
 }
@@ -417,7 +421,13 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
             if p.name.startswith((".run-", ".quick.", ".combined.")) and p.name != ".quick"
         )
 
+    manifest = project / "configs" / "services.toml"
+    forked = manifest.read_text(encoding="utf-8")
     for moment, spec in RUN_MOMENTS.items():
+        # The fork server (the default) forks the tests; turned off, they start anew.
+        manifest.write_text(forked, encoding="utf-8")
+        if spec[0] == "subprocess.Popen":
+            turn_fork_server_off(project)
         killed = killed_at(project, tmp_path, spec, "run", "quick")
         assert killed.returncode == -signal.SIGKILL, (moment, killed.output)
         assert digest(data) == good_data, moment
@@ -458,7 +468,7 @@ def test_sigkill_at_each_moment_of_a_write__the_old_file_stays_or_the_new_one_is
     assert (users / "keep.txt").read_text(encoding="utf-8") == "mine\n"
     assert (project / "reports" / f"{SWAPPED_PREFIX}file").read_text(encoding="utf-8") == "also mine\n"
     # A stability check killed as its tests start leaves its scratch folder too.
-    stability = killed_at(project, tmp_path, RUN_MOMENTS["as the tests start"], "stability", "quick")
+    stability = killed_at(project, tmp_path, RUN_MOMENTS["as the tests start, forked"], "stability", "quick")
     assert stability.returncode == -signal.SIGKILL, stability.output
     assert list(data_dir.glob(".run-quick-stability-*"))
     # The next run clears every killed run's scratch.
@@ -587,12 +597,15 @@ def test_ctrl_c_during_run_all__exit_130_the_data_kept_and_no_traceback(make_pro
         assert not (project / "reports" / "logs" / "quick.log").exists()  # quick never started
 
 
+@pytest.mark.parametrize("fork_server", [True, False], ids=["forked", "a new process"])
 def test_ctrl_c_during_run__exit_130_no_traceback_and_the_last_good_data_kept(
-    make_project, tmp_path: Path
+    make_project, tmp_path: Path, fork_server: bool
 ) -> None:
     """Ctrl-C (SIGINT to the whole process group) while a single run's tests are going: the
     command ends with 130 and one line, not a traceback, and keeps the last good data."""
     project = make_project(SLOW_SERVICE)
+    if not fork_server:
+        turn_fork_server_off(project)
     assert tasks(project, "run", "slow").returncode == 0
     data = project / ".coverage-data" / "slow"
     good = digest(data)
@@ -631,10 +644,13 @@ def test_scratch_lock__never_seen_unlocked_by_a_run_starting_beside_it(
     assert filelock.abandoned(folder / ALIVE_NAME)  # let go: now a dead run's
 
 
+@pytest.mark.parametrize("fork_server", [True, False], ids=["forked", "a new process"])
 def test_timeout__a_hanging_test_ends_every_process_of_the_run_and_keeps_the_good_data(
-    make_project, tmp_path: Path
+    make_project, tmp_path: Path, fork_server: bool
 ) -> None:
     project = make_project(SLOW_SERVICE)
+    if not fork_server:
+        turn_fork_server_off(project)
     assert tasks(project, "run", "slow").returncode == 0  # no marker: nothing hangs
     data = project / ".coverage-data" / "slow"
     good = digest(data)
@@ -653,7 +669,7 @@ def test_timeout__a_hanging_test_ends_every_process_of_the_run_and_keeps_the_goo
     left = [
         entry.name
         for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and str(project).encode() in _cmdline(entry)
+        if entry.name.isdigit() and (str(project).encode() in _cmdline(entry) or _works_in(entry, project))
     ]
     assert left == []  # no process of the run lives on
     # combine then answers as after a run whose tests failed (docs/exit-codes.md): the service
@@ -669,6 +685,23 @@ def test_timeout__a_hanging_test_ends_every_process_of_the_run_and_keeps_the_goo
     assert "no data" in row, report.stdout
     gate = in_process(project, "gate", "--policy", "total")
     assert gate.returncode == 1, gate.output  # no check passes on incomplete data
+
+
+def turn_fork_server_off(project: Path) -> None:
+    """Each run a new process, as where fork is not there (docs/performance.md)."""
+    manifest = project / "configs" / "services.toml"
+    manifest.write_text(
+        "[settings]\nfork_server = false\n" + manifest.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+
+def _works_in(entry: Path, project: Path) -> bool:
+    """Whether the process's working folder is in `project` (a forked run's command line is
+    its parent's, which names no file of the project)."""
+    try:
+        return (entry / "cwd").readlink().is_relative_to(project.resolve())
+    except OSError:
+        return False
 
 
 def _cmdline(entry: Path) -> bytes:

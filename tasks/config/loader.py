@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from . import inherited
+from . import inherited, remembered
 from .manifest import (
     CI_KEYS,
     DEFAULT_BASE,
@@ -73,7 +73,10 @@ def load(path: Path | str = DEFAULT_MANIFEST, project_dir: Path | None = None) -
             f"{shown}: not valid TOML: {exc}. Fix the syntax at that line "
             "(strings need quotes, lists need brackets, a table is declared once)."
         ) from None
-    return _Validator(shown, text, project).manifest(manifest_path, document)
+    validator = _Validator(shown, text, project)
+    return remembered.kept(
+        (str(project), str(manifest_path), text), lambda: validator.manifest(manifest_path, document)
+    )
 
 
 class _Validator(TableReader):
@@ -152,6 +155,7 @@ class _Validator(TableReader):
             ratchet=self.ratchet(document.get("ratchet", {}), root),
             maintenance=self.maintenance(document.get("maintenance", {})),
             ci_runners=self.runners(document.get("ci", {})),
+            fork_server=self.flag(settings.get("fork_server", True), ("settings", "fork_server")),
         )
 
     def runners(self, value: object) -> int | None:

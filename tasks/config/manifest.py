@@ -47,6 +47,7 @@ SETTINGS_KEYS = {
     "thresholds",
     "omit",
     "timeout",
+    "fork_server",
     # passed on to every service (config/inherited.py)
     "install",
     "pytest_args",
@@ -238,6 +239,9 @@ class Manifest:
     # [ci] runners: the most jobs CI's matrix may have; services and shards are packed into
     # them by duration. None: a job per service shard (up to GitHub's 256, then packed).
     ci_runners: int | None = None
+    # Runs start as forks of a process that imported pytest and coverage.py once
+    # (measure/forking.py, fork_server.py); false: each run in a new interpreter.
+    fork_server: bool = True
 
     @property
     def omit(self) -> tuple[str, ...]:

@@ -108,6 +108,11 @@ class TableReader:
             raise self.error(keys, f"expected a whole number from 1 to {most}, got {value!r}.")
         return value
 
+    def flag(self, value: object, keys: tuple[str, ...]) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(keys, f"expected true or false, got {kind(value)}.")
+        return value
+
     def optional_percent(self, table: Mapping[str, Any], keys: tuple[str, ...], key: str) -> float | None:
         return self.percent(table[key], (*keys, key)) if key in table else None
 

@@ -8,6 +8,7 @@ Files appear atomically: written under a temporary name in the same folder, then
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import tempfile
@@ -25,7 +26,7 @@ from ..config.layout import (
 )
 from ..config.manifest import Manifest
 from ..errors import DataError, StorageError, is_locked, is_storage_failure
-from . import freshness, provenance, toolinfo, unsaved
+from . import coverage_internals, freshness, provenance, toolinfo, unsaved
 
 
 def retire(manifest: Manifest, paths: list[Path]) -> None:
@@ -180,8 +181,8 @@ def relocate(
         # A module with no statement (an empty __init__.py) that ran has no line in branch
         # data, only its entry and exit arcs: it ran all the same, and goes stale as soon
         # as a statement is added to it.
-        ran = [name for name in out.measured_files() if out.lines(name) or out.arcs(name)]
         out.close()
+        ran = coverage_internals.files_that_ran(temporary)
         digests = {**freshness.digest_files(project_dir, ran), **(settings_entries or {})}
         freshness.record(temporary, service, digests)
         provenance.record(temporary, {service: provenance.head(project_dir)})
@@ -193,8 +194,15 @@ def relocate(
 def project_relative(project_dir: Path, run_dir: Path) -> Callable[[str], str]:
     """Map a path recorded by a run in `run_dir` to one relative to the project."""
 
+    @functools.cache
+    def resolved_folder(folder: Path) -> Path:
+        return folder.resolve()
+
     def map_path(recorded: str) -> str:
-        absolute = (run_dir / recorded).resolve()
+        joined = run_dir / recorded
+        # Folders resolved once each (a run records every source file); a file that is
+        # itself a link, resolved whole.
+        absolute = joined.resolve() if joined.is_symlink() else resolved_folder(joined.parent) / joined.name
         try:
             return absolute.relative_to(project_dir).as_posix()
         except ValueError:

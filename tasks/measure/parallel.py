@@ -22,7 +22,7 @@ from typing import TextIO
 from ..config.layout import LOGS_DIR, Shard, service_file
 from ..config.manifest import KIT_MODULE, KIT_PACKAGE, MAX_SHARDS, Manifest
 from ..errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, MEANINGS, ConfigError
-from . import environments, outcomes
+from . import environments, fork_server, forking, outcomes
 
 TAIL_LINES = 15  # of a failed run's log, shown in the terminal
 MEANING = {EXIT_FAILED: "tests failed", **MEANINGS}
@@ -138,29 +138,42 @@ def run_all(
     if warning:
         print(warning, file=out)
     at_once = min(chosen.jobs, len(jobs))
+    unforked = forking.unavailable(manifest)
     print(
         f"running {len(jobs)} run{'s' if len(jobs) != 1 else ''}, {at_once} at a time, "
         f"{chosen.workers} worker{'s' if chosen.workers != 1 else ''} each, on {chosen.cores} "
-        f"core{'s' if chosen.cores != 1 else ''}; logs in {manifest.display(logs)}",
+        f"core{'s' if chosen.cores != 1 else ''}, "
+        + (
+            "forked from a fork server per environment"
+            if unforked is None
+            else f"each a new process ({unforked})"
+        )
+        + f"; logs in {manifest.display(logs)}",
         file=out,
     )
     out.flush()
     ended = []
     started = time.time()
+    servers = fork_server.Servers(manifest.path, out) if unforked is None else None
     pool = ThreadPoolExecutor(max_workers=at_once)
     try:
-        futures = [pool.submit(_run_one, manifest, job, chosen.workers, maxfail, logs) for job in jobs]
+        futures = [
+            pool.submit(_run_one, manifest, job, chosen.workers, maxfail, logs, servers) for job in jobs
+        ]
         for future in as_completed(futures):
             outcome = future.result()
             ended.append(outcome)
             _print_outcome(manifest, outcome, out, started)
+        pool.shutdown()
+        if at_once > 1:
+            ended = _again_alone(manifest, ended, chosen.workers, maxfail, logs, out, started, servers)
     except KeyboardInterrupt:
         # Ctrl-C reached the running tests too (same process group); start no more runs.
         pool.shutdown(wait=True, cancel_futures=True)
         raise Interrupted(ended) from None
-    pool.shutdown()
-    if at_once > 1:
-        ended = _again_alone(manifest, ended, chosen.workers, maxfail, logs, out, started)
+    finally:
+        if servers is not None:
+            servers.close()
     return ended
 
 
@@ -172,6 +185,7 @@ def _again_alone(
     logs: Path,
     out: TextIO,
     started: float,
+    servers: fork_server.Servers | None,
 ) -> list[Outcome]:
     """Run once more, alone, each run whose tests failed beside others: one that passes then
     failed only side by side (a file, port or database shared with another service's
@@ -183,7 +197,7 @@ def _again_alone(
             continue
         print(f"{outcome.job.label}: its tests failed beside other runs; running it alone once", file=out)
         out.flush()
-        alone = _run_one(manifest, outcome.job, workers, maxfail, logs, alone=True)
+        alone = _run_one(manifest, outcome.job, workers, maxfail, logs, servers, alone=True)
         alone = dataclasses.replace(alone, alone=alone.exit_code == EXIT_OK)
         _print_outcome(manifest, alone, out, started)
         again.append(alone if alone.alone else outcome)
@@ -199,9 +213,17 @@ class Interrupted(Exception):
 
 
 def _run_one(
-    manifest: Manifest, job: Job, workers: int, maxfail: int | None, logs: Path, *, alone: bool = False
+    manifest: Manifest,
+    job: Job,
+    workers: int,
+    maxfail: int | None,
+    logs: Path,
+    servers: fork_server.Servers | None,
+    *,
+    alone: bool = False,
 ) -> Outcome:
-    """One run, in its service's own environment (measure/environments.py) where one is named."""
+    """One run, in its service's own environment (measure/environments.py) where one is
+    named: forked from that environment's server, else a process of its own."""
     log = logs / (job.alone_log_name if alone else job.log_name)
     unbuilt = environments.unbuilt(job.service)
     if unbuilt is not None:
@@ -213,13 +235,14 @@ def _run_one(
         argv += ["--workers", str(workers)]
     if maxfail is not None:
         argv.append(f"--maxfail={maxfail}")
-    variables = {
-        **os.environ,
-        **environments.variables(job.service),
-        outcomes.LOG_VARIABLE: manifest.display(log),
-    }
+    activation = environments.variables(job.service)
+    server = servers.get(python, activation) if servers is not None else None
+    variables = {**os.environ, **activation, outcomes.LOG_VARIABLE: manifest.display(log)}
     start = time.monotonic()
     try:
+        if server is not None:
+            status = server.run(argv[3:], {outcomes.LOG_VARIABLE: manifest.display(log)}, log)
+            return Outcome(job=job, exit_code=status, seconds=time.monotonic() - start, log=log)
         with log.open("w", encoding="utf-8") as handle:
             status = subprocess.run(
                 argv,

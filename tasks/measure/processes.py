@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -55,9 +55,9 @@ def run_marked(
         else:
             status = _run_logged(argv, cwd, environment, timeout, log)
     except subprocess.TimeoutExpired:  # the command itself is killed by now
-        _stop(mark)
+        stop(mark)
         raise TimedOut from None
-    _end_marked(mark)
+    end_marked(mark)
     return status
 
 
@@ -73,7 +73,7 @@ def _run_logged(
         ) as proc,
     ):
         assert proc.stdout is not None
-        copier = threading.Thread(target=_copy, args=(proc.stdout, written), daemon=True)
+        copier = threading.Thread(target=copy_output, args=(proc.stdout, written), daemon=True)
         copier.start()
         try:
             status = proc.wait(timeout=timeout)
@@ -86,7 +86,7 @@ def _run_logged(
     return status
 
 
-def _copy(source: IO[bytes], log: IO[bytes]) -> None:
+def copy_output(source: IO[bytes], log: IO[bytes]) -> None:
     sys.stdout.flush()
     terminal = getattr(sys.stdout, "buffer", None)
     # Closed under it when a process the tests left running held the pipe past LINGER_S.
@@ -100,20 +100,22 @@ def _copy(source: IO[bytes], log: IO[bytes]) -> None:
             log.write(line)
 
 
-def _end_marked(mark: str) -> None:
-    """Wait for the marked processes left to end by themselves, then end them."""
+def end_marked(mark: str, also: Callable[[], list[int]] = list) -> None:
+    """Wait for the marked processes (and those `also` names) left to end by themselves,
+    then end them."""
     deadline = time.monotonic() + LINGER_S
-    while (left := marked(mark)) and time.monotonic() < deadline:
+    while (left := [*marked(mark), *also()]) and time.monotonic() < deadline:
         time.sleep(POLL_S)
     if left:
-        _stop(mark)
+        stop(mark, also)
 
 
-def _stop(mark: str) -> None:
-    """Ask the marked processes to stop (SIGTERM), then kill those that will not."""
-    _signal(marked(mark), signal.SIGTERM)
+def stop(mark: str, also: Callable[[], list[int]] = list) -> None:
+    """Ask the marked processes (and those `also` names) to stop (SIGTERM), then kill those
+    that will not."""
+    _signal([*marked(mark), *also()], signal.SIGTERM)
     deadline = time.monotonic() + STOP_S
-    while (left := marked(mark)) and time.monotonic() < deadline:
+    while (left := [*marked(mark), *also()]) and time.monotonic() < deadline:
         time.sleep(POLL_S)
     _signal(left, signal.SIGKILL)
 

@@ -184,7 +184,11 @@ def measured_live(raw: list[Path], scratch: Path, cwd: Path) -> bool:
     for path in raw:
         data = CoverageData(basename=str(path))
         data.read()
-        recorded = [name for name in data.measured_files() if (cwd / name).resolve() == plugin]
+        recorded = [
+            name
+            for name in data.measured_files()
+            if Path(name).name == plugin.name and (cwd / name).resolve() == plugin
+        ]
         live = live or any(data.lines(name) or data.arcs(name) for name in recorded)
         data.close()
         coverage_internals.drop_files(path, recorded)

@@ -23,6 +23,7 @@ from . import (
     coverage_internals,
     datafiles,
     environments,
+    forking,
     freshness,
     measured_with,
     outcomes,
@@ -70,10 +71,7 @@ def _pytest_positional(extra: list[str]) -> list[str] | None:
     """The file-or-directory arguments pytest (with its plugins' options) finds in `extra`;
     None where pytest's parser cannot be asked (it is pytest's own, not a public API)."""
     try:
-        from _pytest.config import get_config
-
-        config = get_config()
-        config.pluginmanager.load_setuptools_entrypoints("pytest11")
+        config = forking.load_pytest_plugins()
         found = config._parser.parse_known_args(extra)
     except Exception:  # any failure of a private API: the guess is good enough
         return None
@@ -208,16 +206,15 @@ def execute(
     rcfile = chosen.write(scratch / "coverage.toml")
     argv = pytest_command(service, rcfile, extra, options, durations)
     print(f"{name}: {chosen.describe(manifest)}", file=out)
-    print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}", file=out)
+    variables = _run_variables(manifest, service, scratch)
+    refused = forking.refusal(manifest, argv, variables)
+    how = "forked (docs/performance.md)" if refused is None else f"a new process ({refused})"
+    print(f"{name}: coverage run -m {' '.join(argv[6:])} in {manifest.display(service.cwd)}; {how}", file=out)
     out.flush()
+    start = processes.run_marked if refused else forking.run_forked
     try:
-        status = processes.run_marked(
-            argv,
-            service.cwd,
-            mark=str(scratch),
-            timeout=service.timeout,
-            variables=_run_variables(manifest, service, scratch),
-            log=log,
+        status = start(
+            argv, service.cwd, mark=str(scratch), timeout=service.timeout, variables=variables, log=log
         )
     except processes.TimedOut:
         raise CheckFailed(

@@ -182,6 +182,8 @@ def _own_configurations(manifest: Manifest) -> list[OwnConfiguration]:
     """The services whose working_dir holds a coverage.py configuration of their own."""
     found = []
     for service in manifest.services:
+        if service.cwd == manifest.root:
+            continue  # the root's configuration, read once by the caller
         folder, config, files = _service_project(manifest, service)
         if folder != manifest.root:
             found.append((service, folder, config, files))
