@@ -215,13 +215,50 @@ def _environment_name(key: Environment) -> str:
 _ENVIRONMENTS: dict[Environment, str] = {}  # -> the name of the session that builds it
 
 
+def _only_listing(argv: list[str]) -> bool:
+    """Whether this nox lists its sessions for a person to read (`nox -l`), running none."""
+    return any(arg in ("-l", "--list", "--list-sessions") for arg in argv) and "--json" not in argv
+
+
+# `nox -l` shows the environment builders as one line per Python, not one per install list
+# (a repository of 70 libraries has as many): they are helpers nox runs by itself. Nothing
+# runs while nox lists, so the sessions' `requires` may name that line's session.
+LISTING = _only_listing(sys.argv[1:])
+_LISTED: dict[str | None, list[Environment]] = {}  # Python -> its environments, under `nox -l`
+
+
 def _environment(python: str | None, installs: tuple[tuple[str, ...], ...]) -> str:
     """The session that builds the environment for `installs` on `python` (registered on
     first use). Each install list is one `pip install`, as in a service's own session."""
     key = (python, tuple(dict.fromkeys(i for i in installs if i)))
     if key not in _ENVIRONMENTS:
-        _ENVIRONMENTS[key] = _register_environment(key)
+        _ENVIRONMENTS[key] = _listed_environment(key) if LISTING else _register_environment(key)
     return _ENVIRONMENTS[key]
+
+
+def _listed_environment(key: Environment) -> str:
+    """Under `nox -l`: the one line of the environments on the key's Python."""
+    python = key[0]
+    name = "shared-env" if python is None else f"shared-env-py{python}"
+    if python not in _LISTED:
+        _LISTED[python] = []
+
+        def build(session: nox.Session) -> None:
+            session.error("nox lists this line only: run a coverage session and nox builds what it needs")
+
+        _define(build, name=name, python=python, default=False, tags=["environment"], venv_backend="none")
+    _LISTED[python].append(key)  # each key once: _environment keeps what it returned
+    count = len(_LISTED[python])
+    on = f" on Python {python}" if python else ""
+    listed = nox.registry.get().get(name)
+    if listed is not None:  # (not where the including noxfile has a session of that name)
+        listed.__doc__ = (
+            f"Build the environment{on} the coverage sessions share; nox runs it for them."
+            if count == 1
+            else f"Build the {count} environments{on} the coverage sessions share (one per install "
+            "list); nox runs each for the sessions that need it."
+        )
+    return name
 
 
 def _install_lists(session: nox.Session, installs: tuple[tuple[str, ...], ...]) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import many
 import shards
 import synth  # sibling scripts: run as `python benchmarks/bench.py`, this folder is on sys.path
 import tomlkit
@@ -440,6 +441,99 @@ class Bench:
             "as for the combining group. The gate diffs the change on `change` against `main`.",
         )
 
+    def crowd(self, *, unforked: bool) -> Group:
+        """Many small services: the kit's isolated runs (forked, and each a new process)
+        against one whole-suite coverage run, and its combine and report against
+        coverage.py's own on the same data."""
+        count = len(self.services)
+        restore = self.clear(f"{MANY_CLI_DATA}", "reports", ".coverage-data/cache", REPORT_DIR)
+
+        def cli_inputs() -> None:
+            restore()
+            folder = self.repo / MANY_CLI_DATA
+            folder.mkdir()
+            for service in self.services:
+                shutil.copy2(self.repo / ".coverage-data" / service, folder / f"combined.{service}")
+
+        variants = [
+            Variant(
+                f"{count}: {MANY_WHOLE}",
+                [
+                    cmd(
+                        PY,
+                        "-m",
+                        "coverage",
+                        "run",
+                        "--branch",
+                        "--source=src",
+                        "--data-file=.coverage-whole",
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "tests",
+                    )
+                ],
+                restore,
+                cwd=self.repo,
+            ),
+            Variant(f"{count}: {MANY_FORKED}", [cmd(*KIT_CMD, "run-all")], restore, cwd=self.repo),
+        ]
+        if unforked:
+            variants.append(
+                Variant(
+                    f"{count}: {MANY_UNFORKED}",
+                    [cmd(*KIT_CMD, "--manifest", many.UNFORKED, "run-all")],
+                    restore,
+                    cwd=self.repo,
+                )
+            )
+        variants += [
+            Variant(
+                f"{count}: {MANY_CLI_COMBINE}",
+                [
+                    cmd(
+                        PY,
+                        "-m",
+                        "coverage",
+                        "combine",
+                        "--keep",
+                        f"--rcfile={RCFILE}",
+                        f"--data-file={MANY_CLI_DATA}/combined",
+                        MANY_CLI_DATA,
+                    )
+                ],
+                cli_inputs,
+                cwd=self.repo,
+            ),
+            Variant(
+                f"{count}: {MANY_COMBINE}", [cmd(*KIT_CMD, "combine")], self.clear(COMBINED), cwd=self.repo
+            ),
+            Variant(
+                f"{count}: {CLI_HTML}",
+                [coverage_cli("html", "-d", f"{REPORT_DIR}/html")],
+                restore,
+                cwd=self.repo,
+            ),
+            Variant(f"{count}: {MANY_REPORT}", [cmd(*KIT_CMD, "report")], restore, cwd=self.repo),
+        ]
+        return Group(
+            f"{count} small services",
+            reference=f"{count}: {MANY_WHOLE}",
+            variants=variants,
+            note=f"Each service: a module of {many.FUNCTIONS} functions and one test that runs most of them "
+            "and one of the next service's. The runs go side by side, one per core (run-all's default, "
+            f"many as the cores: {self.cores}); the whole-suite run is one process.",
+        )
+
+    def matrix_group(self) -> Group:
+        name = f"matrix of {many.MATRIX_SERVICES:,} services into {many.MATRIX_RUNNERS} runners"
+        argv = [*KIT_CMD, "--manifest", many.MATRIX_MANIFEST, "matrix", "--listing", many.MATRIX_LISTING]
+        return Group(
+            "The CI matrix at 1,000 services",
+            reference=name,
+            variants=[Variant(name, [cmd(*argv)], cwd=self.repo)],
+        )
+
     def cores_group(self) -> Group | None:
         """Tracing cores on this interpreter: ctrace (C tracer) and sysmon (sys.monitoring)."""
         if sys.version_info < (3, 12):
@@ -517,6 +611,19 @@ GATE_FIRST = "gate, every policy, first"
 GATE_SECOND = "gate, every policy, again"
 NOX_REUSED = "nox -R -s coverage-<service>"
 LOAD_SHARDS = 300  # the load group: hundreds of shards over synth.LOAD's thousands of files
+# The tiny size checks that every group still runs (tests/test_bench.py): a load that is none.
+LOAD_BY_SIZE = {"tiny": (synth.Size(services=2, modules=6, functions=2, work=5, tested=0.7), 12)}
+
+
+MANY_WHOLE = "whole suite, one coverage run"
+MANY_FORKED = "every service isolated, run-all, forked (fork server)"
+MANY_UNFORKED = "every service isolated, run-all, each a new process"
+MANY_CLI_COMBINE = "coverage combine of the services' data files"
+MANY_COMBINE = "combine (the kit)"
+MANY_REPORT = "report, every format (the kit)"
+MANY_CLI_DATA = "bench-cli-data"  # the services' data files, copied for coverage combine
+MANY_COUNTS = {"tiny": (4, 6)}  # services in the many group's repositories, by --size
+MANY_DEFAULT_COUNTS = (120, 300)
 
 
 def combine_name(count: int) -> str:
@@ -634,6 +741,40 @@ def targets(groups: dict[str, Group]) -> list[Target]:
         )
         seconds = carrying.variant(AFFECTED_ALONE).median
         found.append(Target("affected itself < 1 s", f"{seconds:.2f} s", seconds < 1))
+    for key in sorted(key for key in groups if key.startswith("many-") and key[5:].isdigit()):
+        count = int(key[5:])
+        ratio(
+            f"{count} services: isolated runs with the fork server ≤ 3x one whole-suite coverage run",
+            key,
+            f"{count}: {MANY_FORKED}",
+            f"{count}: {MANY_WHOLE}",
+            3,
+        )
+        speedup(
+            f"{count} services: the fork server faster than a new process per run",
+            key,
+            f"{count}: {MANY_UNFORKED}",
+            f"{count}: {MANY_FORKED}",
+            1,
+        )
+        ratio(
+            f"{count} services: combine ≤ 2x coverage combine",
+            key,
+            f"{count}: {MANY_COMBINE}",
+            f"{count}: {MANY_CLI_COMBINE}",
+            2,
+        )
+        ratio(
+            f"{count} services: report (every format) ≤ 1.5x coverage html alone",
+            key,
+            f"{count}: {MANY_REPORT}",
+            f"{count}: {CLI_HTML}",
+            1.5,
+        )
+    matrix = groups.get("many-matrix")
+    if matrix and matrix.variants[0].seconds:
+        seconds = matrix.variants[0].median
+        found.append(Target(f"{matrix.variants[0].name} < 2 s", f"{seconds:.2f} s", seconds < 2))
     hundred = median("combining", combine_name(100))
     if hundred is not None:
         found.append(Target("combine of 100 shard files < 1 s", f"{hundred:.2f} s", hundred < 1))
@@ -658,13 +799,20 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
         groups = build_groups(bench, chosen)
         compiled = [repo]
         if "load" in chosen:
-            load = build_load(Path(scratch) / "load", env, cores)
-            groups["load"] = load.loading(LOAD_SHARDS)
+            load_size, load_shards = LOAD_BY_SIZE.get(size_name, (synth.LOAD, LOAD_SHARDS))
+            load = build_load(Path(scratch) / "load", env, cores, load_size, load_shards)
+            groups["load"] = load.loading(load_shards)
             compiled.append(load.repo)
         if "affected" in chosen:
             one_service = build_affected(Path(scratch) / "affected", env, cores, size)
             groups["affected"] = one_service.carrying()
             compiled.append(one_service.repo)
+        if "many" in chosen:
+            for index, count in enumerate(MANY_COUNTS.get(size_name, MANY_DEFAULT_COUNTS)):
+                crowd = build_many(Path(scratch) / f"many-{count}", env, cores, count)
+                groups[f"many-{count}"] = crowd.crowd(unforked=index == 0)  # a new process each: slow
+                compiled.append(crowd.repo)
+            groups["many-matrix"] = crowd.matrix_group()
         compile_everything(*compiled)
         for key, group in groups.items():
             if key in LONG_GROUPS:
@@ -719,7 +867,18 @@ def run(size_name: str, repeat: int, chosen: list[str], out_dir: Path) -> dict[s
     return report
 
 
-GROUPS = ("measuring", "reporting", "gating", "overhead", "setup", "combining", "load", "cores", "affected")
+GROUPS = (
+    "measuring",
+    "reporting",
+    "gating",
+    "overhead",
+    "setup",
+    "combining",
+    "load",
+    "cores",
+    "affected",
+    "many",
+)
 
 
 def build_groups(bench: Bench, chosen: list[str]) -> dict[str, Group]:
@@ -756,6 +915,7 @@ LONG_GROUPS = (
     "reporting",
     "load",
     "affected",
+    *(f"many-{count}" for counts in (*MANY_COUNTS.values(), MANY_DEFAULT_COUNTS) for count in counts),
 )  # no uncounted warm-up round (it would take minutes)
 
 
@@ -770,6 +930,18 @@ def build_load(
     load.run_untimed(*KIT_CMD, "run-all", "--jobs", str(cores))
     shards.write(repo, services, count)
     return load
+
+
+def build_many(repo: Path, env: dict[str, str], cores: int, count: int) -> Bench:
+    """A repository of `count` small services (many.py), every service run and combined
+    once (untimed): the data the combine and report variants start from."""
+    services = many.generate(repo, count)
+    install_kit(repo)
+    crowd = Bench(repo, services, env, cores)
+    crowd.run_untimed(*KIT_CMD, "run-all")
+    crowd.run_untimed(*KIT_CMD, "combine")
+    shutil.copy2(repo / COMBINED, repo / SAVED_COMBINED)
+    return crowd
 
 
 AFFECTED_DATA = "bench-base-data"  # the base's data, measured once on main

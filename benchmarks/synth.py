@@ -32,6 +32,8 @@ class Size:
 
 
 SIZES = {
+    # Every group once, in seconds: that none breaks unseen (tests/test_bench.py), no figure.
+    "tiny": Size(services=2, modules=2, functions=3, work=50, tested=0.7),
     "small": Size(services=3, modules=8, functions=8, work=6000, tested=0.7),
     "medium": Size(services=8, modules=40, functions=10, work=3000, tested=0.7),
     # About a minute of plain pytest on a 2-core machine.

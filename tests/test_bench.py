@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import KIT, copy_package, run
 from tests.oracle import strict_run
 
@@ -204,6 +206,41 @@ def test_bench__runs_a_group_and_writes_json_and_markdown(tmp_path: Path) -> Non
     text = (out / f"{stem}.md").read_text(encoding="utf-8")
     assert "| combine 100 shard files |" in text and "### Targets" in text
     assert text in result.stdout
+
+
+@pytest.mark.one_pass  # the bench's own bookkeeping, the same on every Python
+def test_bench__every_group_runs_at_the_tiny_size(tmp_path: Path) -> None:
+    """Every group of `nox -s bench` once, at a size that takes seconds: a group whose setup
+    or variants break (as the combining group did at the medium size) fails here, not in a
+    bench run nobody makes until the next release."""
+    out = tmp_path / "out"
+    result = run(
+        [
+            sys.executable,
+            str(KIT / "benchmarks" / "bench.py"),
+            "--size",
+            "tiny",
+            "--repeat",
+            "1",
+            "--out",
+            str(out),
+        ],
+        KIT,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.output
+    report = json.loads(
+        (out / f"bench-tiny-py{sys.version_info.major}.{sys.version_info.minor}.json").read_text()
+    )
+    keys = [group["key"] for group in report["groups"]]
+    expected = [g for g in bench.GROUPS if g != "many" and (g != "cores" or sys.version_info >= (3, 12))]
+    assert keys == [*expected, "many-4", "many-6", "many-matrix"]
+    for group in report["groups"]:
+        assert group["results"], group["key"]
+        assert all(len(r["seconds"]) == 1 and r["seconds"][0] > 0 for r in group["results"]), group["key"]
+    measured = {t["text"] for t in report["targets"]}
+    assert "4 services: isolated runs with the fork server ≤ 3x one whole-suite coverage run" in measured
+    assert "matrix of 1,000 services into 20 runners < 2 s" in measured
 
 
 def test_load__combine_and_gate_of_every_shard_measured_with_peak_memory(tmp_path: Path) -> None:

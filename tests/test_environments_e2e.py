@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import inline_library, nox_in_venvs, write_files
+from tests.conftest import inline_library, nox, nox_in_venvs, write_files
 
 pytestmark = pytest.mark.e2e
 
@@ -108,6 +108,13 @@ def test_conflicting_pins__every_command_gives_each_service_its_own(kit_copy: Pa
         write_files(kit_copy / "examples/monorepo", {f"tests/{name}/test_pin.py": test})
         text = text.replace(f"[services.{name}]\n", f'[services.{name}]\ninstall = ["-e", "{folder}"]\n', 1)
     manifest.write_text(text)
+    # nox -l shows the environment builders as one line (one Python here), not four.
+    listed = nox(kit_copy, "-l")
+    assert listed.returncode == 0, listed.output
+    builders = [line for line in listed.stdout.splitlines() if "[environment]" in line]
+    assert len(builders) == 1 and "shared-env [environment] -> Build the 4 environments the" in builders[0], (
+        listed.stdout
+    )
 
     together = nox_in_venvs(kit_copy, "-s", "coverage-all", "combine", "report")
     assert together.returncode == 0, together.output

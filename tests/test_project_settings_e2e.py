@@ -227,12 +227,19 @@ def configured_truth(
     return truth_of(cov)
 
 
-@pytest.mark.parametrize("config_name", ["pyproject.toml", ".coveragerc"])
+# Each configuration file once, and so each way of starting the tests once: forked (the
+# default) and, with the fork server off, a new process (docs/performance.md).
+@pytest.mark.parametrize(
+    ("config_name", "fork_server"),
+    [("pyproject.toml", True), (".coveragerc", False)],
+    ids=["pyproject.toml, forked", ".coveragerc, a new process"],
+)
 def test_project_settings__every_figure_equals_a_strict_run_with_the_same_configuration(
     make_project: Callable[[dict[str, str]], Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     config_name: str,
+    fork_server: bool,
 ) -> None:
     files = dict(REPO)
     if config_name == "pyproject.toml":
@@ -241,10 +248,16 @@ def test_project_settings__every_figure_equals_a_strict_run_with_the_same_config
         files["repo/.coveragerc"] = COVERAGERC_SETTINGS
         files["repo/pyproject.toml"] = ADDOPTS
     files["repo/pyproject.toml"] += '    pythonpath = ["src"]\n'
+    if not fork_server:
+        manifest = files["configs/services.toml"]
+        files["configs/services.toml"] = manifest.replace(
+            "[settings]\n", "[settings]\n        fork_server = false\n", 1
+        )
     project = make_project(files)
     for name in ("alpha", "beta"):
         result = tasks(project, "run", name)
         assert result.returncode == 0, result.output
+        assert ("; forked (docs/performance.md)" in result.stdout) is fork_server, result.stdout
         # pytest-cov's --cov in addopts is made harmless, and the run says what it kept.
         assert "Required test coverage of 99% not reached" not in result.output
         assert f"{name}: coverage.py settings from repo/{config_name}" in result.output

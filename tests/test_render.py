@@ -65,6 +65,27 @@ def test_rows__total_sums_services_and_uses_whole_suite_for_its_floor() -> None:
     assert table[1].gap == pytest.approx(0.0)
 
 
+def test_rows__services_listed_sorted_as_text_are_shown_in_natural_order() -> None:
+    figures = (10, 5, 0, 0)
+    listed = ["svc1", "svc10", "svc100", "svc11", "svc2", "svc20", "svc3"]
+    services = [service(name, figures, figures) for name in listed]
+    table = render.rows(services, dict.fromkeys(listed, Thresholds()), Thresholds())
+    assert [row.label for row in table] == [
+        "svc1",
+        "svc2",
+        "svc3",
+        "svc10",
+        "svc11",
+        "svc20",
+        "svc100",
+        "Total",
+    ]
+    # Any other order is the manifest's own, kept: xp, auth, discord stays so.
+    chosen = [service(name, figures, figures) for name in ("xp", "auth", "discord")]
+    table = render.rows(chosen, dict.fromkeys(("xp", "auth", "discord"), Thresholds()), Thresholds())
+    assert [row.label for row in table] == ["xp", "auth", "discord", "Total"]
+
+
 def test_terminal_table__columns_and_masking_summary() -> None:
     services = [
         service("xp", (100, 30, 10, 2), (100, 90, 10, 9)),

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..measure import forking
+
 POLL_S = 0.01
 
 
@@ -35,7 +37,7 @@ def _preload(manifest_path: str) -> str | None:
     import pytest  # noqa: F401
 
     from ..config import loader, remembered
-    from ..measure import forking, runner  # noqa: F401
+    from ..measure import runner  # noqa: F401
     from . import main, measure  # noqa: F401
 
     forking.load_pytest_plugins(preload_packages=True)
@@ -96,8 +98,6 @@ def _start(request: Mapping[str, Any], answers: int) -> int:
     code = 1  # pragma: no cover - the child ends in os._exit
     try:
         os.close(answers)  # the server's alone: run-all sees it end when the server does
-        from ..measure import forking
-
         forking.own_streams(os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
         os.environ.update(request["env"])
         from .main import main
@@ -108,15 +108,12 @@ def _start(request: Mapping[str, Any], answers: int) -> int:
 
         print(INTERRUPTED, file=sys.stderr)
         code = EXIT_INTERRUPTED
-    except BaseException:
+    except BaseException:  # the kit's own failure: said as a new process would say it
         import traceback
 
         traceback.print_exc()
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+        forking.end_child(code)
 
 
 if __name__ == "__main__":

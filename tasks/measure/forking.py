@@ -25,7 +25,7 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..config.manifest import KIT_MODULE, KIT_PACKAGE, Manifest
 from . import processes
@@ -280,10 +280,16 @@ def _child(arguments: list[str], cwd: Path, environment: dict[str, str], output:
 
         traceback.print_exc()
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+        end_child(code)
+
+
+def end_child(code: int) -> NoReturn:
+    """End a forked child with `code`: its output flushed, and none of the parent's clean-up
+    (exit hooks, finalizers, `finally` blocks further up) run in it."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def own_streams(output: int) -> None:

@@ -241,6 +241,7 @@ def _run_one(
     start = time.monotonic()
     try:
         if server is not None:
+            log.write_text("", encoding="utf-8")  # that it can be written: the forked run writes it
             status = server.run(argv[3:], {outcomes.LOG_VARIABLE: manifest.display(log)}, log)
             return Outcome(job=job, exit_code=status, seconds=time.monotonic() - start, log=log)
         with log.open("w", encoding="utf-8") as handle:

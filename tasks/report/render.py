@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from ..analyze.analysis import Figures, ServiceFigures, sum_figures
 from ..config.manifest import Thresholds
 from ..measure import unsaved
-from ..text import WIDTH, fold
+from ..text import WIDTH, fold, natural_key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +48,13 @@ def rows(
     """Service rows in manifest order, then the total row (thresholds on the total apply
     to the whole-suite figure, which is what a single classic run would report). Services
     in `unmeasured` have no data: shown so, and left out of the total, which says so.
-    Services in `lacking` lost processes' data: their rows and the total say INCOMPLETE."""
+    Services in `lacking` lost processes' data: their rows and the total say INCOMPLETE.
+    A manifest that lists its services sorted as text (svc1, svc10, svc100, svc2) meant
+    them sorted: they are shown in natural order (svc1, svc2, ..., svc10)."""
     lacking = lacking or {}
+    names = [s.name for s in services]
+    if names == sorted(names) and names != sorted(names, key=natural_key):
+        services = sorted(services, key=lambda s: natural_key(s.name))
     table = [
         Row(
             label=s.name,
