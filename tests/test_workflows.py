@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tasks.cli import main as cli
+from tasks.gate.comment import MARKER
 from tasks.measure import matrix
 from tests.conftest import KIT, nox, run
 
@@ -349,6 +350,11 @@ def test_coverage_workflow__shape() -> None:
         step for step in jobs["combine"]["steps"] if step.get("name", "").startswith("Keep the combined")
     )
     assert kept["if"].startswith("${{ !cancelled()")
+    assert "github.event_name == 'push'" in kept["if"]  # nothing reads it on a pull request
+    reports = next(
+        step for step in jobs["combine"]["steps"] if step.get("with", {}).get("name") == "coverage-reports"
+    )
+    assert reports["with"]["include-hidden-files"] is True  # .made-from.json goes with them
 
 
 def test_maintenance_and_ci_workflows__shape() -> None:
@@ -449,3 +455,114 @@ def test_workflows__every_job_declares_the_least_permissions_it_needs() -> None:
     }
     assert pushers == {("coverage.yml", "history"), ("maintenance.yml", "maintenance")}
     assert comments(load(KIT / ".github/workflows/coverage.yml")["jobs"]["combine"])
+
+
+# A stub of GitHub's CLI for the base-data step: `run list` answers per GH_STUB, `run
+# download` writes an artifact folder per pattern, as gh does.
+GH_STUB = """#!/usr/bin/env bash
+case "$1 $2" in
+  "run list")
+    if [ "$GH_STUB" = "fails" ]; then echo "HTTP 502: Bad Gateway" >&2; exit 1; fi
+    echo 4242 ;;
+  "run download")
+    dir=$(printf '%s\\n' "$@" | sed -n '/^--dir$/{n;p;}')
+    mkdir -p "$dir/coverage-data-xp" && echo data > "$dir/coverage-data-xp/xp" ;;
+  *) exit 2 ;;
+esac
+"""
+
+
+def base_data_step(tmp_path: Path, answer: str) -> tuple[Any, str, str, Path]:
+    """Run the matrix job's base-data step as GitHub runs a bash step (bash -eo pipefail),
+    with the stub gh: its result, GITHUB_OUTPUT and the job summary, and the data folder."""
+    job = load(KIT / ".github/workflows/coverage.yml")["jobs"]["matrix"]
+    (step,) = [step for step in job["steps"] if step.get("id") == "base"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(GH_STUB, encoding="utf-8")
+    (bin_dir / "gh").chmod(0o755)
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    output, summary, temp = tmp_path / "output", tmp_path / "summary.md", tmp_path / "runner-temp"
+    temp.mkdir()
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GH_STUB": answer,
+        "GH_TOKEN": "token",
+        "BASE_BRANCH": "main",
+        "GITHUB_REPOSITORY": "example/kit",
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    result = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], tmp_path, env=env)
+    return result, _text(output), _text(summary), temp / "base-data"
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def test_coverage_workflow__base_data_a_failed_gh_run_list_runs_every_service(tmp_path: Path) -> None:
+    """An API error or a rate limit in `gh run list` must not end the pull request's run:
+    no run is named (so every service runs), and the job summary says why."""
+    result, output, summary, data = base_data_step(tmp_path, "fails")
+    assert result.returncode == 0, result.output
+    assert "run=" not in output
+    assert "**Every service ran**" in summary and "gh run list failed" in summary, summary
+    assert not list(data.iterdir())
+
+
+def test_coverage_workflow__base_data_of_the_last_run_fetched_and_named(tmp_path: Path) -> None:
+    result, output, summary, data = base_data_step(tmp_path, "answers")
+    assert result.returncode == 0, result.output
+    assert output == "run=4242\n"
+    assert summary == ""
+    assert [path.name for path in data.iterdir()] == ["xp"]
+
+
+def combine_job_step(tmp_path: Path, name: str, outcome: str) -> tuple[Any, Path, str]:
+    """Run a step of the combine job by its name, as GitHub runs a bash step, with the
+    combine step's `outcome`: its result, the kit folder, the job summary."""
+    job = load(KIT / ".github/workflows/coverage.yml")["jobs"]["combine"]
+    (step,) = [step for step in job["steps"] if step.get("name", "").startswith(name)]
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    env = {
+        "KIT_DIR": "kit",
+        "COMBINED": outcome,
+        "RUN_URL": "https://github.com/example/kit/actions/runs/7",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    result = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], tmp_path, env=env)
+    return result, tmp_path / "kit", _text(summary)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "why"),
+    [
+        ("failure", "some services' data never arrived"),
+        ("skipped", "a step before combine failed: its log says why"),
+    ],
+)
+def test_coverage_workflow__no_combined_data_replaces_the_comment_saying_why(
+    tmp_path: Path, outcome: str, why: str
+) -> None:
+    """Without combined data the gate writes no comment; the last one (a "Coverage: pass")
+    would stand. The comment now says coverage was not computed, and why, under the marker
+    the comment step finds its own comment by (so it replaces the old one)."""
+    step = next(
+        s
+        for _, s in steps(load(KIT / ".github/workflows/coverage.yml"))
+        if s.get("name", "").startswith("Say in the comment")
+    )
+    assert "steps.combine.outcome != 'success'" in step["if"]
+    result, kit, _ = combine_job_step(tmp_path, "Say in the comment", outcome)
+    assert result.returncode == 0, result.output
+    lines = (kit / "reports" / "comment.md").read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == [MARKER, "## Coverage: not computed"]
+    assert why in lines[3] and "[The run](https://github.com/example/kit/actions/runs/7)" in lines[3]
+    result, _, summary = combine_job_step(tmp_path, "Job summary", outcome)
+    assert result.returncode == 0, result.output
+    assert ("Coverage data is incomplete" if outcome == "failure" else "Coverage was not computed") in summary
