@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -121,6 +122,7 @@ def commit_all(repo: Path, message: str) -> None:
 # For audit hooks: whether an `open` event's arguments (path, mode, flags) open for writing.
 OPENS_FOR_WRITING = """
 import os
+import re
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
@@ -269,6 +271,18 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+
+
+def turn_fork_server_off(project: Path) -> None:
+    """Each run a new process, as where fork is not there (docs/performance.md): the
+    manifest's [settings] says fork_server = false."""
+    manifest = project / "configs" / "services.toml"
+    text = manifest.read_text(encoding="utf-8")
+    if re.search(r"^\[settings\]$", text, re.MULTILINE):
+        text = re.sub(r"^\[settings\]$", "[settings]\nfork_server = false", text, count=1, flags=re.MULTILINE)
+    else:
+        text = "[settings]\nfork_server = false\n" + text
+    manifest.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

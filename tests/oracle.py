@@ -64,17 +64,21 @@ def strict_run(
 
 def truth_of(cov: Coverage) -> dict[Path, FileTruth]:
     """Per-file truth of a loaded Coverage object, from its public API, keyed by path."""
-    truth = {}
-    for filename in cov.get_data().measured_files():
-        _, statements, _, missing, _ = cov.analysis2(filename)
-        stats = cov.branch_stats(filename)
-        truth[Path(filename).resolve()] = FileTruth(
-            statements=frozenset(statements),
-            missing=frozenset(missing),
-            branches=sum(total for total, _ in stats.values()),
-            taken_branches=sum(taken for _, taken in stats.values()),
-        )
-    return truth
+    return {
+        Path(filename).resolve(): file_truth(cov, filename) for filename in cov.get_data().measured_files()
+    }
+
+
+def file_truth(cov: Coverage, filename: str) -> FileTruth:
+    """One measured file's truth, from coverage.py's public API."""
+    _, statements, _, missing, _ = cov.analysis2(filename)
+    stats = cov.branch_stats(filename)
+    return FileTruth(
+        statements=frozenset(statements),
+        missing=frozenset(missing),
+        branches=sum(total for total, _ in stats.values()),
+        taken_branches=sum(taken for _, taken in stats.values()),
+    )
 
 
 # -- the bundled example, measured the classic way ---------------------------------------

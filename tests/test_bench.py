@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,23 +180,7 @@ def test_targets__each_ratio_judged_against_its_limit() -> None:
 def test_bench__runs_a_group_and_writes_json_and_markdown(tmp_path: Path) -> None:
     """The real script, one group, one round: every variant measured, its target judged."""
     out = tmp_path / "out"
-    result = run(
-        [
-            sys.executable,
-            str(KIT / "benchmarks" / "bench.py"),
-            "--size",
-            "small",
-            "--repeat",
-            "1",
-            "--group",
-            "combining",
-            "--out",
-            str(out),
-        ],
-        KIT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.output
+    result = bench_once(out, "small", "--group", "combining", timeout=600)
     stem = f"bench-small-combining-py{sys.version_info.major}.{sys.version_info.minor}"
     report = json.loads((out / f"{stem}.json").read_text(encoding="utf-8"))
     (combining,) = report["groups"]
@@ -208,27 +193,22 @@ def test_bench__runs_a_group_and_writes_json_and_markdown(tmp_path: Path) -> Non
     assert text in result.stdout
 
 
+def bench_once(out: Path, size: str, *groups: str, timeout: int) -> Any:
+    """benchmarks/bench.py, one round at `size` (of `groups`, else every group), its
+    results in `out`; it must pass."""
+    argv = [sys.executable, str(KIT / "benchmarks" / "bench.py"), "--size", size, "--repeat", "1"]
+    result = run([*argv, *groups, "--out", str(out)], KIT, timeout=timeout)
+    assert result.returncode == 0, result.output
+    return result
+
+
 @pytest.mark.one_pass  # the bench's own bookkeeping, the same on every Python
 def test_bench__every_group_runs_at_the_tiny_size(tmp_path: Path) -> None:
     """Every group of `nox -s bench` once, at a size that takes seconds: a group whose setup
     or variants break (as the combining group did at the medium size) fails here, not in a
     bench run nobody makes until the next release."""
     out = tmp_path / "out"
-    result = run(
-        [
-            sys.executable,
-            str(KIT / "benchmarks" / "bench.py"),
-            "--size",
-            "tiny",
-            "--repeat",
-            "1",
-            "--out",
-            str(out),
-        ],
-        KIT,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.output
+    bench_once(out, "tiny", timeout=900)
     report = json.loads(
         (out / f"bench-tiny-py{sys.version_info.major}.{sys.version_info.minor}.json").read_text()
     )

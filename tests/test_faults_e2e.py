@@ -30,7 +30,16 @@ from tasks.measure.scratch_folders import ALIVE_NAME
 from tasks.measure.scratch_folders import clear_abandoned as clear_abandoned_scratch
 from tasks.report.publish import STAGING_NAME, SWAPPED_PREFIX
 from tasks.report.reuse import RECORD_NAME
-from tests.conftest import OPENS_FOR_WRITING, Result, audit_hook_env, flat, in_process, run, tasks
+from tests.conftest import (
+    OPENS_FOR_WRITING,
+    Result,
+    audit_hook_env,
+    flat,
+    in_process,
+    run,
+    tasks,
+    turn_fork_server_off,
+)
 from tests.oracle import example_source_files
 
 pytestmark = pytest.mark.e2e
@@ -685,14 +694,6 @@ def test_timeout__a_hanging_test_ends_every_process_of_the_run_and_keeps_the_goo
     assert "no data" in row, report.stdout
     gate = in_process(project, "gate", "--policy", "total")
     assert gate.returncode == 1, gate.output  # no check passes on incomplete data
-
-
-def turn_fork_server_off(project: Path) -> None:
-    """Each run a new process, as where fork is not there (docs/performance.md)."""
-    manifest = project / "configs" / "services.toml"
-    manifest.write_text(
-        "[settings]\nfork_server = false\n" + manifest.read_text(encoding="utf-8"), encoding="utf-8"
-    )
 
 
 def _works_in(entry: Path, project: Path) -> bool:

@@ -17,14 +17,13 @@ import pytest
 from coverage import Coverage
 
 from tests import many_services
-from tests.conftest import flat, in_process, tasks, write_files
-from tests.oracle import FileTruth, strict_run
+from tests.conftest import flat, in_process, tasks, turn_fork_server_off, write_files
+from tests.oracle import FileTruth, file_truth, strict_run
 
 pytestmark = pytest.mark.e2e
 
 COUNT = 30
 NAMES = [many_services.name(index) for index in range(COUNT)]
-OFF = "[settings]\nfork_server = false\n"
 
 # Imported by pytest before any test module: which of the services' packages are already
 # imported then (none may be: they would have come from the parent, unmeasured).
@@ -63,9 +62,8 @@ def test_every_service_figure_equals_a_strict_run_of_its_own_tests(
 ) -> None:
     project = many_services.write(tmp_path / "project", COUNT)
     write_files(project, {"conftest.py": RECORDING_CONFTEST})
-    manifest = project / "configs" / "services.toml"
     if not fork_server:
-        manifest.write_text(OFF + manifest.read_text(encoding="utf-8"), encoding="utf-8")
+        turn_fork_server_off(project)
     ran = tasks(project, "run-all")
     assert ran.returncode == 0, ran.output
     said = flat(ran.stdout)
@@ -122,16 +120,8 @@ def own_truth(project: Path, data_file: Path, package: str) -> dict[Path, FileTr
     os.chdir(project)
     try:
         for recorded in data.get_data().measured_files():
-            if not Path(recorded).is_relative_to(Path("src") / package):
-                continue
-            _, statements, _, missing, _ = data.analysis2(recorded)
-            stats = data.branch_stats(recorded)
-            truth[Path(recorded)] = FileTruth(
-                statements=frozenset(statements),
-                missing=frozenset(missing),
-                branches=sum(total for total, _ in stats.values()),
-                taken_branches=sum(taken for _, taken in stats.values()),
-            )
+            if Path(recorded).is_relative_to(Path("src") / package):
+                truth[Path(recorded)] = file_truth(data, recorded)
     finally:
         os.chdir(before)
     return truth
@@ -214,8 +204,7 @@ LEFT_RUNNING = {
 def test_a_child_the_tests_fork_and_leave_is_waited_for_and_measured(make_project, fork_server: bool) -> None:
     project = make_project(LEFT_RUNNING)
     if not fork_server:
-        manifest = project / "configs" / "services.toml"
-        manifest.write_text(OFF + manifest.read_text(encoding="utf-8"), encoding="utf-8")
+        turn_fork_server_off(project)
     ran = tasks(project, "run", "left")
     assert ran.returncode == 0, ran.output
     assert ("; forked (docs/performance.md)" in flat(ran.stdout)) is fork_server

@@ -19,7 +19,7 @@ from coverage import Coverage
 from tasks.analyze import analysis, combined
 from tasks.config import loader
 from tasks.measure import freshness
-from tests.conftest import flat, in_process, run, tasks, write_files
+from tests.conftest import flat, in_process, run, tasks, turn_fork_server_off, write_files
 from tests.oracle import FileTruth, strict_run, truth_of
 
 pytestmark = pytest.mark.e2e
@@ -248,12 +248,9 @@ def test_project_settings__every_figure_equals_a_strict_run_with_the_same_config
         files["repo/.coveragerc"] = COVERAGERC_SETTINGS
         files["repo/pyproject.toml"] = ADDOPTS
     files["repo/pyproject.toml"] += '    pythonpath = ["src"]\n'
-    if not fork_server:
-        manifest = files["configs/services.toml"]
-        files["configs/services.toml"] = manifest.replace(
-            "[settings]\n", "[settings]\n        fork_server = false\n", 1
-        )
     project = make_project(files)
+    if not fork_server:
+        turn_fork_server_off(project)
     for name in ("alpha", "beta"):
         result = tasks(project, "run", name)
         assert result.returncode == 0, result.output

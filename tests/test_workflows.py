@@ -475,14 +475,10 @@ esac
 def base_data_step(tmp_path: Path, answer: str) -> tuple[Any, str, str, Path]:
     """Run the matrix job's base-data step as GitHub runs a bash step (bash -eo pipefail),
     with the stub gh: its result, GITHUB_OUTPUT and the job summary, and the data folder."""
-    job = load(KIT / ".github/workflows/coverage.yml")["jobs"]["matrix"]
-    (step,) = [step for step in job["steps"] if step.get("id") == "base"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "gh").write_text(GH_STUB, encoding="utf-8")
     (bin_dir / "gh").chmod(0o755)
-    script = tmp_path / "step.sh"
-    script.write_text(step["run"], encoding="utf-8")
     output, summary, temp = tmp_path / "output", tmp_path / "summary.md", tmp_path / "runner-temp"
     temp.mkdir()
     env = {
@@ -495,8 +491,19 @@ def base_data_step(tmp_path: Path, answer: str) -> tuple[Any, str, str, Path]:
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    result = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], tmp_path, env=env)
+    result = run_step("matrix", lambda step: step.get("id") == "base", tmp_path, env)
     return result, _text(output), _text(summary), temp / "base-data"
+
+
+def run_step(job: str, chosen: Any, folder: Path, env: dict[str, str]) -> Any:
+    """The one step of coverage.yml's `job` that `chosen` picks, run in `folder` as GitHub
+    runs a bash step (`bash --noprofile --norc -eo pipefail`), with `env` added."""
+    (step,) = [
+        step for step in load(KIT / ".github/workflows/coverage.yml")["jobs"][job]["steps"] if chosen(step)
+    ]
+    script = folder / "step.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    return run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], folder, env=env)
 
 
 def _text(path: Path) -> str:
@@ -524,10 +531,6 @@ def test_coverage_workflow__base_data_of_the_last_run_fetched_and_named(tmp_path
 def combine_job_step(tmp_path: Path, name: str, outcome: str) -> tuple[Any, Path, str]:
     """Run a step of the combine job by its name, as GitHub runs a bash step, with the
     combine step's `outcome`: its result, the kit folder, the job summary."""
-    job = load(KIT / ".github/workflows/coverage.yml")["jobs"]["combine"]
-    (step,) = [step for step in job["steps"] if step.get("name", "").startswith(name)]
-    script = tmp_path / "step.sh"
-    script.write_text(step["run"], encoding="utf-8")
     summary = tmp_path / "summary.md"
     env = {
         "KIT_DIR": "kit",
@@ -535,7 +538,7 @@ def combine_job_step(tmp_path: Path, name: str, outcome: str) -> tuple[Any, Path
         "RUN_URL": "https://github.com/example/kit/actions/runs/7",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    result = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], tmp_path, env=env)
+    result = run_step("combine", lambda step: step.get("name", "").startswith(name), tmp_path, env)
     return result, tmp_path / "kit", _text(summary)
 
 

@@ -270,17 +270,21 @@ def _child(arguments: list[str], cwd: Path, environment: dict[str, str], output:
         _python_path(before, os.environ.get("PYTHONPATH", ""))
         from coverage.cmdline import main
 
-        status = main(arguments)  # what `python -m coverage` gives sys.exit()
-        code = status if isinstance(status, int) else (0 if status is None else 1)
+        code = _exit_status(main(arguments))  # what `python -m coverage` gives sys.exit()
         _exit_as_python_does()
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = _exit_status(exc.code)
     except BaseException:
         import traceback
 
         traceback.print_exc()
     finally:
         end_child(code)
+
+
+def _exit_status(value: object) -> int:
+    """The exit status sys.exit(value) gives: an int as it is, None 0, anything else 1."""
+    return value if isinstance(value, int) else (0 if value is None else 1)
 
 
 def end_child(code: int) -> NoReturn:

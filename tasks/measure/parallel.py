@@ -237,12 +237,13 @@ def _run_one(
         argv.append(f"--maxfail={maxfail}")
     activation = environments.variables(job.service)
     server = servers.get(python, activation) if servers is not None else None
-    variables = {**os.environ, **activation, outcomes.LOG_VARIABLE: manifest.display(log)}
+    logged = {outcomes.LOG_VARIABLE: manifest.display(log)}
+    variables = {**os.environ, **activation, **logged}
     start = time.monotonic()
     try:
         if server is not None:
             log.write_text("", encoding="utf-8")  # that it can be written: the forked run writes it
-            status = server.run(argv[3:], {outcomes.LOG_VARIABLE: manifest.display(log)}, log)
+            status = server.run(argv[3:], logged, log)
             return Outcome(job=job, exit_code=status, seconds=time.monotonic() - start, log=log)
         with log.open("w", encoding="utf-8") as handle:
             status = subprocess.run(
