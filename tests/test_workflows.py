@@ -336,21 +336,31 @@ def test_coverage_workflow__shape() -> None:
     assert codecov["if"] == "${{ !cancelled() && needs.combine.outputs.codecov == 'true' }}"
     assert "flags" in json.dumps(codecov["steps"])
     assert "!cancelled()" in jobs["history"]["if"] and "refs/heads/main" in jobs["history"]["if"]
-    # Pushes to main are never cancelled by the next push: each records its snapshot.
-    assert document["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    # Runs of main are neither cancelled nor dropped while pending: each records its snapshot.
+    # A concurrency group holds one pending run and cancels the one it replaces, so each run of
+    # main has a group of its own (its run id); a pull request's newer run cancels its older.
+    concurrency = document["concurrency"]
+    per_run = "${{ github.event_name == 'pull_request' && github.ref || github.run_id }}"
+    assert concurrency["group"] == f"coverage-{per_run}"
+    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    assert "concurrency" not in jobs["history"]  # its save merges and retries instead
+    assert "concurrency" not in load(KIT / ".github/workflows/maintenance.yml")
     uploads = [
         step
         for job in jobs.values()
         for step in job.get("steps", [])
         if "upload-artifact" in step.get("uses", "")
     ]
-    assert len(uploads) == 3 and all(step["with"]["overwrite"] is True for step in uploads)
+    assert len(uploads) == 4 and all(step["with"]["overwrite"] is True for step in uploads)
     # The history job runs after a failed gate, so what it downloads must be uploaded then too.
     kept = next(
         step for step in jobs["combine"]["steps"] if step.get("name", "").startswith("Keep the combined")
     )
     assert kept["if"].startswith("${{ !cancelled()")
-    assert "github.event_name == 'push'" in kept["if"]  # nothing reads it on a pull request
+    # Nothing reads it on a pull request; the history job reads it on main, pushed or run by hand.
+    history_runs_on = "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+    for condition in (kept["if"], jobs["history"]["if"]):
+        assert history_runs_on in " ".join(condition.split())
     reports = next(
         step for step in jobs["combine"]["steps"] if step.get("with", {}).get("name") == "coverage-reports"
     )

@@ -284,6 +284,23 @@ def resolve(cwd: Path, ref: str) -> str | None:
     return found.stdout.strip() if found.returncode == 0 else None
 
 
+def merge_base_of(cwd: Path, ref: str, commit: str) -> str | None:
+    """The merge-base of `ref` and `commit`, or None where git cannot say (no git, no such
+    ref, a shallow clone that lacks it)."""
+    if shutil.which("git") is None or (resolved := resolve(cwd, ref)) is None:
+        return None
+    found = _git(["merge-base", resolved, commit], cwd)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def contains(cwd: Path, commit: str, ancestor: str) -> bool:
+    """Whether `ancestor` is `commit` or one of its ancestors; False for a commit git does
+    not know (a shallow clone, a sha recorded elsewhere) or a name that is not a sha."""
+    if shutil.which("git") is None or re.fullmatch(r"[0-9a-fA-F]{4,64}", ancestor) is None:
+        return False
+    return _git(["merge-base", "--is-ancestor", ancestor, commit], cwd).returncode == 0
+
+
 def branch_of(cwd: Path, ref: str) -> str:
     """The branch name a ref stands for, as snapshots are filed: "origin/main" and
     "refs/remotes/origin/main" are "main", "feature/login" stays "feature/login". A ref git

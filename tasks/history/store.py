@@ -290,6 +290,15 @@ class History:
             return None
         return Baseline(branch=branch, snapshot=self.get(int(row[0])), set_at=str(row[1]))
 
+    def since(self, baseline: Baseline) -> list[Snapshot]:
+        """Snapshots of the baseline's branch newer than it, recorded since it was set; oldest first."""
+        first = baseline.snapshot
+        return self._load(
+            "s.branch = ? AND s.recorded_at >= ? AND (s.recorded_at, s.id) > (?, ?)",
+            (baseline.branch, baseline.set_at, first.recorded_at, first.id),
+            files=False,
+        )
+
     def baselines(self) -> list[Baseline]:
         rows = self.conn.execute(
             "SELECT branch, snapshot_id, set_at FROM baselines ORDER BY branch"
