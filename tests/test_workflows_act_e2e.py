@@ -176,6 +176,7 @@ def test_push_to_main__every_service_measured_combined_reported_gated_and_record
     )
     reports = push.artifact("coverage-reports")
     assert {"index.html", "summary.md", "comment.md", ".made-from.json", "services.json"} <= set(reports)
+    assert ".coverage-workflows-lock" not in reports  # the kit's lock while writing, no report
     assert set(json.loads(reports[".made-from.json"])["formats"]) >= {"html", "xml", "lcov"}
     # The job summary is the reports' summary.md, as the combine job appends it.
     assert reports["summary.md"].decode() in push.summary
