@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,10 +100,19 @@ class Kit:
     def comments(self, name: str) -> list[dict[str, object]]:
         return list(json.loads((self.folder / name / "gh" / "comments.json").read_text()))
 
-    def history(self) -> list[dict[str, object]]:
-        """The history branch's snapshots, as the workflows pushed them to origin."""
+    def history_tip(self) -> str:
+        """The commit the history branch is at on origin."""
+        listed = git(self.work, *runner.local_origin(self.work), "ls-remote", "origin", "coverage-history")
+        return listed.split()[0]
+
+    def on_history_branch(self, path: str) -> str:
+        """A file of the history branch, as the workflows pushed it to origin."""
         git(self.work, *runner.local_origin(self.work), "fetch", "-q", "origin", "coverage-history")
-        lines = git(self.work, "show", "FETCH_HEAD:history.jsonl").splitlines()
+        return git(self.work, "show", f"FETCH_HEAD:{path}")
+
+    def history(self) -> list[dict[str, Any]]:
+        """The history branch's records (snapshots and baselines)."""
+        lines = self.on_history_branch("history.jsonl").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -185,11 +195,10 @@ def test_push_to_main__every_service_measured_combined_reported_gated_and_record
     # figures the reports show.
     entries = kit.history()
     (snapshot,) = snapshots(entries)
-    (baseline,) = [entry for entry in entries if entry.get("type") == "baseline"]
-    assert snapshot["commit"] == baseline["snapshot"]["commit"] == kit.main
+    assert snapshot["commit"] == baseline_commit(entries) == kit.main
     # main's trend picture: an artifact of the run, and on the history branch for a README.
     trend = push.artifact("coverage-trend")["trend.svg"].decode()
-    assert trend.startswith("<svg") and git(kit.work, "show", "FETCH_HEAD:trend.svg") == trend
+    assert trend.startswith("<svg") and kit.on_history_branch("trend.svg") == trend
     reported = {item["name"]: item["isolated"] for item in json.loads(reports["services.json"])["services"]}
     recorded = {item["name"]: item["isolated"] for item in snapshot["services"]}
     for name, figures in recorded.items():
@@ -199,8 +208,14 @@ def test_push_to_main__every_service_measured_combined_reported_gated_and_record
         )
 
 
-def snapshots(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+def snapshots(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [entry for entry in entries if entry.get("type") == "snapshot"]
+
+
+def baseline_commit(entries: list[dict[str, Any]]) -> str:
+    """The commit of the one baseline in the history's records."""
+    (baseline,) = [entry for entry in entries if entry.get("type") == "baseline"]
+    return str(baseline["snapshot"]["commit"])
 
 
 def test_pull_request_touching_one_service__only_it_measured_the_rest_carried(kit: Kit) -> None:
@@ -216,7 +231,6 @@ def test_pull_request_touching_one_service__only_it_measured_the_rest_carried(ki
     (comment,) = kit.comments("touch-discord")
     body = str(comment["body"])
     assert body.startswith(MARKER)
-    print(body)
     assert "carried" in body.lower() and "xp" in body and "discord" in body, body
 
 
@@ -288,8 +302,7 @@ def test_regression_on_main__main_says_how_to_proceed_a_docs_only_pr_passes_and_
     assert "accept-baseline=true" in gate, gate[-3000:]  # how to proceed, in the gate's output
     entries = kit.history()
     assert [entry["commit"] for entry in snapshots(entries)] == [kit.main, sha]
-    (baseline,) = [entry for entry in entries if entry.get("type") == "baseline"]
-    assert baseline["snapshot"]["commit"] == kit.main  # a failed gate does not move the baseline
+    assert baseline_commit(entries) == kit.main  # a failed gate does not move the baseline
 
     readme = kit.work / "README.md"
     pr = kit.pull_request("docs-only", {"README.md": readme.read_text() + "\nA line of docs.\n"}, base=sha)
@@ -306,20 +319,15 @@ def test_regression_on_main__main_says_how_to_proceed_a_docs_only_pr_passes_and_
     assert accepted.jobs["combine, report and gate"] == "failed"  # its gate still judges the drop
     assert accepted.jobs["record the snapshot of main"] == "succeeded", accepted.log[-3000:]
     entries = kit.history()
-    (baseline,) = [entry for entry in entries if entry.get("type") == "baseline"]
-    assert baseline["snapshot"]["commit"] == sha == snapshots(entries)[-1]["commit"]
+    assert baseline_commit(entries) == sha == snapshots(entries)[-1]["commit"]
 
 
 def test_maintenance_on_schedule__its_digest_and_the_thinned_history_pushed(kit: Kit) -> None:
-    before = git(kit.work, *runner.local_origin(kit.work), "ls-remote", "origin", "coverage-history").split()[
-        0
-    ]
+    before = kit.history_tip()
     run = kit.run("maintenance", "schedule", {"schedule": "17 5 * * 1"})
     assert run.jobs == {"weekly maintenance": "succeeded"}, run.log[-3000:]
     assert "maintenance" in run.summary.lower() and "history" in run.summary.lower(), run.summary
-    after = git(kit.work, *runner.local_origin(kit.work), "ls-remote", "origin", "coverage-history").split()[
-        0
-    ]
+    after = kit.history_tip()
     assert after != before
     git(kit.work, *runner.local_origin(kit.work), "fetch", "-q", "origin", "coverage-history")
     assert git(kit.work, "rev-parse", "FETCH_HEAD^").strip() == before  # on top of what was there

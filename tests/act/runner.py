@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -208,10 +209,6 @@ class WorkflowRun:
     def artifact_names(self) -> list[str]:
         return sorted(path.name for path in self.artifacts.iterdir())
 
-    def job(self, prefix: str) -> list[str]:
-        """The results of the jobs whose names start with `prefix`."""
-        return [result for name, result in sorted(self.jobs.items()) if name.startswith(prefix)]
-
 
 def run_workflow(
     *,
@@ -255,8 +252,8 @@ def run_workflow(
             "ACTIONS_RUNTIME_URL": proxy + "/",  # act hands it to the actions as given
             "GH_STUB_DIR": str(gh_state),
             "GIT_CONFIG_GLOBAL": str(git_config),
-            # Offline: the jobs' installs come from uv's cache (the suite's sessions filled it)
-            # and the tool cache's environment, never from a package index.
+            # Offline: the jobs' installs come from uv's cache (build_cache filled it) and the
+            # tool cache's environment, never from a package index.
             "UV_OFFLINE": "1",
             "PIP_NO_INDEX": "1",
             "CODECOV_STUB_LOG": str(scratch / "codecov.log"),
@@ -301,8 +298,6 @@ def _observe_summaries(wrapper: Path, folder: Path) -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
